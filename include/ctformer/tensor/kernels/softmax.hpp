@@ -1,0 +1,168 @@
+// Row softmax for attention: y_j = exp(s*x_j - m) / sum_k exp(s*x_k - m) over the valid entries,
+// where m is their maximum. Masked entries (past the causal limit, or keys with mask 0) get
+// exactly 0. A row with no valid entry is all zeros rather than NaN.
+// Backward: dx_j (+)= y_j * (dy_j - sum_k y_k dy_k).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include "simd.hpp"
+
+namespace ctformer::kernels {
+
+// Softmax over x[0:n_valid) (scaled by `scale`); y[n_valid:n) = 0.
+template <class T>
+void softmax_row(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, std::size_t n,
+                 std::size_t n_valid, T scale = T(1)) {
+  using B = simd<T>;
+  constexpr std::size_t W = B::size;
+  n_valid = std::min(n_valid, n);
+  if (n_valid == 0) {
+    std::fill(y, y + n, T(0));
+    return;
+  }
+  std::size_t j = 0;
+  T mx = -std::numeric_limits<T>::infinity();
+  if (n_valid >= W) {
+    B vm = B::load_unaligned(x);
+    for (j = W; j + W <= n_valid; j += W) vm = xsimd::max(vm, B::load_unaligned(x + j));
+    alignas(64) T lanes[W];
+    vm.store_aligned(lanes);
+    for (std::size_t l = 0; l < W; ++l) mx = std::max(mx, lanes[l]);
+  }
+  for (; j < n_valid; ++j) mx = std::max(mx, x[j]);
+  const T shift = mx * scale;
+
+  const B vs(scale), vshift(shift);
+  B vsum(T(0));
+  for (j = 0; j + W <= n_valid; j += W) {
+    B e = xsimd::exp(xsimd::fms(B::load_unaligned(x + j), vs, vshift));
+    e.store_unaligned(y + j);
+    vsum += e;
+  }
+  T sum = xsimd::hadd(vsum);
+  for (; j < n_valid; ++j) {
+    const T e = std::exp(x[j] * scale - shift);
+    y[j] = e;
+    sum += e;
+  }
+  const T inv = T(1) / sum;
+  const B vinv(inv);
+  for (j = 0; j + W <= n_valid; j += W) (B::load_unaligned(y + j) * vinv).store_unaligned(y + j);
+  for (; j < n_valid; ++j) y[j] *= inv;
+  std::fill(y + n_valid, y + n, T(0));
+}
+
+// Causal softmax of a (rows, cols) block with row stride ld: row i may see columns
+// [0, i + offset + 1). offset is the number of earlier positions (a KV cache's length).
+template <class T>
+void softmax_causal(T* y, const T* x, std::size_t rows, std::size_t cols, std::size_t ld,
+                    std::size_t offset = 0, T scale = T(1)) {
+  for (std::size_t i = 0; i < rows; ++i)
+    softmax_row(y + i * ld, x + i * ld, cols, std::min(cols, i + offset + 1), scale);
+}
+
+// Softmax over x[0:n) where key_mask[j] == 0 marks a padded key that must get zero weight.
+// valid_limit additionally hides entries j >= valid_limit (a causal limit), pass n for none.
+template <class T, class M>
+void softmax_row_masked(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, std::size_t n,
+                        const M* key_mask, std::size_t valid_limit, T scale = T(1)) {
+  valid_limit = std::min(valid_limit, n);
+  T mx = -std::numeric_limits<T>::infinity();
+  bool any = false;
+  for (std::size_t j = 0; j < valid_limit; ++j)
+    if (key_mask[j] != M(0)) {
+      mx = std::max(mx, x[j]);
+      any = true;
+    }
+  if (!any) {
+    std::fill(y, y + n, T(0));
+    return;
+  }
+  const T shift = mx * scale;
+  T sum = 0;
+  for (std::size_t j = 0; j < valid_limit; ++j) {
+    const T e = key_mask[j] != M(0) ? std::exp(x[j] * scale - shift) : T(0);
+    y[j] = e;
+    sum += e;
+  }
+  const T inv = T(1) / sum;
+  for (std::size_t j = 0; j < valid_limit; ++j) y[j] *= inv;
+  std::fill(y + valid_limit, y + n, T(0));
+}
+
+// dx (+)= y * (dy - <y, dy>) over one row of length n; entries with y == 0 get nothing.
+template <class T>
+void softmax_backward_row(T* CTFORMER_RESTRICT dx, const T* CTFORMER_RESTRICT y,
+                          const T* CTFORMER_RESTRICT dy, std::size_t n, bool accumulate = true,
+                          T scale = T(1)) {
+  using B = simd<T>;
+  constexpr std::size_t W = B::size;
+  std::size_t j = 0;
+  B vdot(T(0));
+  for (; j + W <= n; j += W) vdot = xsimd::fma(B::load_unaligned(y + j), B::load_unaligned(dy + j), vdot);
+  T dot = xsimd::hadd(vdot);
+  for (; j < n; ++j) dot += y[j] * dy[j];
+  const B vd(dot), vs(scale);
+  for (j = 0; j + W <= n; j += W) {
+    B g = B::load_unaligned(y + j) * (B::load_unaligned(dy + j) - vd) * vs;
+    if (accumulate) g += B::load_unaligned(dx + j);
+    g.store_unaligned(dx + j);
+  }
+  for (; j < n; ++j) {
+    const T g = y[j] * (dy[j] - dot) * scale;
+    dx[j] = accumulate ? dx[j] + g : g;
+  }
+}
+
+namespace scalar {
+
+template <class T>
+void softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(1)) {
+  n_valid = std::min(n_valid, n);
+  for (std::size_t j = n_valid; j < n; ++j) y[j] = 0;
+  if (n_valid == 0) return;
+  T mx = x[0];
+  for (std::size_t j = 1; j < n_valid; ++j) mx = std::max(mx, x[j]);
+  T sum = 0;
+  for (std::size_t j = 0; j < n_valid; ++j) sum += (y[j] = std::exp(scale * (x[j] - mx)));
+  for (std::size_t j = 0; j < n_valid; ++j) y[j] /= sum;
+}
+
+template <class T>
+void softmax_causal(T* y, const T* x, std::size_t rows, std::size_t cols, std::size_t ld,
+                    std::size_t offset = 0, T scale = T(1)) {
+  for (std::size_t i = 0; i < rows; ++i)
+    softmax_row(y + i * ld, x + i * ld, cols, std::min(cols, i + offset + 1), scale);
+}
+
+template <class T, class M>
+void softmax_row_masked(T* y, const T* x, std::size_t n, const M* key_mask, std::size_t valid_limit,
+                        T scale = T(1)) {
+  T mx = -std::numeric_limits<T>::infinity();
+  for (std::size_t j = 0; j < n; ++j)
+    if (j < valid_limit && key_mask[j] != M(0)) mx = std::max(mx, x[j]);
+  T sum = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    y[j] = (j < valid_limit && key_mask[j] != M(0)) ? std::exp(scale * (x[j] - mx)) : T(0);
+    sum += y[j];
+  }
+  for (std::size_t j = 0; j < n; ++j) y[j] = sum > 0 ? y[j] / sum : T(0);
+}
+
+template <class T>
+void softmax_backward_row(T* dx, const T* y, const T* dy, std::size_t n, bool accumulate = true,
+                          T scale = T(1)) {
+  T dot = 0;
+  for (std::size_t j = 0; j < n; ++j) dot += y[j] * dy[j];
+  for (std::size_t j = 0; j < n; ++j) {
+    const T g = scale * y[j] * (dy[j] - dot);
+    dx[j] = accumulate ? dx[j] + g : g;
+  }
+}
+
+}  // namespace scalar
+}  // namespace ctformer::kernels

@@ -1,0 +1,198 @@
+// for_each_tensor: one visitor over every tensor of a params-like struct, or over several structs
+// of the same type in lockstep (weights, gradients, moments). Structs describe their tensors with
+// a static constexpr fields() tuple, so optimizers, checkpoints, gradient checks and quantization
+// are written once and never name a field. Visiting allocates nothing.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace ctformer {
+
+// What a tensor is for: optimizers decay weights only, by default.
+enum class role : unsigned char { weight, bias, norm, embedding };
+
+constexpr std::string_view role_name(role r) noexcept {
+  switch (r) {
+    case role::weight: return "weight";
+    case role::bias: return "bias";
+    case role::norm: return "norm";
+    case role::embedding: return "embedding";
+  }
+  return "?";
+}
+
+// The dotted name of a tensor inside nested structs ("h.3.attn.c_attn.weight"), kept as parts on
+// the stack; str() or format() join them only when a caller wants text.
+class tensor_info {
+ public:
+  static constexpr int max_depth = 8;
+
+  ctformer::role role = ctformer::role::weight;
+  // Index of the enclosing block in the outermost array (the layer), or -1.
+  int layer = -1;
+  // Set by a field when its layout is the transpose of the usual Hugging Face layout.
+  bool hf_transposed = false;
+
+  std::string str() const {
+    char buf[256];
+    return std::string(format(buf));
+  }
+  template <std::size_t N>
+  std::string_view format(char (&buf)[N]) const noexcept {
+    std::size_t pos = 0;
+    auto put = [&](const char* s) {
+      while (*s && pos + 1 < N) buf[pos++] = *s++;
+    };
+    for (int i = 0; i < depth_; ++i) {
+      put(parts_[i]);
+      if (index_[i] >= 0) {
+        char num[24];
+        std::snprintf(num, sizeof num, "%d.", index_[i]);
+        put(num);
+      }
+    }
+    buf[pos < N ? pos : N - 1] = '\0';
+    return std::string_view(buf, pos);
+  }
+  bool starts_with(std::string_view prefix) const {
+    return std::string_view(str()).substr(0, prefix.size()) == prefix;
+  }
+
+  // Internal: the visitor pushes and pops parts as it descends.
+  void push(const char* part, int index) noexcept {
+    parts_[depth_] = part;
+    index_[depth_] = index;
+    ++depth_;
+  }
+  void pop() noexcept { --depth_; }
+  int depth() const noexcept { return depth_; }
+
+ private:
+  std::array<const char*, max_depth> parts_{};
+  std::array<int, max_depth> index_{};
+  int depth_ = 0;
+};
+
+// ---- field descriptors ----------------------------------------------------------------
+
+template <class S, class M>
+struct tensor_field {
+  const char* name;
+  M S::*member;
+  ctformer::role role;
+  bool hf_transposed;
+};
+
+template <class S, class M>
+struct struct_field {
+  const char* prefix;  // ends with '.' unless empty
+  M S::*member;
+};
+
+template <class S, class M, std::size_t N>
+struct array_field {
+  const char* prefix;  // "h." -> "h.0.", "h.1.", ...
+  std::array<M, N> S::*member;
+};
+
+// A tensor member. hf_transposed marks a (in, out) matrix whose Hugging Face layout is (out, in).
+template <class S, class M>
+constexpr tensor_field<S, M> field(const char* name, M S::*member, role r = role::weight,
+                                   bool hf_transposed = false) {
+  return {name, member, r, hf_transposed};
+}
+// A nested params-like struct.
+template <class S, class M>
+constexpr struct_field<S, M> nested(const char* prefix, M S::*member) {
+  return {prefix, member};
+}
+// A std::array of params-like structs (the layers).
+template <class S, class M, std::size_t N>
+constexpr array_field<S, M, N> layers(const char* prefix, std::array<M, N> S::*member) {
+  return {prefix, member};
+}
+
+template <class S>
+concept visitable = requires { std::remove_cvref_t<S>::fields(); };
+
+namespace detail {
+
+template <class F, class... S>
+void visit_struct(tensor_info& info, F& f, S&... s);
+
+template <class F, class Str, class M, class... S>
+void visit_field(const tensor_field<Str, M>& fld, tensor_info& info, F& f, S&... s) {
+  info.push(fld.name, -1);
+  const auto saved_role = info.role;
+  const bool saved_t = info.hf_transposed;
+  info.role = fld.role;
+  info.hf_transposed = fld.hf_transposed;
+  f(static_cast<const tensor_info&>(info), (s.*(fld.member))...);
+  info.role = saved_role;
+  info.hf_transposed = saved_t;
+  info.pop();
+}
+
+template <class F, class Str, class M, class... S>
+void visit_field(const struct_field<Str, M>& fld, tensor_info& info, F& f, S&... s) {
+  info.push(fld.prefix, -1);
+  visit_struct(info, f, (s.*(fld.member))...);
+  info.pop();
+}
+
+template <class F, class Str, class M, std::size_t N, class... S>
+void visit_field(const array_field<Str, M, N>& fld, tensor_info& info, F& f, S&... s) {
+  const int saved_layer = info.layer;
+  for (std::size_t i = 0; i < N; ++i) {
+    info.push(fld.prefix, static_cast<int>(i));
+    if (saved_layer < 0) info.layer = static_cast<int>(i);
+    visit_struct(info, f, (s.*(fld.member))[i]...);
+    info.layer = saved_layer;
+    info.pop();
+  }
+}
+
+template <class F, class... S>
+void visit_struct(tensor_info& info, F& f, S&... s) {
+  using first = std::remove_cvref_t<std::tuple_element_t<0, std::tuple<S...>>>;
+  static_assert((std::is_same_v<first, std::remove_cvref_t<S>> && ...),
+                "ctformer: for_each_tensor visits structs of one type in lockstep");
+  constexpr auto fields = first::fields();
+  std::apply([&](const auto&... fld) { (visit_field(fld, info, f, s...), ...); }, fields);
+}
+
+template <class Tuple, std::size_t... I>
+void for_each_tensor_impl(Tuple&& args, std::index_sequence<I...>) {
+  auto& f = std::get<sizeof...(I)>(args);
+  tensor_info info;
+  visit_struct(info, f, std::get<I>(args)...);
+}
+
+}  // namespace detail
+
+// for_each_tensor(p, f) calls f(info, w) for every tensor of p;
+// for_each_tensor(p, g, f) calls f(info, w, dw) with matching tensors of p and g; and so on.
+// The structs must have one type (constness may differ). f comes last.
+template <class... Args>
+void for_each_tensor(Args&&... args) {
+  static_assert(sizeof...(Args) >= 2, "ctformer: for_each_tensor(structs..., visitor)");
+  detail::for_each_tensor_impl(std::forward_as_tuple(args...),
+                               std::make_index_sequence<sizeof...(Args) - 1>{});
+}
+
+// Number of scalars over all tensors of a params-like struct type (constexpr when possible).
+template <class P>
+std::size_t count_scalars(const P& p) {
+  std::size_t n = 0;
+  for_each_tensor(p, [&](const tensor_info&, const auto& t) { n += t.size(); });
+  return n;
+}
+
+}  // namespace ctformer
