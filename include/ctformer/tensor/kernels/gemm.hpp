@@ -118,6 +118,11 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
 #pragma GCC unroll 4
     for (std::size_t v = 0; v < NV; ++v) acc[i][v] = B(T(0));
 
+  // Bring the C tile towards L1 while the product runs.
+  if (mr == MR && nr == NR) {
+    for (std::size_t i = 0; i < MR; ++i) __builtin_prefetch(c + i * ldc, 1, 3);
+  }
+#pragma GCC unroll 4
   for (std::size_t k = 0; k < kc; ++k) {
     B bv[NV];
 #pragma GCC unroll 4
