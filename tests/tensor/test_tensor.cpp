@@ -55,7 +55,7 @@ struct toy_block {
   tensor1<float, 8> fc_b;       // (2C)
   static constexpr auto fields() {
     return std::tuple{field("ln.weight", &toy_block::ln_w, role::norm),
-                      field("fc.weight", &toy_block::fc_w, role::weight, true),
+                      field("fc.weight", &toy_block::fc_w, role::weight, flag::hf_transposed),
                       field("fc.bias", &toy_block::fc_b, role::bias)};
   }
 };
@@ -106,7 +106,7 @@ TEST_CASE("for_each_tensor names every tensor and walks pairs in lockstep", "[te
   // Roles and layout flags travel with the tensor.
   int transposed = 0, norms = 0;
   for_each_tensor(*p, [&](const tensor_info& info, auto&) {
-    transposed += info.hf_transposed;
+    transposed += info.hf_transposed();
     norms += info.role == role::norm;
   });
   CHECK(transposed == 4);

@@ -18,6 +18,15 @@ namespace ctformer {
 // What a tensor is for: optimizers decay weights only, by default.
 enum class role : unsigned char { weight, bias, norm, embedding };
 
+// Layout and initialization facts a field may carry (bit flags).
+namespace flag {
+inline constexpr unsigned none = 0;
+// A (in, out) matrix whose Hugging Face layout is (out, in): nn.Linear rather than Conv1D.
+inline constexpr unsigned hf_transposed = 1;
+// A projection back into the residual stream: GPT-2 scales its init by 1/sqrt(2 L).
+inline constexpr unsigned residual_proj = 2;
+}  // namespace flag
+
 constexpr std::string_view role_name(role r) noexcept {
   switch (r) {
     case role::weight: return "weight";
@@ -37,8 +46,10 @@ class tensor_info {
   ctformer::role role = ctformer::role::weight;
   // Index of the enclosing block in the outermost array (the layer), or -1.
   int layer = -1;
-  // Set by a field when its layout is the transpose of the usual Hugging Face layout.
-  bool hf_transposed = false;
+  // The field's flag:: bits (hf_transposed, residual_proj).
+  unsigned flags = 0;
+  bool hf_transposed() const noexcept { return flags & flag::hf_transposed; }
+  bool residual_proj() const noexcept { return flags & flag::residual_proj; }
 
   std::string str() const {
     char buf[256];
@@ -87,7 +98,7 @@ struct tensor_field {
   const char* name;
   M S::*member;
   ctformer::role role;
-  bool hf_transposed;
+  unsigned flags;
 };
 
 template <class S, class M>
@@ -102,11 +113,11 @@ struct array_field {
   std::array<M, N> S::*member;
 };
 
-// A tensor member. hf_transposed marks a (in, out) matrix whose Hugging Face layout is (out, in).
+// A tensor member with its role and flag:: bits.
 template <class S, class M>
 constexpr tensor_field<S, M> field(const char* name, M S::*member, role r = role::weight,
-                                   bool hf_transposed = false) {
-  return {name, member, r, hf_transposed};
+                                   unsigned field_flags = flag::none) {
+  return {name, member, r, field_flags};
 }
 // A nested params-like struct.
 template <class S, class M>
@@ -131,12 +142,12 @@ template <class F, class Str, class M, class... S>
 void visit_field(const tensor_field<Str, M>& fld, tensor_info& info, F& f, S&... s) {
   info.push(fld.name, -1);
   const auto saved_role = info.role;
-  const bool saved_t = info.hf_transposed;
+  const unsigned saved_flags = info.flags;
   info.role = fld.role;
-  info.hf_transposed = fld.hf_transposed;
+  info.flags = fld.flags;
   f(static_cast<const tensor_info&>(info), (s.*(fld.member))...);
   info.role = saved_role;
-  info.hf_transposed = saved_t;
+  info.flags = saved_flags;
   info.pop();
 }
 

@@ -13,16 +13,16 @@
 
 namespace ctformer::kernels {
 
-// Softmax over x[0:n_valid) (scaled by `scale`); y[n_valid:n) = 0.
+// Softmax over x[0:n_valid) (scaled by `scale` > 0); y[n_valid:n) = 0. y may alias x.
+// Returns log(sum_j exp(scale * x_j)) over the valid entries (-inf when there are none).
 template <class T>
-void softmax_row(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, std::size_t n,
-                 std::size_t n_valid, T scale = T(1)) {
+T softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(1)) {
   using B = simd<T>;
   constexpr std::size_t W = B::size;
   n_valid = std::min(n_valid, n);
   if (n_valid == 0) {
     std::fill(y, y + n, T(0));
-    return;
+    return -std::numeric_limits<T>::infinity();
   }
   std::size_t j = 0;
   T mx = -std::numeric_limits<T>::infinity();
@@ -54,6 +54,7 @@ void softmax_row(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, std::size
   for (j = 0; j + W <= n_valid; j += W) (B::load_unaligned(y + j) * vinv).store_unaligned(y + j);
   for (; j < n_valid; ++j) y[j] *= inv;
   std::fill(y + n_valid, y + n, T(0));
+  return shift + std::log(sum);
 }
 
 // Causal softmax of a (rows, cols) block with row stride ld: row i may see columns
@@ -68,8 +69,8 @@ void softmax_causal(T* y, const T* x, std::size_t rows, std::size_t cols, std::s
 // Softmax over x[0:n) where key_mask[j] == 0 marks a padded key that must get zero weight.
 // valid_limit additionally hides entries j >= valid_limit (a causal limit), pass n for none.
 template <class T, class M>
-void softmax_row_masked(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, std::size_t n,
-                        const M* key_mask, std::size_t valid_limit, T scale = T(1)) {
+void softmax_row_masked(T* y, const T* x, std::size_t n, const M* key_mask,
+                        std::size_t valid_limit, T scale = T(1)) {
   valid_limit = std::min(valid_limit, n);
   T mx = -std::numeric_limits<T>::infinity();
   bool any = false;
@@ -95,9 +96,9 @@ void softmax_row_masked(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, st
 }
 
 // dx (+)= y * (dy - <y, dy>) over one row of length n; entries with y == 0 get nothing.
+// dx may alias dy.
 template <class T>
-void softmax_backward_row(T* CTFORMER_RESTRICT dx, const T* CTFORMER_RESTRICT y,
-                          const T* CTFORMER_RESTRICT dy, std::size_t n, bool accumulate = true,
+void softmax_backward_row(T* dx, const T* y, const T* dy, std::size_t n, bool accumulate = true,
                           T scale = T(1)) {
   using B = simd<T>;
   constexpr std::size_t W = B::size;
@@ -121,15 +122,16 @@ void softmax_backward_row(T* CTFORMER_RESTRICT dx, const T* CTFORMER_RESTRICT y,
 namespace scalar {
 
 template <class T>
-void softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(1)) {
+T softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(1)) {
   n_valid = std::min(n_valid, n);
   for (std::size_t j = n_valid; j < n; ++j) y[j] = 0;
-  if (n_valid == 0) return;
+  if (n_valid == 0) return -std::numeric_limits<T>::infinity();
   T mx = x[0];
   for (std::size_t j = 1; j < n_valid; ++j) mx = std::max(mx, x[j]);
   T sum = 0;
   for (std::size_t j = 0; j < n_valid; ++j) sum += (y[j] = std::exp(scale * (x[j] - mx)));
   for (std::size_t j = 0; j < n_valid; ++j) y[j] /= sum;
+  return scale * mx + std::log(sum);
 }
 
 template <class T>

@@ -1,0 +1,120 @@
+// Multi-head scaled dot-product attention over projected queries, keys and values:
+// A = softmax(Q K^T / sqrt(D) + mask) per (batch row, head), Y = A V. Self, causal self and
+// cross attention differ only in where K and V come from and in the mask. A key whose mask is 0
+// gets exactly zero weight; causal rows see keys j <= i + offset. Work runs per (b, h) on the
+// thread pool; each task writes its own rows and head columns, so results never depend on threads.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "../tensor/kernels/gemm.hpp"
+#include "../tensor/kernels/softmax.hpp"
+#include "../tensor/threading.hpp"
+#include "dropout.hpp"
+
+namespace ctformer {
+
+// Where Q, K and V live: row r of head h starts at ptr + r * ld + h * D. Rows are (b, s) pairs.
+template <class T>
+struct qkv_ptrs {
+  const T* q;
+  std::size_t ldq;
+  const T* k;
+  std::size_t ldk;
+  const T* v;
+  std::size_t ldv;
+};
+template <class T>
+struct dqkv_ptrs {
+  T* q;
+  std::size_t ldq;
+  T* k;
+  std::size_t ldk;
+  T* v;
+  std::size_t ldv;
+};
+
+struct attention_mask {
+  const std::int32_t* keys = nullptr;  // (B, Sk): 1 real key, 0 padding; null means all real
+  bool causal = false;
+  std::size_t offset = 0;  // earlier positions already in a KV cache (causal limit i + offset)
+};
+
+// Dropout on the attention probabilities, when the model has any.
+template <class T>
+struct attention_dropout {
+  float p = 0.0f;
+  T* mask = nullptr;     // (B, H, Sq, Sk) multipliers, written in forward
+  T* dropped = nullptr;  // (B, H, Sq, Sk) A * mask, the matrix that multiplies V
+  std::uint64_t site = 0;
+};
+
+// y (B*Sq, H*D) = attention; att (B, H, Sq, Sk) caches the probabilities for backward.
+template <class T, std::size_t B, std::size_t Sq, std::size_t Sk, std::size_t H, std::size_t D>
+void attention_forward(T* y, T* att, const qkv_ptrs<T>& in, const attention_mask& mask,
+                       const run_mode& mode = {}, const attention_dropout<T>& drop = {}) {
+  constexpr std::size_t C = H * D;
+  const T scale = T(1) / std::sqrt(T(D));
+  const bool use_drop = mode.train && drop.p > 0.0f && drop.mask;
+  default_pool().parallel_for(B * H, [&](std::size_t task, unsigned) {
+    const std::size_t b = task / H, h = task % H;
+    T* a = att + task * Sq * Sk;
+    const T* q = in.q + b * Sq * in.ldq + h * D;
+    const T* k = in.k + b * Sk * in.ldk + h * D;
+    const T* v = in.v + b * Sk * in.ldv + h * D;
+    kernels::gemm<T>(false, true, Sq, Sk, D, scale, q, in.ldq, k, in.ldk, T(0), a, Sk);
+    const std::int32_t* km = mask.keys ? mask.keys + b * Sk : nullptr;
+    for (std::size_t i = 0; i < Sq; ++i) {
+      const std::size_t limit = mask.causal ? std::min(Sk, i + mask.offset + 1) : Sk;
+      T* row = a + i * Sk;
+      if (km)
+        kernels::softmax_row_masked<T>(row, row, Sk, km, limit);
+      else
+        kernels::softmax_row<T>(row, row, Sk, limit);
+    }
+    const T* p = a;
+    if (use_drop) {
+      T* dm = drop.mask + task * Sq * Sk;
+      T* dd = drop.dropped + task * Sq * Sk;
+      dropout_forward(dd, dm, a, Sq * Sk, drop.p, mode, drop.site * 4096 + task);
+      p = dd;
+    }
+    kernels::gemm<T>(false, false, Sq, D, Sk, T(1), p, Sk, v, in.ldv, T(0), y + b * Sq * C + h * D, C);
+  });
+}
+
+// Adds the gradients of q, k, v given dy (B*Sq, H*D). datt is (B, H, Sq, Sk) scratch.
+template <class T, std::size_t B, std::size_t Sq, std::size_t Sk, std::size_t H, std::size_t D>
+void attention_backward(const dqkv_ptrs<T>& d, T* datt, const T* dy, const T* att,
+                        const qkv_ptrs<T>& in, const run_mode& mode = {},
+                        const attention_dropout<T>& drop = {}) {
+  constexpr std::size_t C = H * D;
+  const T scale = T(1) / std::sqrt(T(D));
+  const bool use_drop = mode.train && drop.p > 0.0f && drop.mask;
+  default_pool().parallel_for(B * H, [&](std::size_t task, unsigned) {
+    const std::size_t b = task / H, h = task % H;
+    const T* a = att + task * Sq * Sk;
+    const T* p = use_drop ? drop.dropped + task * Sq * Sk : a;
+    T* da = datt + task * Sq * Sk;
+    const T* dyb = dy + b * Sq * C + h * D;
+    const T* q = in.q + b * Sq * in.ldq + h * D;
+    const T* k = in.k + b * Sk * in.ldk + h * D;
+    const T* v = in.v + b * Sk * in.ldv + h * D;
+    // dP = dY V^T ; dV += P^T dY
+    kernels::gemm<T>(false, true, Sq, Sk, D, T(1), dyb, C, v, in.ldv, T(0), da, Sk);
+    kernels::gemm<T>(true, false, Sk, D, Sq, T(1), p, Sk, dyb, C, T(1), d.v + b * Sk * d.ldv + h * D, d.ldv);
+    if (use_drop) {
+      const T* dm = drop.mask + task * Sq * Sk;
+      for (std::size_t i = 0; i < Sq * Sk; ++i) da[i] *= dm[i];
+    }
+    // dS = softmax'(A) dA, in place; the 1/sqrt(D) of the scores goes into the next two products.
+    for (std::size_t i = 0; i < Sq; ++i)
+      kernels::softmax_backward_row<T>(da + i * Sk, a + i * Sk, da + i * Sk, Sk, false);
+    kernels::gemm<T>(false, false, Sq, D, Sk, scale, da, Sk, k, in.ldk, T(1), d.q + b * Sq * d.ldq + h * D, d.ldq);
+    kernels::gemm<T>(true, false, Sk, D, Sq, scale, da, Sk, q, in.ldq, T(1), d.k + b * Sk * d.ldk + h * D, d.ldk);
+  });
+}
+
+}  // namespace ctformer

@@ -1,0 +1,40 @@
+// Parameter structs shared by the layers: a LayerNorm's scale and shift, and a linear layer's
+// weight (in, out) and bias (out). Models nest them under their own names (GPT-2, BERT, BART
+// style) through fields(), so names live with the model and layouts live here.
+#pragma once
+
+#include <cstddef>
+#include <tuple>
+
+#include "../tensor/tensor.hpp"
+#include "../tensor/visit.hpp"
+
+namespace ctformer {
+
+template <class T, std::size_t C>
+struct layernorm_params {
+  tensor1<T, C> weight;  // (C) scale, initialized to 1
+  tensor1<T, C> bias;    // (C) shift, initialized to 0
+  static constexpr auto fields() {
+    return std::tuple{field("weight", &layernorm_params::weight, role::norm),
+                      field("bias", &layernorm_params::bias, role::bias)};
+  }
+};
+
+// y = x W + b. Flags (flag::hf_transposed, flag::residual_proj) apply to the weight.
+template <class T, std::size_t In, std::size_t Out, unsigned Flags = flag::none>
+struct linear_params {
+  static constexpr std::size_t in_features = In, out_features = Out;
+  tensor2<T, In, Out> weight;  // (In, Out)
+  tensor1<T, Out> bias;        // (Out)
+  static constexpr auto fields() {
+    return std::tuple{field("weight", &linear_params::weight, role::weight, Flags),
+                      field("bias", &linear_params::bias, role::bias)};
+  }
+};
+
+// A member that is not there (a learned table when the encoding is sinusoidal, a head weight
+// when it is tied). Occupies no storage with [[no_unique_address]].
+struct absent {};
+
+}  // namespace ctformer

@@ -1,0 +1,205 @@
+// decoder_lm<gpt_config>: a GPT-like decoder-only language model as a static type.
+//   x = wte[ids] (+ wpe or sinusoidal positions); x = block_l(x) with causal self-attention;
+//   pre-LN: x = ln_f(x); logits = x wte^T (tied) or x lm_head; loss = cross-entropy over targets.
+// Names follow Hugging Face GPT-2 (wte.weight, h.0.attn.c_attn.weight, ..., Conv1D layout).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "../config.hpp"
+#include "../data/batch.hpp"
+#include "../layers/block.hpp"
+#include "../layers/embedding.hpp"
+#include "../losses/cross_entropy.hpp"
+#include "../tensor/kernels/gemm.hpp"
+#include "../tensor/kernels/layernorm.hpp"
+#include "common.hpp"
+
+namespace ctformer {
+
+template <gpt_config Cfg, class T_ = float>
+struct decoder_lm {
+  using T = T_;
+  static constexpr gpt_config config = Cfg;
+  static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, H = Cfg.heads,
+                               F = Cfg.d_ff, L = Cfg.layers;
+  static_assert(detail::check_dims<V, Ctx, C, H, F, Cfg.head_dim>());
+  static_assert(L > 0, "ctformer config: layers must be positive");
+  static constexpr bool learned_pos = Cfg.pos == positional::learned;
+  static constexpr bool pre = Cfg.norm == norm_placement::pre;
+  static constexpr bool tied = Cfg.tied_head;
+  static constexpr bool has_dropout = Cfg.dropout > 0.0f;
+  static constexpr T eps = T(Cfg.ln_eps);
+  template <bool On, class P>
+  using maybe = std::conditional_t<On, P, absent>;
+
+  using block_type = block_params<T, C, F, family::gpt2, false>;
+
+  struct params {
+    tensor2<T, V, C> wte;                                           // (V, C)
+    [[no_unique_address]] maybe<learned_pos, tensor2<T, Ctx, C>> wpe;  // (Ctx, C)
+    std::array<block_type, L> h;
+    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> ln_f;
+    [[no_unique_address]] maybe<!tied, tensor2<T, C, V>> lm_head;   // (C, V); HF stores (V, C)
+    static constexpr auto fields() {
+      return std::tuple_cat(
+          std::tuple{field("wte.weight", &params::wte, role::embedding)},
+          detail::optional_field<learned_pos>([] { return field("wpe.weight", &params::wpe, role::embedding); }),
+          std::tuple{layers("h.", &params::h)},
+          detail::optional_field<pre>([] { return nested("ln_f.", &params::ln_f); }),
+          detail::optional_field<!tied>(
+              [] { return field("lm_head.weight", &params::lm_head, role::weight, flag::hf_transposed); }));
+    }
+  };
+
+  // ---- constexpr figures -------------------------------------------------------------
+  static constexpr std::size_t block_param_count = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C +
+                                                   (C * F + F) + (F * C + C);
+  static constexpr std::size_t param_count = V * C + (learned_pos ? Ctx * C : 0) + L * block_param_count +
+                                             (pre ? 2 * C : 0) + (tied ? 0 : C * V);
+  // nanoGPT's estimate: N excludes position embeddings; attention adds 2 * 2 * T * C per layer.
+  static constexpr std::size_t flops_n = param_count - (learned_pos ? Ctx * C : 0);
+  static constexpr double forward_flops_per_token(std::size_t seq = Ctx) {
+    return 2.0 * double(flops_n) + 4.0 * double(L) * double(seq) * double(C);
+  }
+  static constexpr double training_flops_per_token(std::size_t seq = Ctx) {
+    return 6.0 * double(flops_n) + 12.0 * double(L) * double(seq) * double(C);
+  }
+  static constexpr std::size_t weight_bytes = param_count * sizeof(T);
+  static constexpr std::size_t grad_bytes = weight_bytes;
+
+  // ---- activations ---------------------------------------------------------------------
+  template <std::size_t B, std::size_t S>
+  struct workspace {
+    static_assert(B > 0 && S > 0, "ctformer: batch and sequence must be positive");
+    static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
+    static constexpr std::size_t BS = B * S;
+    using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, has_dropout>;
+    using batch_type = token_batch<B, S>;
+
+    tensor3<T, L + 1, BS, C> stream;                 // (L+1, BS, C) block inputs and last output
+    std::array<block_cache<spec>, L> cache;
+    [[no_unique_address]] maybe<has_dropout, tensor2<T, BS, C>> emb_drop;
+    [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> xf;  // (BS, C) after ln_f
+    [[no_unique_address]] maybe<pre, tensor1<T, BS>> mean_f;
+    [[no_unique_address]] maybe<pre, tensor1<T, BS>> rstd_f;
+    tensor2<T, BS, V> logits;                        // (BS, V) logits -> probabilities -> dlogits
+    tensor1<T, BS> row_loss;                         // (BS)
+    block_scratch<spec> scratch;
+    tensor2<T, BS, C> dstream, dprev;                // (BS, C)
+    const std::int32_t* key_mask = nullptr;          // of the last forward (null: no padding)
+
+    const T* final_hidden() const {
+      if constexpr (pre) return xf.data(); else return stream.data() + L * BS * C;
+    }
+  };
+  template <std::size_t B, std::size_t S>
+  static constexpr std::size_t activation_bytes = sizeof(workspace<B, S>);
+
+  // ---- forward ---------------------------------------------------------------------------
+  // Logits for every position land in ws.logits. Padding (attention_mask 0) is never attended to.
+  template <std::size_t B, std::size_t S>
+  static void forward(const params& p, workspace<B, S>& ws, const token_batch<B, S>& batch,
+                      const run_mode& mode = {}) {
+    constexpr std::size_t BS = B * S;
+    T* x0 = ws.stream.data();
+    embedding_forward<T, BS, V, C>(out<T, BS, C>(x0), in<std::int32_t, BS>(batch.ids.data()),
+                                   in<T, V, C>(p.wte.data()));
+    if constexpr (learned_pos)
+      positions_forward<T, B, S, Ctx, C>(inout<T, BS, C>(x0), in<T, Ctx, C>(p.wpe.data()));
+    else
+      positions_forward<T, B, S, Ctx, C>(inout<T, BS, C>(x0), in<T, Ctx, C>(sinusoidal_table<T, Ctx, C>().data()));
+    if constexpr (has_dropout)
+      if (mode.train) dropout_forward(x0, ws.emb_drop.data(), x0, BS * C, Cfg.dropout, mode, 0);
+    ws.key_mask = detail::mask_or_null(batch.attention_mask.data(), BS);
+    for (std::size_t l = 0; l < L; ++l) {
+      block_context<T> ctx;
+      ctx.key_mask = ws.key_mask;
+      ctx.mode = mode;
+      ctx.site = l + 1;
+      block_forward<typename workspace<B, S>::spec, family::gpt2>(
+          ws.stream.data() + (l + 1) * BS * C, ws.stream.data() + l * BS * C, p.h[l], ws.cache[l], ctx,
+          Cfg.dropout, eps);
+    }
+    if constexpr (pre)
+      kernels::layernorm_forward<T>(ws.xf.data(), ws.mean_f.data(), ws.rstd_f.data(),
+                                    ws.stream.data() + L * BS * C, p.ln_f.weight.data(),
+                                    p.ln_f.bias.data(), BS, C, eps);
+    if constexpr (tied)
+      kernels::gemm<T>(false, true, BS, V, C, T(1), ws.final_hidden(), C, p.wte.data(), C, T(0),
+                       ws.logits.data(), V);
+    else
+      kernels::gemm<T>(false, false, BS, V, C, T(1), ws.final_hidden(), C, p.lm_head.data(), V, T(0),
+                       ws.logits.data(), V);
+  }
+
+  // Mean cross-entropy over the positions whose target is not ignore_index. Turns the logits
+  // into probabilities (call after forward, before backward).
+  template <std::size_t B, std::size_t S>
+  static loss_value loss(workspace<B, S>& ws, const token_batch<B, S>& batch, T label_smoothing = T(0)) {
+    return cross_entropy_forward<T>(ws.logits.data(), ws.row_loss.data(), batch.targets.data(), B * S, V,
+                                    label_smoothing);
+  }
+
+  template <std::size_t B, std::size_t S>
+  static loss_value forward_loss(const params& p, workspace<B, S>& ws, const token_batch<B, S>& batch,
+                                 const run_mode& mode = {}, T label_smoothing = T(0)) {
+    forward(p, ws, batch, mode);
+    return loss(ws, batch, label_smoothing);
+  }
+
+  // ---- backward --------------------------------------------------------------------------
+  // ADDS into g the gradient of loss_scale * L, where L is the mean loss that loss() returned
+  // (its count is passed back in so that accumulation over micro-batches can rescale).
+  template <std::size_t B, std::size_t S>
+  static void backward(const params& p, params& g, workspace<B, S>& ws, const token_batch<B, S>& batch,
+                       const loss_value& lv, const run_mode& mode = {}, T label_smoothing = T(0),
+                       T loss_scale = T(1)) {
+    constexpr std::size_t BS = B * S;
+    using spec = typename workspace<B, S>::spec;
+    const T scale = lv.count ? loss_scale / T(lv.count) : T(0);
+    cross_entropy_backward<T>(ws.logits.data(), batch.targets.data(), BS, V, scale, label_smoothing);
+    const T* dlogits = ws.logits.data();
+    T* dh = pre ? ws.dprev.data() : ws.dstream.data();  // gradient of the final hidden state
+    if constexpr (tied) {
+      kernels::gemm<T>(false, false, BS, C, V, T(1), dlogits, V, p.wte.data(), C, T(0), dh, C);
+      kernels::gemm<T>(true, false, V, C, BS, T(1), dlogits, V, ws.final_hidden(), C, T(1), g.wte.data(), C);
+    } else {
+      kernels::gemm<T>(false, true, BS, C, V, T(1), dlogits, V, p.lm_head.data(), V, T(0), dh, C);
+      kernels::gemm<T>(true, false, C, V, BS, T(1), ws.final_hidden(), C, dlogits, V, T(1), g.lm_head.data(), V);
+    }
+    if constexpr (pre) {
+      std::memset(ws.dstream.data(), 0, BS * C * sizeof(T));
+      kernels::layernorm_backward<T>(ws.dstream.data(), g.ln_f.weight.data(), g.ln_f.bias.data(), dh,
+                                     ws.stream.data() + L * BS * C, p.ln_f.weight.data(),
+                                     ws.mean_f.data(), ws.rstd_f.data(), BS, C);
+    }
+    T* dcur = ws.dstream.data();
+    T* dnext = ws.dprev.data();
+    for (std::size_t l = L; l-- > 0;) {
+      block_context<T> ctx;
+      ctx.key_mask = ws.key_mask;
+      ctx.mode = mode;
+      ctx.site = l + 1;
+      std::memset(dnext, 0, BS * C * sizeof(T));
+      block_backward<spec, family::gpt2>(dnext, dcur, g.h[l], ws.stream.data() + l * BS * C, p.h[l],
+                                         ws.cache[l], ws.scratch, ctx, Cfg.dropout);
+      std::swap(dcur, dnext);
+    }
+    if constexpr (has_dropout)
+      if (mode.train)
+        for (std::size_t i = 0; i < BS * C; ++i) dcur[i] *= ws.emb_drop.data()[i];
+    if constexpr (learned_pos)
+      positions_backward<T, B, S, Ctx, C>(inout<T, Ctx, C>(g.wpe.data()), in<T, BS, C>(dcur));
+    embedding_backward<T, BS, V, C>(inout<T, V, C>(g.wte.data()), in<T, BS, C>(dcur),
+                                    in<std::int32_t, BS>(batch.ids.data()));
+  }
+};
+
+}  // namespace ctformer

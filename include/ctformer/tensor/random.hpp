@@ -1,0 +1,108 @@
+// Reproducible random numbers that do not depend on the standard library's distributions (which
+// differ between implementations) nor on the thread count. counter_rng maps (key, index) to a
+// number with SplitMix64's finalizer, so element i of a dropout mask is the same whichever thread
+// draws it; rng is a small sequential generator (xoshiro256**) whose state can be saved.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+namespace ctformer {
+
+// SplitMix64's output function: a bijective 64-bit mixer.
+constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// A key derived from several integers (seed, step, layer, site...).
+constexpr std::uint64_t derive_key(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0,
+                                   std::uint64_t c = 0) noexcept {
+  return mix64(mix64(mix64(seed ^ 0x5851F42D4C957F2Dull) + a) + b) + c;
+}
+
+// Uniform in [0, 1) with 53 random bits.
+constexpr double to_unit(std::uint64_t x) noexcept { return double(x >> 11) * 0x1.0p-53; }
+
+struct counter_rng {
+  std::uint64_t key = 0;
+  constexpr std::uint64_t bits(std::uint64_t i) const noexcept { return mix64(key ^ mix64(i)); }
+  constexpr double uniform(std::uint64_t i) const noexcept { return to_unit(bits(i)); }
+};
+
+// xoshiro256** seeded through SplitMix64. Normal deviates use Box-Muller with both outputs.
+class rng {
+ public:
+  explicit rng(std::uint64_t seed = 0) noexcept { reseed(seed); }
+
+  void reseed(std::uint64_t seed) noexcept {
+    std::uint64_t x = seed;
+    for (auto& w : s_) {
+      x += 0x9E3779B97F4A7C15ull;
+      w = mix64(x);
+    }
+    has_spare_ = false;
+  }
+
+  std::uint64_t next() noexcept {
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+  double uniform() noexcept { return to_unit(next()); }
+  double uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
+  // Uniform integer in [0, n) without modulo bias (Lemire's method with rejection).
+  std::uint64_t below(std::uint64_t n) noexcept {
+    if (n == 0) return 0;
+    for (;;) {
+      const unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
+      const std::uint64_t low = static_cast<std::uint64_t>(m);
+      if (low >= n || low >= (0 - n) % n) return static_cast<std::uint64_t>(m >> 64);
+    }
+  }
+  double normal() noexcept {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    double u1 = uniform();
+    while (u1 <= 0.0) u1 = uniform();
+    const double u2 = uniform();
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    const double th = 6.283185307179586 * u2;
+    spare_ = r * std::sin(th);
+    has_spare_ = true;
+    return r * std::cos(th);
+  }
+  double normal(double mean, double stddev) noexcept { return mean + stddev * normal(); }
+
+  // The full state, for checkpoints.
+  struct state_type {
+    std::array<std::uint64_t, 4> s;
+    bool has_spare;
+    double spare;
+  };
+  state_type state() const noexcept { return {s_, has_spare_, spare_}; }
+  void set_state(const state_type& st) noexcept {
+    s_ = st.s;
+    has_spare_ = st.has_spare;
+    spare_ = st.spare;
+  }
+
+ private:
+  static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+  std::array<std::uint64_t, 4> s_{};
+  bool has_spare_ = false;
+  double spare_ = 0;
+};
+
+}  // namespace ctformer
