@@ -1,0 +1,255 @@
+// Output heads for the encoder, chosen by a tag type:
+//   mlm                    BERT's masked-LM head: dense -> GELU -> LayerNorm -> x E^T + b (E tied to
+//                          the word embeddings unless the config unties it), cross-entropy;
+//   classify<N, pooling>   pooled = h[:, 0] ([CLS]) or the mean over real tokens; tanh(pooled Wp + bp)
+//                          (BERT's pooler), then a linear layer to N classes, cross-entropy;
+//   regress<pooling>       the same pooler and one output, mean squared error.
+// Each head owns its parameters and workspace; forward reads the encoder's last hidden states,
+// backward ADDS into their gradient.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <type_traits>
+
+#include "../config.hpp"
+#include "../data/batch.hpp"
+#include "../layers/linear.hpp"
+#include "../losses/cross_entropy.hpp"
+#include "../losses/mse.hpp"
+#include "../tensor/kernels/activation.hpp"
+#include "../tensor/kernels/gemm.hpp"
+#include "../tensor/kernels/layernorm.hpp"
+#include "common.hpp"
+
+namespace ctformer {
+
+struct mlm {};
+template <std::size_t Classes, pooling Pool = pooling::cls>
+struct classify {
+  static_assert(Classes >= 2, "ctformer: a classification head needs at least two classes");
+};
+template <pooling Pool = pooling::cls>
+struct regress {};
+
+namespace detail {
+
+template <class Tag, class T, std::size_t C, std::size_t V, bool Tied>
+struct head_impl;
+
+// ---- masked language modelling ------------------------------------------------------------
+template <class T, std::size_t C, std::size_t V, bool Tied>
+struct head_impl<mlm, T, C, V, Tied> {
+  template <bool On, class P>
+  using maybe = std::conditional_t<On, P, absent>;
+  struct params {
+    linear_params<T, C, C, flag::hf_transposed> transform;  // (C, C)
+    layernorm_params<T, C> ln;
+    tensor1<T, V> bias;                                     // (V)
+    [[no_unique_address]] maybe<!Tied, tensor2<T, C, V>> decoder;  // (C, V); HF (V, C)
+    static constexpr auto fields() {
+      return std::tuple_cat(
+          std::tuple{nested("cls.predictions.transform.dense.", &params::transform),
+                     nested("cls.predictions.transform.LayerNorm.", &params::ln),
+                     field("cls.predictions.bias", &params::bias, role::bias)},
+          optional_field<!Tied>([] {
+            return field("cls.predictions.decoder.weight", &params::decoder, role::weight, flag::hf_transposed);
+          }));
+    }
+  };
+  static constexpr std::size_t param_count = C * C + C + 2 * C + V + (Tied ? 0 : C * V);
+  template <std::size_t B, std::size_t S>
+  using batch_type = token_batch<B, S>;
+
+  template <std::size_t B, std::size_t S>
+  struct workspace {
+    static constexpr std::size_t BS = B * S;
+    tensor2<T, BS, C> t_pre, t_act, t_norm;  // (BS, C) dense, GELU, LayerNorm
+    tensor1<T, BS> mean, rstd;
+    tensor2<T, BS, V> logits;                // (BS, V)
+    tensor1<T, BS> row_loss;
+    tensor2<T, BS, C> d1, d2;
+  };
+
+  // emb: the tied word embeddings (V, C).
+  template <std::size_t B, std::size_t S>
+  static void forward(const params& p, const T* emb, workspace<B, S>& w, const T* hidden, T eps,
+                      const std::int32_t*) {
+    constexpr std::size_t BS = B * S;
+    linear_forward<T, BS, C, C>(w.t_pre.data(), C, hidden, C, p.transform);
+    kernels::gelu_forward(w.t_act.data(), w.t_pre.data(), BS * C);
+    kernels::layernorm_forward<T>(w.t_norm.data(), w.mean.data(), w.rstd.data(), w.t_act.data(),
+                                  p.ln.weight.data(), p.ln.bias.data(), BS, C, eps);
+    if constexpr (Tied)
+      kernels::gemm<T>(false, true, BS, V, C, T(1), w.t_norm.data(), C, emb, C, T(0), w.logits.data(), V,
+                       p.bias.data());
+    else
+      kernels::gemm<T>(false, false, BS, V, C, T(1), w.t_norm.data(), C, p.decoder.data(), V, T(0),
+                       w.logits.data(), V, p.bias.data());
+  }
+  template <std::size_t B, std::size_t S>
+  static loss_value loss(workspace<B, S>& w, const batch_type<B, S>& batch, T smoothing) {
+    return cross_entropy_forward<T>(w.logits.data(), w.row_loss.data(), batch.targets.data(), B * S, V, smoothing);
+  }
+  template <std::size_t B, std::size_t S>
+  static void backward(const params& p, params& g, const T* emb, T* demb, workspace<B, S>& w,
+                       const batch_type<B, S>& batch, const loss_value& lv, const T* hidden, T* dhidden,
+                       T smoothing, T loss_scale, const std::int32_t*) {
+    constexpr std::size_t BS = B * S;
+    const T scale = lv.count ? loss_scale / T(lv.count) : T(0);
+    cross_entropy_backward<T>(w.logits.data(), batch.targets.data(), BS, V, scale, smoothing);
+    const T* dl = w.logits.data();
+    detail::add_column_sums(g.bias.data(), dl, BS, V, V);
+    if constexpr (Tied) {
+      kernels::gemm<T>(false, false, BS, C, V, T(1), dl, V, emb, C, T(0), w.d1.data(), C);
+      kernels::gemm<T>(true, false, V, C, BS, T(1), dl, V, w.t_norm.data(), C, T(1), demb, C);
+    } else {
+      kernels::gemm<T>(false, true, BS, C, V, T(1), dl, V, p.decoder.data(), V, T(0), w.d1.data(), C);
+      kernels::gemm<T>(true, false, C, V, BS, T(1), w.t_norm.data(), C, dl, V, T(1), g.decoder.data(), V);
+    }
+    std::memset(w.d2.data(), 0, BS * C * sizeof(T));
+    kernels::layernorm_backward<T>(w.d2.data(), g.ln.weight.data(), g.ln.bias.data(), w.d1.data(),
+                                   w.t_act.data(), p.ln.weight.data(), w.mean.data(), w.rstd.data(), BS, C);
+    kernels::gelu_backward(w.d1.data(), w.d2.data(), w.t_pre.data(), BS * C, false);
+    linear_backward<T, BS, C, C>(dhidden, C, g.transform, w.d1.data(), C, hidden, C, p.transform);
+  }
+};
+
+// ---- pooled heads (classification and regression) ----------------------------------------
+template <class T, std::size_t C, std::size_t Out, pooling Pool>
+struct pooled_head {
+  struct params {
+    linear_params<T, C, C, flag::hf_transposed> pooler;    // (C, C)
+    linear_params<T, C, Out, flag::hf_transposed> out;     // (C, Out)
+    static constexpr auto fields() {
+      return std::tuple{nested("pooler.dense.", &params::pooler), nested("classifier.", &params::out)};
+    }
+  };
+  static constexpr std::size_t param_count = C * C + C + C * Out + Out;
+
+  template <std::size_t B, std::size_t S>
+  struct workspace {
+    tensor2<T, B, C> pooled, act, d1, d2;  // (B, C)
+    tensor2<T, B, Out> logits;             // (B, Out) logits or predictions
+    tensor1<T, B> row_loss;
+  };
+
+  template <std::size_t B, std::size_t S>
+  static void pool(T* pooled, const T* hidden, const std::int32_t* mask) {
+    for (std::size_t b = 0; b < B; ++b) {
+      T* dst = pooled + b * C;
+      if constexpr (Pool == pooling::cls) {
+        std::memcpy(dst, hidden + b * S * C, C * sizeof(T));
+      } else {
+        std::memset(dst, 0, C * sizeof(T));
+        std::size_t n = 0;
+        for (std::size_t s = 0; s < S; ++s)
+          if (mask[b * S + s]) {
+            kernels::axpy(dst, T(1), hidden + (b * S + s) * C, C);
+            ++n;
+          }
+        if (n) kernels::scale(dst, T(1) / T(n), C);
+      }
+    }
+  }
+  template <std::size_t B, std::size_t S>
+  static void forward(const params& p, workspace<B, S>& w, const T* hidden, const std::int32_t* mask) {
+    pool<B, S>(w.pooled.data(), hidden, mask);
+    linear_forward<T, B, C, C>(w.act.data(), C, w.pooled.data(), C, p.pooler);
+    for (std::size_t i = 0; i < B * C; ++i) w.act.data()[i] = std::tanh(w.act.data()[i]);
+    linear_forward<T, B, C, Out>(w.logits.data(), Out, w.act.data(), C, p.out);
+  }
+  // dlogits (B, Out) given; adds into the head's gradients and into dhidden.
+  template <std::size_t B, std::size_t S>
+  static void backward(const params& p, params& g, workspace<B, S>& w, const T* dlogits, const T* hidden,
+                       T* dhidden, const std::int32_t* mask) {
+    std::memset(w.d1.data(), 0, B * C * sizeof(T));
+    linear_backward<T, B, C, Out>(w.d1.data(), C, g.out, dlogits, Out, w.act.data(), C, p.out);
+    for (std::size_t i = 0; i < B * C; ++i) w.d1.data()[i] *= T(1) - w.act.data()[i] * w.act.data()[i];
+    std::memset(w.d2.data(), 0, B * C * sizeof(T));
+    linear_backward<T, B, C, C>(w.d2.data(), C, g.pooler, w.d1.data(), C, w.pooled.data(), C, p.pooler);
+    for (std::size_t b = 0; b < B; ++b) {
+      const T* dp = w.d2.data() + b * C;
+      if constexpr (Pool == pooling::cls) {
+        kernels::axpy(dhidden + b * S * C, T(1), dp, C);
+      } else {
+        std::size_t n = 0;
+        for (std::size_t s = 0; s < S; ++s) n += mask[b * S + s] != 0;
+        if (!n) continue;
+        for (std::size_t s = 0; s < S; ++s)
+          if (mask[b * S + s]) kernels::axpy(dhidden + (b * S + s) * C, T(1) / T(n), dp, C);
+      }
+    }
+  }
+};
+
+template <std::size_t N, pooling Pool, class T, std::size_t C, std::size_t V, bool Tied>
+struct head_impl<classify<N, Pool>, T, C, V, Tied> : pooled_head<T, C, N, Pool> {
+  using base = pooled_head<T, C, N, Pool>;
+  using typename base::params;
+  template <std::size_t B, std::size_t S>
+  using workspace = typename base::template workspace<B, S>;
+  template <std::size_t B, std::size_t S>
+  using batch_type = classification_batch<B, S>;
+
+  template <std::size_t B, std::size_t S>
+  static void forward(const params& p, const T*, workspace<B, S>& w, const T* hidden, T,
+                      const std::int32_t* mask) {
+    base::template forward<B, S>(p, w, hidden, mask);
+  }
+  template <std::size_t B, std::size_t S>
+  static loss_value loss(workspace<B, S>& w, const batch_type<B, S>& batch, T smoothing) {
+    return cross_entropy_forward<T>(w.logits.data(), w.row_loss.data(), batch.labels.data(), B, N, smoothing);
+  }
+  template <std::size_t B, std::size_t S>
+  static void backward(const params& p, params& g, const T*, T*, workspace<B, S>& w,
+                       const batch_type<B, S>& batch, const loss_value& lv, const T* hidden, T* dhidden,
+                       T smoothing, T loss_scale, const std::int32_t* mask) {
+    const T scale = lv.count ? loss_scale / T(lv.count) : T(0);
+    cross_entropy_backward<T>(w.logits.data(), batch.labels.data(), B, N, scale, smoothing);
+    base::template backward<B, S>(p, g, w, w.logits.data(), hidden, dhidden, mask);
+  }
+};
+
+template <pooling Pool, class T, std::size_t C, std::size_t V, bool Tied>
+struct head_impl<regress<Pool>, T, C, V, Tied> : pooled_head<T, C, 1, Pool> {
+  using base = pooled_head<T, C, 1, Pool>;
+  using typename base::params;
+  template <std::size_t B, std::size_t S>
+  using workspace = typename base::template workspace<B, S>;
+  template <std::size_t B, std::size_t S>
+  using batch_type = regression_batch<B, S>;
+
+  template <std::size_t B, std::size_t S>
+  static void forward(const params& p, const T*, workspace<B, S>& w, const T* hidden, T,
+                      const std::int32_t* mask) {
+    base::template forward<B, S>(p, w, hidden, mask);
+  }
+  template <std::size_t B, std::size_t S>
+  static loss_value loss(workspace<B, S>& w, const batch_type<B, S>& batch, T) {
+    T targets[B], weights[B];
+    for (std::size_t b = 0; b < B; ++b) {
+      targets[b] = T(batch.values(b));
+      weights[b] = T(batch.row_weight(b));
+    }
+    return mse_forward<T>(w.logits.data(), targets, B, weights);
+  }
+  template <std::size_t B, std::size_t S>
+  static void backward(const params& p, params& g, const T*, T*, workspace<B, S>& w,
+                       const batch_type<B, S>& batch, const loss_value&, const T* hidden, T* dhidden, T,
+                       T loss_scale, const std::int32_t* mask) {
+    T targets[B], weights[B], dl[B];
+    for (std::size_t b = 0; b < B; ++b) {
+      targets[b] = T(batch.values(b));
+      weights[b] = T(batch.row_weight(b));
+    }
+    mse_backward<T>(dl, w.logits.data(), targets, B, weights, loss_scale);
+    base::template backward<B, S>(p, g, w, dl, hidden, dhidden, mask);
+  }
+};
+
+}  // namespace detail
+}  // namespace ctformer

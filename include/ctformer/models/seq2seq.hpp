@@ -1,0 +1,307 @@
+// seq2seq<seq2seq_config>: the original Transformer (encoder-decoder) as a static type.
+//   encoder: x = sqrt(C) embed_src[src] + pos; x = enc_layer_l(x) (padded source keys masked)
+//   decoder: y = sqrt(C) embed_tgt[tgt_in] + pos; y = dec_layer_l(y, x) (causal self-attention,
+//            cross-attention over the encoder output); logits = y E_tgt^T (tied) or y W.
+// Pre-LN adds a final LayerNorm to each stack. Names follow BART's layout (encoder.layers.0.
+// self_attn.q_proj.weight, decoder.layers.0.encoder_attn.k_proj.weight, ...; nn.Linear in files).
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "../config.hpp"
+#include "../data/batch.hpp"
+#include "../layers/block.hpp"
+#include "../layers/embedding.hpp"
+#include "../losses/cross_entropy.hpp"
+#include "../tensor/kernels/gemm.hpp"
+#include "../tensor/kernels/layernorm.hpp"
+#include "common.hpp"
+
+namespace ctformer {
+
+template <seq2seq_config Cfg, class T_ = float>
+struct seq2seq {
+  using T = T_;
+  static constexpr seq2seq_config config = Cfg;
+  static constexpr std::size_t Vs = Cfg.src_vocab, Vt = Cfg.tgt_vocab, Cs = Cfg.src_context,
+                               Ct = Cfg.tgt_context, C = Cfg.d_model, H = Cfg.heads, F = Cfg.d_ff,
+                               Le = Cfg.enc_layers, Ld = Cfg.dec_layers;
+  static_assert(detail::check_dims<Vs, Cs, C, H, F, Cfg.head_dim>());
+  static_assert(detail::check_dims<Vt, Ct, C, H, F, Cfg.head_dim>());
+  static_assert(Le > 0 && Ld > 0, "ctformer config: enc_layers and dec_layers must be positive");
+  static constexpr bool learned_pos = Cfg.pos == positional::learned;
+  static constexpr bool pre = Cfg.norm == norm_placement::pre;
+  static constexpr bool tied = Cfg.tied_head;
+  static constexpr bool has_dropout = Cfg.dropout > 0.0f;
+  static constexpr T eps = T(Cfg.ln_eps);
+  // As in the original Transformer, embeddings are scaled by sqrt(d_model).
+  static constexpr double embed_scale_d = detail::constexpr_sqrt(double(C));
+  template <bool On, class P>
+  using maybe = std::conditional_t<On, P, absent>;
+
+  using enc_layer = block_params<T, C, F, family::bart, false>;
+  using dec_layer = block_params<T, C, F, family::bart, true>;
+
+  struct params {
+    tensor2<T, Vs, C> enc_embed;                                        // (Vs, C)
+    [[no_unique_address]] maybe<learned_pos, tensor2<T, Cs, C>> enc_pos; // (Cs, C)
+    std::array<enc_layer, Le> enc;
+    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> enc_ln;
+    tensor2<T, Vt, C> dec_embed;                                        // (Vt, C)
+    [[no_unique_address]] maybe<learned_pos, tensor2<T, Ct, C>> dec_pos; // (Ct, C)
+    std::array<dec_layer, Ld> dec;
+    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> dec_ln;
+    [[no_unique_address]] maybe<!tied, tensor2<T, C, Vt>> lm_head;      // (C, Vt); HF (Vt, C)
+    static constexpr auto fields() {
+      using P = params;
+      return std::tuple_cat(
+          std::tuple{field("encoder.embed_tokens.weight", &P::enc_embed, role::embedding)},
+          detail::optional_field<learned_pos>(
+              [] { return field("encoder.embed_positions.weight", &P::enc_pos, role::embedding); }),
+          std::tuple{layers("encoder.layers.", &P::enc)},
+          detail::optional_field<pre>([] { return nested("encoder.layer_norm.", &P::enc_ln); }),
+          std::tuple{field("decoder.embed_tokens.weight", &P::dec_embed, role::embedding)},
+          detail::optional_field<learned_pos>(
+              [] { return field("decoder.embed_positions.weight", &P::dec_pos, role::embedding); }),
+          std::tuple{layers("decoder.layers.", &P::dec)},
+          detail::optional_field<pre>([] { return nested("decoder.layer_norm.", &P::dec_ln); }),
+          detail::optional_field<!tied>(
+              [] { return field("lm_head.weight", &P::lm_head, role::weight, flag::hf_transposed); }));
+    }
+  };
+
+  static constexpr std::size_t attn_params = 4 * (C * C + C);
+  static constexpr std::size_t ffn_params = (C * F + F) + (F * C + C);
+  static constexpr std::size_t enc_layer_count = attn_params + ffn_params + 4 * C;
+  static constexpr std::size_t dec_layer_count = 2 * attn_params + ffn_params + 6 * C;
+  static constexpr std::size_t param_count = Vs * C + (learned_pos ? (Cs + Ct) * C : 0) + Le * enc_layer_count +
+                                             Vt * C + Ld * dec_layer_count + (pre ? 4 * C : 0) +
+                                             (tied ? 0 : C * Vt);
+  static constexpr std::size_t weight_bytes = param_count * sizeof(T);
+  static constexpr std::size_t grad_bytes = weight_bytes;
+
+  template <std::size_t B, std::size_t Ss, std::size_t St>
+  struct workspace {
+    static_assert(B > 0 && Ss > 0 && St > 0, "ctformer: batch and sequences must be positive");
+    static_assert(Ss <= Cs, "ctformer: source length exceeds the model's source context");
+    static_assert(St <= Ct, "ctformer: target length exceeds the model's target context");
+    static constexpr std::size_t BSs = B * Ss, BSt = B * St;
+    using enc_spec = block_spec<T, B, Ss, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;
+    using dec_spec = block_spec<T, B, St, C, F, H, Cfg.norm, Cfg.act, true, true, Ss, has_dropout>;
+    using batch_type = seq2seq_batch<B, Ss, St>;
+
+    tensor3<T, Le + 1, BSs, C> enc_stream;
+    std::array<block_cache<enc_spec>, Le> enc_cache;
+    [[no_unique_address]] maybe<pre, tensor2<T, BSs, C>> enc_out;  // after enc_ln
+    [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_mean;
+    [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_rstd;
+    [[no_unique_address]] maybe<has_dropout, tensor2<T, BSs, C>> enc_drop;
+    tensor3<T, Ld + 1, BSt, C> dec_stream;
+    std::array<block_cache<dec_spec>, Ld> dec_cache;
+    [[no_unique_address]] maybe<pre, tensor2<T, BSt, C>> dec_out;
+    [[no_unique_address]] maybe<pre, tensor1<T, BSt>> dec_mean;
+    [[no_unique_address]] maybe<pre, tensor1<T, BSt>> dec_rstd;
+    [[no_unique_address]] maybe<has_dropout, tensor2<T, BSt, C>> dec_drop;
+    tensor2<T, BSt, Vt> logits;
+    tensor1<T, BSt> row_loss;
+    block_scratch<enc_spec> enc_scratch;
+    block_scratch<dec_spec> dec_scratch;
+    tensor2<T, BSs, C> denc, denc_prev;  // gradient of the encoder output, then of its stream
+    tensor2<T, BSt, C> ddec, ddec_prev;
+    const std::int32_t* src_mask = nullptr;
+    const std::int32_t* tgt_mask = nullptr;
+
+    const T* encoder_output() const {
+      if constexpr (pre) return enc_out.data(); else return enc_stream.data() + Le * BSs * C;
+    }
+    const T* decoder_output() const {
+      if constexpr (pre) return dec_out.data(); else return dec_stream.data() + Ld * BSt * C;
+    }
+  };
+  template <std::size_t B, std::size_t Ss, std::size_t St>
+  static constexpr std::size_t activation_bytes = sizeof(workspace<B, Ss, St>);
+  static constexpr double forward_flops_per_token(std::size_t ss = Cs, std::size_t st = Ct) {
+    // per target token, counting the encoder's work once per source token as well
+    return 2.0 * double(param_count - Vs * C) + 4.0 * double(Le) * double(ss) * double(C) +
+           4.0 * double(Ld) * double(st + ss) * double(C);
+  }
+  static constexpr double training_flops_per_token(std::size_t ss = Cs, std::size_t st = Ct) {
+    return 3.0 * forward_flops_per_token(ss, st);
+  }
+
+  // The encoder alone (also used by generation, which encodes the source once).
+  template <std::size_t B, std::size_t Ss, std::size_t St>
+  static void encode(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
+                     const run_mode& mode) {
+    constexpr std::size_t BSs = B * Ss;
+    const T scale = T(embed_scale_d);
+    T* x0 = ws.enc_stream.data();
+    embedding_forward<T, BSs, Vs, C>(out<T, BSs, C>(x0), in<std::int32_t, BSs>(batch.src_ids.data()),
+                                     in<T, Vs, C>(p.enc_embed.data()), scale);
+    if constexpr (learned_pos)
+      positions_forward<T, B, Ss, Cs, C>(inout<T, BSs, C>(x0), in<T, Cs, C>(p.enc_pos.data()));
+    else
+      positions_forward<T, B, Ss, Cs, C>(inout<T, BSs, C>(x0), in<T, Cs, C>(sinusoidal_table<T, Cs, C>().data()));
+    if constexpr (has_dropout)
+      if (mode.train) dropout_forward(x0, ws.enc_drop.data(), x0, BSs * C, Cfg.dropout, mode, 0);
+    ws.src_mask = detail::mask_or_null(batch.src_mask.data(), BSs);
+    for (std::size_t l = 0; l < Le; ++l) {
+      block_context<T> ctx;
+      ctx.key_mask = ws.src_mask;
+      ctx.mode = mode;
+      ctx.site = l + 1;
+      block_forward<typename workspace<B, Ss, St>::enc_spec, family::bart>(
+          ws.enc_stream.data() + (l + 1) * BSs * C, ws.enc_stream.data() + l * BSs * C, p.enc[l],
+          ws.enc_cache[l], ctx, Cfg.dropout, eps);
+    }
+    if constexpr (pre)
+      kernels::layernorm_forward<T>(ws.enc_out.data(), ws.enc_mean.data(), ws.enc_rstd.data(),
+                                    ws.enc_stream.data() + Le * BSs * C, p.enc_ln.weight.data(),
+                                    p.enc_ln.bias.data(), BSs, C, eps);
+  }
+
+  // The decoder over the encoder output already in ws; logits land in ws.logits.
+  template <std::size_t B, std::size_t Ss, std::size_t St>
+  static void decode(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
+                     const run_mode& mode) {
+    constexpr std::size_t BSt = B * St;
+    const T scale = T(embed_scale_d);
+    T* y0 = ws.dec_stream.data();
+    embedding_forward<T, BSt, Vt, C>(out<T, BSt, C>(y0), in<std::int32_t, BSt>(batch.tgt_in.data()),
+                                     in<T, Vt, C>(p.dec_embed.data()), scale);
+    if constexpr (learned_pos)
+      positions_forward<T, B, St, Ct, C>(inout<T, BSt, C>(y0), in<T, Ct, C>(p.dec_pos.data()));
+    else
+      positions_forward<T, B, St, Ct, C>(inout<T, BSt, C>(y0), in<T, Ct, C>(sinusoidal_table<T, Ct, C>().data()));
+    if constexpr (has_dropout)
+      if (mode.train) dropout_forward(y0, ws.dec_drop.data(), y0, BSt * C, Cfg.dropout, mode, 1);
+    ws.tgt_mask = detail::mask_or_null(batch.tgt_mask.data(), BSt);
+    for (std::size_t l = 0; l < Ld; ++l) {
+      block_context<T> ctx;
+      ctx.key_mask = ws.tgt_mask;
+      ctx.enc = ws.encoder_output();
+      ctx.src_mask = ws.src_mask;
+      ctx.mode = mode;
+      ctx.site = 1000 + l;
+      block_forward<typename workspace<B, Ss, St>::dec_spec, family::bart>(
+          ws.dec_stream.data() + (l + 1) * BSt * C, ws.dec_stream.data() + l * BSt * C, p.dec[l],
+          ws.dec_cache[l], ctx, Cfg.dropout, eps);
+    }
+    if constexpr (pre)
+      kernels::layernorm_forward<T>(ws.dec_out.data(), ws.dec_mean.data(), ws.dec_rstd.data(),
+                                    ws.dec_stream.data() + Ld * BSt * C, p.dec_ln.weight.data(),
+                                    p.dec_ln.bias.data(), BSt, C, eps);
+    if constexpr (tied)
+      kernels::gemm<T>(false, true, BSt, Vt, C, T(1), ws.decoder_output(), C, p.dec_embed.data(), C, T(0),
+                       ws.logits.data(), Vt);
+    else
+      kernels::gemm<T>(false, false, BSt, Vt, C, T(1), ws.decoder_output(), C, p.lm_head.data(), Vt, T(0),
+                       ws.logits.data(), Vt);
+  }
+
+  template <std::size_t B, std::size_t Ss, std::size_t St>
+  static void forward(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
+                      const run_mode& mode = {}) {
+    encode(p, ws, batch, mode);
+    decode(p, ws, batch, mode);
+  }
+
+  template <std::size_t B, std::size_t Ss, std::size_t St>
+  static loss_value loss(workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch, T label_smoothing = T(0)) {
+    return cross_entropy_forward<T>(ws.logits.data(), ws.row_loss.data(), batch.tgt_out.data(), B * St, Vt,
+                                    label_smoothing);
+  }
+
+  template <std::size_t B, std::size_t Ss, std::size_t St>
+  static loss_value forward_loss(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
+                                 const run_mode& mode = {}, T label_smoothing = T(0)) {
+    forward(p, ws, batch, mode);
+    return loss(ws, batch, label_smoothing);
+  }
+
+  template <std::size_t B, std::size_t Ss, std::size_t St>
+  static void backward(const params& p, params& g, workspace<B, Ss, St>& ws,
+                       const seq2seq_batch<B, Ss, St>& batch, const loss_value& lv, const run_mode& mode = {},
+                       T label_smoothing = T(0), T loss_scale = T(1)) {
+    constexpr std::size_t BSs = B * Ss, BSt = B * St;
+    using W = workspace<B, Ss, St>;
+    const T escale = T(embed_scale_d);
+    const T scale = lv.count ? loss_scale / T(lv.count) : T(0);
+    cross_entropy_backward<T>(ws.logits.data(), batch.tgt_out.data(), BSt, Vt, scale, label_smoothing);
+    const T* dl = ws.logits.data();
+    // ---- decoder
+    T* dh = pre ? ws.ddec_prev.data() : ws.ddec.data();
+    if constexpr (tied) {
+      kernels::gemm<T>(false, false, BSt, C, Vt, T(1), dl, Vt, p.dec_embed.data(), C, T(0), dh, C);
+      kernels::gemm<T>(true, false, Vt, C, BSt, T(1), dl, Vt, ws.decoder_output(), C, T(1), g.dec_embed.data(), C);
+    } else {
+      kernels::gemm<T>(false, true, BSt, C, Vt, T(1), dl, Vt, p.lm_head.data(), Vt, T(0), dh, C);
+      kernels::gemm<T>(true, false, C, Vt, BSt, T(1), ws.decoder_output(), C, dl, Vt, T(1), g.lm_head.data(), Vt);
+    }
+    if constexpr (pre) {
+      std::memset(ws.ddec.data(), 0, BSt * C * sizeof(T));
+      kernels::layernorm_backward<T>(ws.ddec.data(), g.dec_ln.weight.data(), g.dec_ln.bias.data(), dh,
+                                     ws.dec_stream.data() + Ld * BSt * C, p.dec_ln.weight.data(),
+                                     ws.dec_mean.data(), ws.dec_rstd.data(), BSt, C);
+    }
+    T* denc = pre ? ws.denc_prev.data() : ws.denc.data();  // gradient of the encoder output
+    std::memset(denc, 0, BSs * C * sizeof(T));
+    T* dcur = ws.ddec.data();
+    T* dnext = ws.ddec_prev.data();
+    for (std::size_t l = Ld; l-- > 0;) {
+      block_context<T> ctx;
+      ctx.key_mask = ws.tgt_mask;
+      ctx.enc = ws.encoder_output();
+      ctx.src_mask = ws.src_mask;
+      ctx.denc = denc;
+      ctx.mode = mode;
+      ctx.site = 1000 + l;
+      std::memset(dnext, 0, BSt * C * sizeof(T));
+      block_backward<typename W::dec_spec, family::bart>(dnext, dcur, g.dec[l], ws.dec_stream.data() + l * BSt * C,
+                                                         p.dec[l], ws.dec_cache[l], ws.dec_scratch, ctx, Cfg.dropout);
+      std::swap(dcur, dnext);
+    }
+    if constexpr (has_dropout)
+      if (mode.train)
+        for (std::size_t i = 0; i < BSt * C; ++i) dcur[i] *= ws.dec_drop.data()[i];
+    if constexpr (learned_pos)
+      positions_backward<T, B, St, Ct, C>(inout<T, Ct, C>(g.dec_pos.data()), in<T, BSt, C>(dcur));
+    embedding_backward<T, BSt, Vt, C>(inout<T, Vt, C>(g.dec_embed.data()), in<T, BSt, C>(dcur),
+                                      in<std::int32_t, BSt>(batch.tgt_in.data()), escale);
+    // ---- encoder
+    if constexpr (pre) {
+      std::memset(ws.denc.data(), 0, BSs * C * sizeof(T));
+      kernels::layernorm_backward<T>(ws.denc.data(), g.enc_ln.weight.data(), g.enc_ln.bias.data(), denc,
+                                     ws.enc_stream.data() + Le * BSs * C, p.enc_ln.weight.data(),
+                                     ws.enc_mean.data(), ws.enc_rstd.data(), BSs, C);
+    }
+    T* ecur = ws.denc.data();
+    T* enext = ws.denc_prev.data();
+    for (std::size_t l = Le; l-- > 0;) {
+      block_context<T> ctx;
+      ctx.key_mask = ws.src_mask;
+      ctx.mode = mode;
+      ctx.site = l + 1;
+      std::memset(enext, 0, BSs * C * sizeof(T));
+      block_backward<typename W::enc_spec, family::bart>(enext, ecur, g.enc[l], ws.enc_stream.data() + l * BSs * C,
+                                                         p.enc[l], ws.enc_cache[l], ws.enc_scratch, ctx, Cfg.dropout);
+      std::swap(ecur, enext);
+    }
+    if constexpr (has_dropout)
+      if (mode.train)
+        for (std::size_t i = 0; i < BSs * C; ++i) ecur[i] *= ws.enc_drop.data()[i];
+    if constexpr (learned_pos)
+      positions_backward<T, B, Ss, Cs, C>(inout<T, Cs, C>(g.enc_pos.data()), in<T, BSs, C>(ecur));
+    embedding_backward<T, BSs, Vs, C>(inout<T, Vs, C>(g.enc_embed.data()), in<T, BSs, C>(ecur),
+                                      in<std::int32_t, BSs>(batch.src_ids.data()), escale);
+  }
+};
+
+}  // namespace ctformer
