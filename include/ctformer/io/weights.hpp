@@ -1,0 +1,225 @@
+// Model weights as safetensors, with the names and layouts Hugging Face uses. Tensors marked
+// hf_transposed are written (out, in) as nn.Linear stores them and transposed back on load.
+// Loading checks every name, dtype and shape first and lists every mismatch in one error; the
+// model is only written to when the whole file fits, so a bad file loses nothing.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "../error.hpp"
+#include "../tensor/visit.hpp"
+#include "safetensors.hpp"
+
+namespace ctformer {
+
+enum class weight_layout : unsigned char {
+  huggingface,  // nn.Linear weights (out, in), as transformers' files
+  native        // ctformer's own (in, out) everywhere
+};
+
+struct save_options {
+  weight_layout layout = weight_layout::huggingface;
+  std::string prefix;                                          // prepended to every name
+  std::vector<std::pair<std::string, std::string>> metadata;   // added to __metadata__
+};
+
+struct load_options {
+  weight_layout layout = weight_layout::huggingface;
+  // Prefixes tried in turn ("transformer." for GPT2LMHeadModel files, "bert." for BERT heads, ...).
+  std::vector<std::string> prefixes{"", "transformer.", "bert.", "model."};
+  bool allow_unexpected = false;  // extra tensors in the file are an error unless allowed
+  // Tensors that files commonly carry and a model never loads (causal-mask buffers, ids).
+  std::vector<std::string> ignore_suffixes{".attn.bias", ".attn.masked_bias", "position_ids"};
+  // Only tensors whose name starts with one of these are loaded (empty: all). Fine-tuning uses
+  // it to load a body and keep a freshly initialized head.
+  std::vector<std::string> only;
+};
+
+namespace detail {
+
+template <class Tensor>
+std::vector<std::size_t> file_shape(const Tensor& t, bool transpose) {
+  std::vector<std::size_t> s(t.shape().begin(), t.shape().end());
+  if (transpose && s.size() == 2) std::swap(s[0], s[1]);
+  return s;
+}
+
+inline float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalize
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3FF) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7F800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Element i of a file tensor of dtype d, as double.
+inline double element(const char* p, safetensors::dtype d, std::size_t i) {
+  using safetensors::dtype;
+  switch (d) {
+    case dtype::F64: { double v; std::memcpy(&v, p + 8 * i, 8); return v; }
+    case dtype::F32: { float v; std::memcpy(&v, p + 4 * i, 4); return v; }
+    case dtype::F16: { std::uint16_t v; std::memcpy(&v, p + 2 * i, 2); return half_to_float(v); }
+    case dtype::BF16: {
+      std::uint16_t v;
+      std::memcpy(&v, p + 2 * i, 2);
+      const std::uint32_t bits = std::uint32_t(v) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
+    case dtype::I64: { std::int64_t v; std::memcpy(&v, p + 8 * i, 8); return double(v); }
+    case dtype::I32: { std::int32_t v; std::memcpy(&v, p + 4 * i, 4); return v; }
+    case dtype::I16: { std::int16_t v; std::memcpy(&v, p + 2 * i, 2); return v; }
+    case dtype::I8: return double(static_cast<std::int8_t>(p[i]));
+    case dtype::U8: return double(static_cast<unsigned char>(p[i]));
+    case dtype::BOOL: return p[i] ? 1.0 : 0.0;
+  }
+  return 0;
+}
+
+inline bool is_float(safetensors::dtype d) {
+  using safetensors::dtype;
+  return d == dtype::F64 || d == dtype::F32 || d == dtype::F16 || d == dtype::BF16;
+}
+
+inline bool starts_with_any(std::string_view s, const std::vector<std::string>& prefixes) {
+  if (prefixes.empty()) return true;
+  for (const auto& p : prefixes)
+    if (s.substr(0, p.size()) == p) return true;
+  return false;
+}
+
+}  // namespace detail
+
+// Adds every tensor of a params-like struct to a safetensors writer.
+template <class P>
+void add_weights(safetensors::writer& w, const P& params, const save_options& opt = {}) {
+  for_each_tensor(params, [&](const tensor_info& info, const auto& t) {
+    using T = typename std::remove_cvref_t<decltype(t)>::value_type;
+    const bool tr = opt.layout == weight_layout::huggingface && info.hf_transposed() && t.dimension() == 2;
+    auto shape = detail::file_shape(t, tr);
+    if (!tr) {
+      w.add(opt.prefix + info.str(), safetensors::dtype_of<T>(), std::move(shape), t.data());
+    } else {
+      const std::size_t r = t.shape()[0], c = t.shape()[1];
+      std::vector<T> buf(r * c);
+      for (std::size_t i = 0; i < r; ++i)
+        for (std::size_t j = 0; j < c; ++j) buf[j * r + i] = t.data()[i * c + j];
+      w.add(opt.prefix + info.str(), safetensors::dtype_of<T>(), std::move(shape), buf.data());
+    }
+  });
+}
+
+template <class P>
+void save_weights(const std::string& path, const P& params, const save_options& opt = {}) {
+  safetensors::writer w;
+  w.set_metadata("format", "pt");  // lets Hugging Face's loaders accept the file
+  for (const auto& [k, v] : opt.metadata) w.set_metadata(k, v);
+  add_weights(w, params, opt);
+  w.save(path);
+}
+
+// Loads from an already-read file; see load_weights.
+template <class P>
+void load_weights(const safetensors::file& f, P& params, const load_options& opt = {}) {
+  // Pick the prefix under which the most expected names exist.
+  std::string prefix;
+  std::size_t best = 0;
+  for (const auto& pre : opt.prefixes) {
+    std::size_t hits = 0;
+    for_each_tensor(params, [&](const tensor_info& info, const auto&) {
+      if (f.find(pre + info.str())) ++hits;
+    });
+    if (hits > best) {
+      best = hits;
+      prefix = pre;
+    }
+  }
+  std::vector<std::string> problems;
+  std::vector<std::string> used;
+  for_each_tensor(params, [&](const tensor_info& info, const auto& t) {
+    const std::string name = info.str();
+    if (!detail::starts_with_any(name, opt.only)) return;
+    const auto* e = f.find(prefix + name);
+    if (!e) {
+      problems.push_back(fmt::format("missing tensor '{}'", prefix + name));
+      return;
+    }
+    used.push_back(e->name);
+    const bool tr = opt.layout == weight_layout::huggingface && info.hf_transposed() && t.dimension() == 2;
+    const auto want = detail::file_shape(t, tr);
+    if (e->shape != want)
+      problems.push_back(fmt::format("tensor '{}' has shape {} in the file but the model expects {}", e->name,
+                                     safetensors::shape_str(e->shape), safetensors::shape_str(want)));
+    if (!detail::is_float(e->type))
+      problems.push_back(fmt::format("tensor '{}' has dtype {} but the model needs floating point", e->name,
+                                     safetensors::dtype_name(e->type)));
+  });
+  if (!opt.allow_unexpected) {
+    for (const auto& e : f.tensors()) {
+      if (std::find(used.begin(), used.end(), e.name) != used.end()) continue;
+      if (!detail::starts_with_any(e.name.substr(std::min(prefix.size(), e.name.size())), opt.only)) continue;
+      bool ignorable = false;
+      for (const auto& s : opt.ignore_suffixes)
+        if (e.name.size() >= s.size() && e.name.compare(e.name.size() - s.size(), s.size(), s) == 0) ignorable = true;
+      if (!ignorable) problems.push_back(fmt::format("unexpected tensor '{}' in the file", e.name));
+    }
+  }
+  if (!problems.empty()) {
+    std::string msg = fmt::format("cannot load weights from '{}': {} problem{}", f.where(), problems.size(),
+                                  problems.size() == 1 ? "" : "s");
+    for (std::size_t i = 0; i < problems.size() && i < 20; ++i) msg += "\n  " + problems[i];
+    if (problems.size() > 20) msg += fmt::format("\n  ... and {} more", problems.size() - 20);
+    throw error(msg);
+  }
+  // Everything fits: copy (and convert, and transpose) into the model.
+  for_each_tensor(params, [&](const tensor_info& info, auto& t) {
+    using T = typename std::remove_cvref_t<decltype(t)>::value_type;
+    const std::string name = info.str();
+    if (!detail::starts_with_any(name, opt.only)) return;
+    const auto* e = f.find(prefix + name);
+    const char* src = f.data(*e);
+    const bool tr = opt.layout == weight_layout::huggingface && info.hf_transposed() && t.dimension() == 2;
+    const std::size_t n = t.size();
+    if (!tr && e->type == safetensors::dtype_of<T>()) {
+      std::memcpy(t.data(), src, n * sizeof(T));
+      return;
+    }
+    const std::size_t r = t.shape()[0], c = t.dimension() == 2 ? t.shape()[1] : 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t fi = tr ? (i % c) * r + i / c : i;  // file index of our element i
+      t.data()[i] = T(detail::element(src, e->type, fi));
+    }
+  });
+}
+
+// Loads a params-like struct from a safetensors file. Throws ctformer::error listing every
+// missing tensor, wrong shape or dtype and unexpected tensor; params are untouched on error.
+template <class P>
+void load_weights(const std::string& path, P& params, const load_options& opt = {}) {
+  load_weights(safetensors::file::read(path), params, opt);
+}
+
+}  // namespace ctformer
