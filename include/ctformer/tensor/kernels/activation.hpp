@@ -9,6 +9,8 @@
 
 #include "simd.hpp"
 
+CTFORMER_KERNELS_BEGIN
+
 namespace ctformer::kernels {
 
 namespace detail {
@@ -123,3 +125,5 @@ void relu_backward(T* dx, const T* dy, const T* x, std::size_t n, bool accumulat
 
 }  // namespace scalar
 }  // namespace ctformer::kernels
+
+CTFORMER_KERNELS_END

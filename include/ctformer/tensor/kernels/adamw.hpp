@@ -9,6 +9,8 @@
 
 #include "simd.hpp"
 
+CTFORMER_KERNELS_BEGIN
+
 namespace ctformer::kernels {
 
 template <class T>
@@ -68,3 +70,5 @@ void adamw_update(T* p, const T* g, T* m, T* v, std::size_t n, const adamw_step<
 }
 }  // namespace scalar
 }  // namespace ctformer::kernels
+
+CTFORMER_KERNELS_END

@@ -12,6 +12,8 @@
 #include "../threading.hpp"
 #include "simd.hpp"
 
+CTFORMER_KERNELS_BEGIN
+
 namespace ctformer::kernels {
 
 enum class gemm_mode : unsigned char { overwrite, accumulate };
@@ -321,3 +323,5 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
 
 }  // namespace scalar
 }  // namespace ctformer::kernels
+
+CTFORMER_KERNELS_END

@@ -9,6 +9,8 @@
 
 #include "simd.hpp"
 
+CTFORMER_KERNELS_BEGIN
+
 namespace ctformer::kernels {
 
 template <class T>
@@ -137,3 +139,5 @@ void layernorm_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w
 
 }  // namespace scalar
 }  // namespace ctformer::kernels
+
+CTFORMER_KERNELS_END

@@ -10,6 +10,8 @@
 
 #include "simd.hpp"
 
+CTFORMER_KERNELS_BEGIN
+
 namespace ctformer::kernels {
 
 template <class T>
@@ -139,3 +141,5 @@ void scale(T* x, T alpha, std::size_t n) {
 }
 }  // namespace scalar
 }  // namespace ctformer::kernels
+
+CTFORMER_KERNELS_END

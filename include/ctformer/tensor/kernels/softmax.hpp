@@ -11,6 +11,8 @@
 
 #include "simd.hpp"
 
+CTFORMER_KERNELS_BEGIN
+
 namespace ctformer::kernels {
 
 // Softmax over x[0:n_valid) (scaled by `scale` > 0); y[n_valid:n) = 0. y may alias x.
@@ -168,3 +170,5 @@ void softmax_backward_row(T* dx, const T* y, const T* dy, std::size_t n, bool ac
 
 }  // namespace scalar
 }  // namespace ctformer::kernels
+
+CTFORMER_KERNELS_END
