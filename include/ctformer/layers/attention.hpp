@@ -5,6 +5,7 @@
 // thread pool; each task writes its own rows and head columns, so results never depend on threads.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -86,10 +87,13 @@ void attention_forward(T* y, T* att, const qkv_ptrs<T>& in, const attention_mask
 }
 
 // Adds the gradients of q, k, v given dy (B*Sq, H*D). datt is (B, H, Sq, Sk) scratch.
+// Each row's softmax backward runs over the keys it could see (up to its causal limit and its
+// last real key), so the sums inside do not depend on how much padding follows: the same
+// sequences padded to two lengths give bit-identical gradients.
 template <class T, std::size_t B, std::size_t Sq, std::size_t Sk, std::size_t H, std::size_t D>
 void attention_backward(const dqkv_ptrs<T>& d, T* datt, const T* dy, const T* att,
-                        const qkv_ptrs<T>& in, const run_mode& mode = {},
-                        const attention_dropout<T>& drop = {}) {
+                        const qkv_ptrs<T>& in, const attention_mask& mask,
+                        const run_mode& mode = {}, const attention_dropout<T>& drop = {}) {
   constexpr std::size_t C = H * D;
   const T scale = T(1) / std::sqrt(T(D));
   const bool use_drop = mode.train && drop.p > 0.0f && drop.mask;
@@ -110,8 +114,16 @@ void attention_backward(const dqkv_ptrs<T>& d, T* datt, const T* dy, const T* at
       for (std::size_t i = 0; i < Sq * Sk; ++i) da[i] *= dm[i];
     }
     // dS = softmax'(A) dA, in place; the 1/sqrt(D) of the scores goes into the next two products.
-    for (std::size_t i = 0; i < Sq; ++i)
-      kernels::softmax_backward_row<T>(da + i * Sk, a + i * Sk, da + i * Sk, Sk, false);
+    std::size_t keys = Sk;  // one past the last real key of this batch row
+    if (mask.keys) {
+      while (keys > 0 && mask.keys[b * Sk + keys - 1] == 0) --keys;
+    }
+    for (std::size_t i = 0; i < Sq; ++i) {
+      const std::size_t n = std::min(keys, mask.causal ? std::min(Sk, i + mask.offset + 1) : Sk);
+      T* row = da + i * Sk;
+      kernels::softmax_backward_row<T>(row, a + i * Sk, row, n, false);
+      for (std::size_t j = n; j < Sk; ++j) row[j] = T(0);
+    }
     kernels::gemm<T>(false, false, Sq, D, Sk, scale, da, Sk, k, in.ldk, T(1), d.q + b * Sq * d.ldq + h * D, d.ldq);
     kernels::gemm<T>(true, false, Sk, D, Sq, scale, da, Sk, q, in.ldq, T(1), d.k + b * Sk * d.ldk + h * D, d.ldk);
   });

@@ -380,7 +380,8 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
     const dqkv_ptrs<T> d{w.d3.data(), C, w.dxkv.data(), 2 * C, w.dxkv.data() + C, 2 * C};
     attention_dropout<T> ad;
     if constexpr (Sp::dropout) ad = {p_drop, const_cast<T*>(c.xatt_mask.data()), const_cast<T*>(c.xatt_dropped.data()), 0};
-    attention_backward<T, B, S, Ss, H, D>(d, w.datt.data(), datt_y, c.xatt.data(), in, mode, ad);
+    attention_backward<T, B, S, Ss, H, D>(d, w.datt.data(), datt_y, c.xatt.data(), in,
+                                          attention_mask{ctx.src_mask, false, 0}, mode, ad);
     // projections of queries (from this stream) and keys/values (from the encoder)
     const T* xq_in = Sp::pre ? c.nx.data() : s_in;
     T* dxq_in = datt_y;  // reuse: gradient wrt the queries' input
@@ -417,7 +418,8 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
     const dqkv_ptrs<T> d{w.dqkv.data(), 3 * C, w.dqkv.data() + C, 3 * C, w.dqkv.data() + 2 * C, 3 * C};
     attention_dropout<T> ad;
     if constexpr (Sp::dropout) ad = {p_drop, const_cast<T*>(c.att_mask.data()), const_cast<T*>(c.att_dropped.data()), 0};
-    attention_backward<T, B, S, S, H, D>(d, w.datt.data(), datt_y, c.att.data(), in, mode, ad);
+    attention_backward<T, B, S, S, H, D>(d, w.datt.data(), datt_y, c.att.data(), in,
+                                         attention_mask{ctx.key_mask, Sp::causal, 0}, mode, ad);
     const T* a_in = Sp::pre ? c.n1.data() : x;
     T* da_in = Sp::pre ? w.d2.data() : dx;  // post-LN: the projections read x directly
     if constexpr (Sp::pre) std::memset(da_in, 0, BS * C * sizeof(T));
