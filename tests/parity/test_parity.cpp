@@ -119,6 +119,14 @@ void check_model(const std::string& name, Batch& batch, WS& ws) {
       kernels::adamw_update(w.data(), dw.data(), mw.data(), vw.data(), w.size(), s);
     });
   }
+  // PyTorch -> ctformer: load the weights PyTorch's AdamW produced; ctformer's loss on them must
+  // be PyTorch's final loss. (Weights are not compared one by one: for parameters whose exact
+  // gradient is zero, such as key biases, Adam's update follows the sign of rounding noise.)
+  auto t = std::make_unique<typename M::params>();
+  load_weights(expected, *t, {.prefixes = {"trained."}, .allow_unexpected = true});
+  const auto lt = M::forward_loss(*t, ws, batch, run_mode::eval(), label_smoothing);
+  INFO(name << ": loss on PyTorch's trained weights " << lt.loss << " reference " << losses_ref[adamw_steps]);
+  CHECK(std::abs(lt.loss - losses_ref[adamw_steps]) <= 1e-4 * std::abs(losses_ref[adamw_steps]));
 }
 
 }  // namespace

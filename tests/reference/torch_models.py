@@ -4,7 +4,8 @@
 Builds the three small models of tests/parity/parity_models.hpp independently in PyTorch
 (Debian's python3-torch), loads the weights and batches that ctformer wrote
 (fixtures/<model>_inputs.safetensors), and writes fixtures/<model>_expected.safetensors with the
-logits, the loss, every parameter gradient ("grad.<name>") and the losses of a few AdamW steps.
+logits, the loss, every parameter gradient ("grad.<name>"), the losses of a few AdamW steps and
+the weights after them ("trained.<name>").
 
     /usr/bin/python3 tests/reference/torch_models.py tests/reference/fixtures
 
@@ -202,6 +203,10 @@ def run(name, fn, folder):
     _, loss = fn(params, inputs)
     losses.append(loss.item())
     out["adamw_losses"] = np.array(losses)
+    # The weights after the AdamW steps, written back under their Hugging Face names: ctformer
+    # loads this file (PyTorch -> ctformer) and compares with its own optimizer's result.
+    for k, v in params.items():
+        out["trained." + k] = v.detach().numpy()
     write_safetensors(f"{folder}/{name}_expected.safetensors", out)
     print(f"{name}: loss {out['loss'][0]:.6f}, {len(params)} gradients, adamw losses {np.round(losses, 5).tolist()}")
 
