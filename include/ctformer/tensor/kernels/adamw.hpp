@@ -1,7 +1,7 @@
-// AdamW over a flat span, with torch.optim.AdamW's arithmetic (decoupled weight decay):
-// p *= 1 - lr*wd;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+// Adam and AdamW over a flat span, with torch.optim's arithmetic. With coupled (L2) decay l2 the
+// gradient is g + l2 p (Adam); with decoupled decay wd the weight shrinks first, p *= 1 - lr wd
+// (AdamW). Then m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-// The bias corrections are computed once per tensor by the caller (adamw_step below does it).
 #pragma once
 
 #include <cmath>
@@ -13,14 +13,17 @@ CTFORMER_KERNELS_BEGIN
 
 namespace ctformer::kernels {
 
+// Hyper-parameters are double, as PyTorch's are Python floats: the bias corrections and step
+// size are formed in double and rounded once to T, like torch.optim does.
 template <class T>
 struct adamw_step {
-  T lr = T(1e-3);
-  T beta1 = T(0.9);
-  T beta2 = T(0.999);
-  T eps = T(1e-8);
-  T weight_decay = T(0.01);
-  long step = 1;  // 1-based, as PyTorch counts after its increment
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.01;  // decoupled (AdamW)
+  long step = 1;               // 1-based, as PyTorch counts after its increment
+  double l2 = 0;               // coupled L2 decay added to the gradient (Adam's weight_decay)
 };
 
 template <class T>
@@ -28,16 +31,20 @@ void adamw_update(T* CTFORMER_RESTRICT p, const T* CTFORMER_RESTRICT g, T* CTFOR
                   T* CTFORMER_RESTRICT v, std::size_t n, const adamw_step<T>& s) {
   using B = simd<T>;
   constexpr std::size_t W = B::size;
-  const T bc1 = T(1) - std::pow(s.beta1, T(s.step));
-  const T bc2 = T(1) - std::pow(s.beta2, T(s.step));
-  const T step_size = s.lr / bc1;
-  const T bc2_sqrt = std::sqrt(bc2);
-  const T decay = T(1) - s.lr * s.weight_decay;
-  const B vb1(s.beta1), vb2(s.beta2), v1b1(T(1) - s.beta1), v1b2(T(1) - s.beta2);
-  const B vdecay(decay), vstep(step_size), vbc2(bc2_sqrt), veps(s.eps);
+  const double bc1 = 1.0 - std::pow(s.beta1, double(s.step));
+  const double bc2 = 1.0 - std::pow(s.beta2, double(s.step));
+  const T step_size = T(s.lr / bc1);
+  const T bc2_sqrt = T(std::sqrt(bc2));
+  const T decay = T(1.0 - s.lr * s.weight_decay);
+  const T b1 = T(s.beta1), b2 = T(s.beta2), c1 = T(1.0 - s.beta1), c2 = T(1.0 - s.beta2), eps = T(s.eps),
+          l2 = T(s.l2);
+  const B vb1(b1), vb2(b2), v1b1(c1), v1b2(c2);
+  const B vdecay(decay), vstep(step_size), vbc2(bc2_sqrt), veps(eps);
   std::size_t i = 0;
+  const B vl2(l2);
   for (; i + W <= n; i += W) {
-    const B gi = B::load_unaligned(g + i);
+    B gi = B::load_unaligned(g + i);
+    if (l2 != T(0)) gi = xsimd::fma(vl2, B::load_unaligned(p + i), gi);
     const B mi = xsimd::fma(vb1, B::load_unaligned(m + i), v1b1 * gi);
     const B vi = xsimd::fma(vb2, B::load_unaligned(v + i), v1b2 * gi * gi);
     mi.store_unaligned(m + i);
@@ -47,11 +54,12 @@ void adamw_update(T* CTFORMER_RESTRICT p, const T* CTFORMER_RESTRICT g, T* CTFOR
     (pi - vstep * (mi / denom)).store_unaligned(p + i);
   }
   for (; i < n; ++i) {
-    const T mi = s.beta1 * m[i] + (T(1) - s.beta1) * g[i];
-    const T vi = s.beta2 * v[i] + (T(1) - s.beta2) * g[i] * g[i];
+    const T gi = g[i] + l2 * p[i];
+    const T mi = b1 * m[i] + c1 * gi;
+    const T vi = b2 * v[i] + c2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    const T denom = std::sqrt(vi) / bc2_sqrt + s.eps;
+    const T denom = std::sqrt(vi) / bc2_sqrt + eps;
     p[i] = p[i] * decay - step_size * (mi / denom);
   }
 }
@@ -59,13 +67,14 @@ void adamw_update(T* CTFORMER_RESTRICT p, const T* CTFORMER_RESTRICT g, T* CTFOR
 namespace scalar {
 template <class T>
 void adamw_update(T* p, const T* g, T* m, T* v, std::size_t n, const adamw_step<T>& s) {
-  const T bc1 = T(1) - std::pow(s.beta1, T(s.step));
-  const T bc2 = T(1) - std::pow(s.beta2, T(s.step));
+  const double bc1 = 1.0 - std::pow(s.beta1, double(s.step));
+  const double bc2 = 1.0 - std::pow(s.beta2, double(s.step));
   for (std::size_t i = 0; i < n; ++i) {
-    p[i] *= T(1) - s.lr * s.weight_decay;
-    m[i] = s.beta1 * m[i] + (T(1) - s.beta1) * g[i];
-    v[i] = s.beta2 * v[i] + (T(1) - s.beta2) * g[i] * g[i];
-    p[i] -= (s.lr / bc1) * m[i] / (std::sqrt(v[i]) / std::sqrt(bc2) + s.eps);
+    const T gi = g[i] + T(s.l2) * p[i];
+    p[i] *= T(1.0 - s.lr * s.weight_decay);
+    m[i] = T(s.beta1) * m[i] + T(1.0 - s.beta1) * gi;
+    v[i] = T(s.beta2) * v[i] + T(1.0 - s.beta2) * gi * gi;
+    p[i] -= T(s.lr / bc1) * m[i] / (std::sqrt(v[i]) / T(std::sqrt(bc2)) + T(s.eps));
   }
 }
 }  // namespace scalar

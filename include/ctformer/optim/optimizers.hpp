@@ -1,0 +1,260 @@
+// Optimizers, chosen by type: sgd (momentum, Nesterov), adam (L2 decay), adamw (decoupled decay),
+// rmsprop (momentum, centered), each with torch.optim's arithmetic. Hyper-parameters are runtime
+// members with PyTorch's defaults. State tensors have the params' own type. Which tensors decay is a
+// rule over roles (by default weights only: no biases, norms or embeddings), and parameter groups
+// give tensors their own learning-rate scale or freeze them. A step allocates nothing.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../error.hpp"
+#include "../tensor/kernels/adamw.hpp"
+#include "../tensor/visit.hpp"
+
+namespace ctformer {
+
+struct decay_rule {
+  bool weights = true, biases = false, norms = false, embeddings = false;
+  bool decays(role r) const {
+    switch (r) {
+      case role::weight: return weights;
+      case role::bias: return biases;
+      case role::norm: return norms;
+      case role::embedding: return embeddings;
+    }
+    return false;
+  }
+  static decay_rule all() { return {true, true, true, true}; }
+};
+
+// Tensors selected by name prefix, layer range and role get their own lr scale, or are frozen.
+struct param_group {
+  std::vector<std::string> prefixes;  // name starts with one of these (empty: any name)
+  int layers_below = -1;              // only tensors of blocks with index < this (-1: no condition)
+  std::optional<ctformer::role> role; // only tensors of this role
+  float lr_scale = 1.0f;
+  bool frozen = false;
+
+  bool matches(const tensor_info& info) const {
+    if (role && info.role != *role) return false;
+    if (layers_below >= 0 && !(info.layer >= 0 && info.layer < layers_below)) return false;
+    if (prefixes.empty()) return true;
+    char buf[256];
+    const std::string_view name = info.format(buf);
+    for (const auto& p : prefixes)
+      if (name.substr(0, p.size()) == p) return true;
+    return false;
+  }
+};
+
+// What the optimizer does to one tensor, decided once at set-up.
+struct tensor_setting {
+  float lr_scale = 1.0f;
+  bool decay = true;
+  bool frozen = false;
+};
+
+namespace detail {
+
+template <class P>
+std::vector<tensor_setting> settings_for(const P& params, const decay_rule& rule,
+                                         const std::vector<param_group>& groups) {
+  std::vector<tensor_setting> s;
+  for_each_tensor(params, [&](const tensor_info& info, const auto&) {
+    tensor_setting t;
+    t.decay = rule.decays(info.role);
+    for (const auto& g : groups)
+      if (g.matches(info)) {
+        t.lr_scale = g.lr_scale;
+        t.frozen = g.frozen;
+        break;
+      }
+    s.push_back(t);
+  });
+  return s;
+}
+
+template <class P>
+std::unique_ptr<P> zeros_like() {
+  auto p = std::make_unique<P>();
+  for_each_tensor(*p, [](const tensor_info&, auto& t) { std::memset(t.data(), 0, t.size() * sizeof(*t.data())); });
+  return p;
+}
+
+}  // namespace detail
+
+// The parts of optimizer state every optimizer has: the step count and per-tensor settings.
+struct optimizer_common {
+  decay_rule decay{};
+  std::vector<param_group> groups{};
+};
+
+// ---- SGD ------------------------------------------------------------------------------------
+// g += wd p (if decaying); buf = momentum buf + (1 - dampening) g (buf = g on the first step);
+// g = nesterov ? g + momentum buf : buf; p -= lr g.
+struct sgd : optimizer_common {
+  double lr = 1e-2, momentum = 0.0, dampening = 0.0, weight_decay = 0.0;
+  bool nesterov = false;
+  static constexpr const char* name = "sgd";
+  static constexpr int state_tensors = 1;
+
+  template <class P>
+  struct state {
+    std::unique_ptr<P> buf;  // momentum buffers (only with momentum)
+    std::vector<tensor_setting> settings;
+    long step = 0;
+  };
+  template <class P>
+  state<P> make_state(const P& params) const {
+    if (nesterov && (momentum <= 0 || dampening != 0)) fail("sgd: Nesterov momentum needs momentum > 0 and no dampening");
+    state<P> s;
+    if (momentum != 0) s.buf = detail::zeros_like<P>();
+    s.settings = detail::settings_for(params, decay, groups);
+    return s;
+  }
+  template <class P>
+  void step(P& params, const P& grads, state<P>& st, double lr_now) const {
+    ++st.step;
+    std::size_t k = 0;
+    auto update = [&](auto& w, const auto& dw, auto* buf) {
+      const tensor_setting& set = st.settings[k++];
+      if (set.frozen) return;
+      using T = std::remove_cvref_t<decltype(*w.data())>;
+      const T lr = T(lr_now * set.lr_scale), wd = set.decay ? T(weight_decay) : T(0);
+      const T mu = T(momentum), damp1 = T(1.0 - dampening);
+      T* p = w.data();
+      const T* g = dw.data();
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        T gi = g[i] + wd * p[i];
+        if (buf) {
+          T& b = buf[i];
+          b = st.step == 1 ? gi : mu * b + damp1 * gi;
+          gi = nesterov ? gi + mu * b : b;
+        }
+        p[i] -= lr * gi;
+      }
+    };
+    if (st.buf)
+      for_each_tensor(params, grads, *st.buf, [&](const tensor_info&, auto& w, const auto& dw, auto& b) { update(w, dw, b.data()); });
+    else
+      for_each_tensor(params, grads, [&](const tensor_info&, auto& w, const auto& dw) {
+        update(w, dw, static_cast<std::remove_cvref_t<decltype(*w.data())>*>(nullptr));
+      });
+  }
+};
+
+// ---- Adam and AdamW ---------------------------------------------------------------------------
+template <bool Decoupled>
+struct adam_family : optimizer_common {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weight_decay = Decoupled ? 1e-2 : 0.0;
+  static constexpr const char* name = Decoupled ? "adamw" : "adam";
+  static constexpr int state_tensors = 2;
+
+  template <class P>
+  struct state {
+    std::unique_ptr<P> m, v;  // first and second moments
+    std::vector<tensor_setting> settings;
+    long step = 0;
+  };
+  template <class P>
+  state<P> make_state(const P& params) const {
+    state<P> s;
+    s.m = detail::zeros_like<P>();
+    s.v = detail::zeros_like<P>();
+    s.settings = detail::settings_for(params, decay, groups);
+    return s;
+  }
+  template <class P>
+  void step(P& params, const P& grads, state<P>& st, double lr_now) const {
+    ++st.step;
+    std::size_t k = 0;
+    for_each_tensor(params, grads, *st.m, *st.v, [&](const tensor_info&, auto& w, const auto& dw, auto& m, auto& v) {
+      const tensor_setting& set = st.settings[k++];
+      if (set.frozen) return;
+      using T = std::remove_cvref_t<decltype(*w.data())>;
+      kernels::adamw_step<T> s;
+      s.lr = lr_now * set.lr_scale;
+      s.beta1 = beta1;
+      s.beta2 = beta2;
+      s.eps = eps;
+      s.step = st.step;
+      const double wd = set.decay ? weight_decay : 0.0;
+      s.weight_decay = Decoupled ? wd : 0.0;
+      s.l2 = Decoupled ? 0.0 : wd;
+      kernels::adamw_update(w.data(), dw.data(), m.data(), v.data(), w.size(), s);
+    });
+  }
+};
+using adam = adam_family<false>;
+using adamw = adam_family<true>;
+
+// ---- RMSprop ----------------------------------------------------------------------------------
+// g += wd p; sq = alpha sq + (1 - alpha) g^2; centered: ga = alpha ga + (1 - alpha) g and
+// avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps; with momentum buf = mu buf + g / avg and
+// p -= lr buf, else p -= lr g / avg.
+struct rmsprop : optimizer_common {
+  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0.0, momentum = 0.0;
+  bool centered = false;
+  static constexpr const char* name = "rmsprop";
+  static constexpr int state_tensors = 3;
+
+  template <class P>
+  struct state {
+    std::unique_ptr<P> sq, buf, gavg;
+    std::vector<tensor_setting> settings;
+    long step = 0;
+  };
+  template <class P>
+  state<P> make_state(const P& params) const {
+    state<P> s;
+    s.sq = detail::zeros_like<P>();
+    s.buf = detail::zeros_like<P>();   // unused without momentum, kept so the visit is uniform
+    s.gavg = detail::zeros_like<P>();  // unused unless centered
+    s.settings = detail::settings_for(params, decay, groups);
+    return s;
+  }
+  template <class P>
+  void step(P& params, const P& grads, state<P>& st, double lr_now) const {
+    ++st.step;
+    std::size_t k = 0;
+    for_each_tensor(params, grads, *st.sq, *st.buf, *st.gavg,
+                    [&](const tensor_info&, auto& w, const auto& dw, auto& sq, auto& buf, auto& ga) {
+      const tensor_setting& set = st.settings[k++];
+      if (set.frozen) return;
+      using T = std::remove_cvref_t<decltype(*w.data())>;
+      const T lr = T(lr_now * set.lr_scale), wd = set.decay ? T(weight_decay) : T(0);
+      const T a = T(alpha), a1 = T(1.0 - alpha), e = T(eps), mu = T(momentum);
+      T* p = w.data();
+      const T* g = dw.data();
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        const T gi = g[i] + wd * p[i];
+        T& s = sq.data()[i];
+        s = a * s + a1 * gi * gi;
+        T avg;
+        if (centered) {
+          T& gm = ga.data()[i];
+          gm = a * gm + a1 * gi;
+          avg = std::sqrt(s - gm * gm) + e;
+        } else {
+          avg = std::sqrt(s) + e;
+        }
+        if (momentum > 0) {
+          T& b = buf.data()[i];
+          b = mu * b + gi / avg;
+          p[i] -= lr * b;
+        } else {
+          p[i] -= lr * (gi / avg);
+        }
+      }
+    });
+  }
+};
+
+}  // namespace ctformer

@@ -1,0 +1,60 @@
+// Learning-rate schedules: callables from the 0-based optimizer step to a learning rate.
+//   constant       lr
+//   step_decay     lr * gamma^floor(t / step_size)                       (torch StepLR)
+//   exponential    lr * gamma^t                                          (torch ExponentialLR)
+//   warmup_cosine  lr (t+1)/warmup for t < warmup, then min + (lr-min)(1 + cos(pi (t-w)/(total-w)))/2,
+//                  then min after total                   (torch LinearLR, then CosineAnnealingLR)
+//   warmup_linear  the same warm-up, then a straight line from lr to min at total
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+namespace ctformer {
+
+struct constant {
+  double lr = 1e-3;
+  double operator()(long) const { return lr; }
+};
+
+struct step_decay {
+  double lr = 1e-3;
+  long step_size = 1000;
+  double gamma = 0.1;
+  double operator()(long t) const { return lr * std::pow(gamma, double(t / step_size)); }
+};
+
+struct exponential {
+  double lr = 1e-3;
+  double gamma = 0.999;
+  double operator()(long t) const { return lr * std::pow(gamma, double(t)); }
+};
+
+struct warmup_cosine {
+  double lr = 1e-3;
+  long warmup = 100;
+  long total = 1000;
+  double min_lr = 0.0;
+  double operator()(long t) const {
+    if (t < warmup) return lr * double(t + 1) / double(warmup);
+    if (t >= total) return min_lr;
+    const double progress = double(t - warmup) / double(std::max(1L, total - warmup));
+    return min_lr + (lr - min_lr) * 0.5 * (1.0 + std::cos(3.14159265358979323846 * progress));
+  }
+};
+
+struct warmup_linear {
+  double lr = 1e-3;
+  long warmup = 100;
+  long total = 1000;
+  double min_lr = 0.0;
+  double operator()(long t) const {
+    if (t < warmup) return lr * double(t + 1) / double(warmup);
+    if (t >= total) return min_lr;
+    const double progress = double(t - warmup) / double(std::max(1L, total - warmup));
+    return lr + (min_lr - lr) * progress;
+  }
+};
+
+}  // namespace ctformer
