@@ -32,3 +32,60 @@ inline const std::int32_t* mask_or_null(const std::int32_t* mask, std::size_t n)
 }
 
 }  // namespace ctformer::detail
+
+#include "../data/batch.hpp"
+
+namespace ctformer {
+
+// How many targets a batch's loss averages over: real target tokens for language modelling and
+// seq2seq, labelled rows for classification, rows with weight for regression. Gradient
+// accumulation weighs micro-batches by it, so that their sum equals one big batch's mean.
+template <std::size_t B, std::size_t S>
+std::size_t count_targets(const token_batch<B, S>& b) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < B * S; ++i) n += b.targets.data()[i] != ignore_index;
+  return n;
+}
+template <std::size_t B, std::size_t S>
+std::size_t count_targets(const classification_batch<B, S>& b) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < B; ++i) n += b.labels.data()[i] != ignore_index;
+  return n;
+}
+template <std::size_t B, std::size_t S>
+std::size_t count_targets(const regression_batch<B, S>& b) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < B; ++i) n += b.row_weight.data()[i] != 0.0f;
+  return n;
+}
+template <std::size_t B, std::size_t Ss, std::size_t St>
+std::size_t count_targets(const seq2seq_batch<B, Ss, St>& b) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < B * St; ++i) n += b.tgt_out.data()[i] != ignore_index;
+  return n;
+}
+
+// The workspace type a model needs for a batch type.
+template <class Model, class Batch>
+struct workspace_for;
+template <class Model, template <std::size_t, std::size_t> class BatchT, std::size_t B, std::size_t S>
+struct workspace_for<Model, BatchT<B, S>> {
+  using type = typename Model::template workspace<B, S>;
+};
+template <class Model, std::size_t B, std::size_t Ss, std::size_t St>
+struct workspace_for<Model, seq2seq_batch<B, Ss, St>> {
+  using type = typename Model::template workspace<B, Ss, St>;
+};
+template <class Model, class Batch>
+using workspace_for_t = typename workspace_for<Model, Batch>::type;
+
+// Positions a batch feeds through the model (for tokens per second).
+template <class Batch>
+constexpr std::size_t batch_positions() {
+  if constexpr (requires { Batch::tgt_seq; })
+    return Batch::batch * (Batch::src_seq + Batch::tgt_seq);
+  else
+    return Batch::batch * Batch::seq;
+}
+
+}  // namespace ctformer

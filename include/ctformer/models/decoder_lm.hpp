@@ -20,6 +20,7 @@
 #include "../tensor/kernels/gemm.hpp"
 #include "../tensor/kernels/layernorm.hpp"
 #include "common.hpp"
+#include "init.hpp"
 
 namespace ctformer {
 
@@ -70,6 +71,10 @@ struct decoder_lm {
   }
   static constexpr double training_flops_per_token(std::size_t seq = Ctx) {
     return 6.0 * double(flops_n) + 12.0 * double(L) * double(seq) * double(C);
+  }
+  // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
+  static void init(params& p, std::uint64_t seed) {
+    initialize(p, Cfg.init, double(Cfg.init_std), L, seed);
   }
   static constexpr std::size_t weight_bytes = param_count * sizeof(T);
   static constexpr std::size_t grad_bytes = weight_bytes;

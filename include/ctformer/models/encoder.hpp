@@ -21,6 +21,7 @@
 #include "../layers/embedding.hpp"
 #include "../tensor/kernels/layernorm.hpp"
 #include "common.hpp"
+#include "init.hpp"
 #include "heads.hpp"
 
 namespace ctformer {
@@ -82,6 +83,10 @@ struct encoder {
   }
   static constexpr double training_flops_per_token(std::size_t seq = Ctx) {
     return 3.0 * forward_flops_per_token(seq);
+  }
+  // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
+  static void init(params& p, std::uint64_t seed) {
+    initialize(p, Cfg.init, double(Cfg.init_std), L, seed);
   }
   static constexpr std::size_t weight_bytes = param_count * sizeof(T);
   static constexpr std::size_t grad_bytes = weight_bytes;

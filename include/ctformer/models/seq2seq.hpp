@@ -23,6 +23,7 @@
 #include "../tensor/kernels/gemm.hpp"
 #include "../tensor/kernels/layernorm.hpp"
 #include "common.hpp"
+#include "init.hpp"
 
 namespace ctformer {
 
@@ -84,6 +85,10 @@ struct seq2seq {
   static constexpr std::size_t param_count = Vs * C + (learned_pos ? (Cs + Ct) * C : 0) + Le * enc_layer_count +
                                              Vt * C + Ld * dec_layer_count + (pre ? 4 * C : 0) +
                                              (tied ? 0 : C * Vt);
+  // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
+  static void init(params& p, std::uint64_t seed) {
+    initialize(p, Cfg.init, double(Cfg.init_std), (Le + Ld), seed);
+  }
   static constexpr std::size_t weight_bytes = param_count * sizeof(T);
   static constexpr std::size_t grad_bytes = weight_bytes;
 

@@ -1,5 +1,6 @@
-// Learning-rate schedules: callables from the 0-based optimizer step to a learning rate.
-//   constant       lr
+// Learning-rate schedules: callables from the 0-based optimizer step (and the optimizer's own lr)
+// to a learning rate.
+//   constant       lr, or the optimizer's lr when none is given
 //   step_decay     lr * gamma^floor(t / step_size)                       (torch StepLR)
 //   exponential    lr * gamma^t                                          (torch ExponentialLR)
 //   warmup_cosine  lr (t+1)/warmup for t < warmup, then min + (lr-min)(1 + cos(pi (t-w)/(total-w)))/2,
@@ -10,25 +11,26 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <optional>
 
 namespace ctformer {
 
 struct constant {
-  double lr = 1e-3;
-  double operator()(long) const { return lr; }
+  std::optional<double> lr;
+  double operator()(long, double optimizer_lr = 0) const { return lr.value_or(optimizer_lr); }
 };
 
 struct step_decay {
   double lr = 1e-3;
   long step_size = 1000;
   double gamma = 0.1;
-  double operator()(long t) const { return lr * std::pow(gamma, double(t / step_size)); }
+  double operator()(long t, double = 0) const { return lr * std::pow(gamma, double(t / step_size)); }
 };
 
 struct exponential {
   double lr = 1e-3;
   double gamma = 0.999;
-  double operator()(long t) const { return lr * std::pow(gamma, double(t)); }
+  double operator()(long t, double = 0) const { return lr * std::pow(gamma, double(t)); }
 };
 
 struct warmup_cosine {
@@ -36,7 +38,7 @@ struct warmup_cosine {
   long warmup = 100;
   long total = 1000;
   double min_lr = 0.0;
-  double operator()(long t) const {
+  double operator()(long t, double = 0) const {
     if (t < warmup) return lr * double(t + 1) / double(warmup);
     if (t >= total) return min_lr;
     const double progress = double(t - warmup) / double(std::max(1L, total - warmup));
@@ -49,7 +51,7 @@ struct warmup_linear {
   long warmup = 100;
   long total = 1000;
   double min_lr = 0.0;
-  double operator()(long t) const {
+  double operator()(long t, double = 0) const {
     if (t < warmup) return lr * double(t + 1) / double(warmup);
     if (t >= total) return min_lr;
     const double progress = double(t - warmup) / double(std::max(1L, total - warmup));

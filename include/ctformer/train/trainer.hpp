@@ -1,0 +1,301 @@
+// trainer<Model, Optimizer, Schedule>: owns the weights, gradients and optimizer state of one model
+// and runs the training step: zero grads, forward, loss, backward (over micro-batches, weighted so
+// their sum is one big batch's mean), clip, update, schedule. Everything is a template argument, so
+// the step compiles into one inlined pipeline; it allocates nothing and its result does not depend
+// on the thread count. fit() turns steps into a run: epochs or steps, periodic evaluation in eval
+// mode, early stopping that keeps the best weights, JSON-lines log, progress, Ctrl-C.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "../error.hpp"
+#include "../io/json.hpp"
+#include "../io/weights.hpp"
+#include "../layers/dropout.hpp"
+#include "../models/common.hpp"
+#include "../models/init.hpp"
+#include "../optim/clip.hpp"
+#include "../optim/optimizers.hpp"
+#include "../schedules/schedules.hpp"
+#include "progress.hpp"
+
+namespace ctformer {
+
+struct step_stats {
+  long step = 0;          // optimizer steps done, including this one
+  double loss = 0;        // mean over the step's targets
+  std::size_t targets = 0;
+  double grad_norm = 0;   // before clipping
+  double lr = 0;
+};
+
+// A finite, restartable sequence of batches: what fit() trains and evaluates on.
+template <class Batch>
+class batch_source {
+ public:
+  virtual ~batch_source() = default;
+  virtual std::size_t size() const = 0;                 // batches per epoch
+  virtual void get(std::size_t index, Batch& out) = 0;  // batch `index` of the current epoch
+  virtual void start_epoch(std::size_t) {}              // reshuffle, if the source shuffles
+};
+
+// A batch_source from two callables.
+template <class Batch>
+class function_source : public batch_source<Batch> {
+ public:
+  function_source(std::size_t n, std::function<void(std::size_t, Batch&)> get,
+                  std::function<void(std::size_t)> on_epoch = {})
+      : n_(n), get_(std::move(get)), on_epoch_(std::move(on_epoch)) {}
+  std::size_t size() const override { return n_; }
+  void get(std::size_t i, Batch& out) override { get_(i, out); }
+  void start_epoch(std::size_t e) override {
+    if (on_epoch_) on_epoch_(e);
+  }
+
+ private:
+  std::size_t n_;
+  std::function<void(std::size_t, Batch&)> get_;
+  std::function<void(std::size_t)> on_epoch_;
+};
+
+struct train_options {
+  double clip = 1.0;              // max global gradient norm; <= 0 disables clipping
+  double label_smoothing = 0.0;
+  std::uint64_t seed = 1337;      // initialization and dropout
+};
+
+struct fit_options {
+  long max_steps = 0;             // stop after this many optimizer steps (0: use epochs)
+  long epochs = 1;                // used when max_steps == 0
+  std::size_t accumulation = 1;   // micro-batches per optimizer step
+  long eval_every = 0;            // steps between evaluations (0: at the end of each epoch)
+  std::size_t eval_batches = 0;   // batches per evaluation (0: all)
+  long patience = 0;              // evaluations without improvement before stopping (0: never)
+  double min_delta = 0.0;         // an improvement must lower the validation loss by more than this
+  bool restore_best = true;       // end with the best weights seen by evaluation
+  std::string log_path;           // JSON lines: one record per logged step and per evaluation
+  long log_every = 10;
+  progress_bar::style progress = progress_bar::style::automatic;
+  std::string save_path;          // weights are saved here at the end and on Ctrl-C
+};
+
+struct fit_result {
+  long steps = 0;
+  double last_loss = 0;
+  double best_val_loss = std::numeric_limits<double>::infinity();
+  long best_step = -1;
+  bool stopped_early = false;
+  bool interrupted = false;
+  double seconds = 0;
+  std::vector<std::pair<long, double>> val_history;  // (step, validation loss)
+};
+
+template <class Model, class Optim = adamw, class Sched = constant>
+class trainer {
+ public:
+  using model_type = Model;
+  using params = typename Model::params;
+  using T = typename Model::T;
+  using optimizer_state = typename Optim::template state<params>;
+  template <std::size_t B, std::size_t... S>
+  using workspace = typename Model::template workspace<B, S...>;
+
+  // Training memory for a batch shape: weights, gradients, optimizer state, activations.
+  template <std::size_t B, std::size_t... S>
+  static constexpr std::size_t bytes_at =
+      Model::weight_bytes * (2 + std::size_t(Optim::state_tensors)) + sizeof(workspace<B, S...>);
+
+  explicit trainer(Optim opt = {}, Sched sched = {}, train_options o = {})
+      : opt_(std::move(opt)), sched_(sched), options_(o), p_(std::make_unique<params>()),
+        g_(std::make_unique<params>()) {
+    Model::init(*p_, options_.seed);
+    zero(*g_);
+    state_ = opt_.make_state(*p_);
+    default_pool();  // threads and their scratch exist before the first step
+  }
+
+  params& weights() { return *p_; }
+  const params& weights() const { return *p_; }
+  params& grads() { return *g_; }
+  Optim& optimizer() { return opt_; }
+  Sched& schedule() { return sched_; }
+  optimizer_state& state() { return state_; }
+  train_options& options() { return options_; }
+  long steps_done() const { return state_.step; }
+  // Rebuilds the optimizer state (after changing groups or decay rules, or loading weights).
+  void reset_optimizer() { state_ = opt_.make_state(*p_); }
+
+  // One optimizer step over micro-batches. Throws ctformer::error (leaving the weights as they
+  // were) when the loss or the gradient norm is not finite.
+  template <class Batch, class WS>
+  step_stats train_step(std::span<const Batch> micro, WS& ws) {
+    zero(*g_);
+    std::size_t total = 0;
+    for (const auto& b : micro) total += count_targets(b);
+    if (total == 0) fail("train_step: the batch has no targets (every label is ignore_index or padding)");
+    double loss_sum = 0;
+    for (std::size_t i = 0; i < micro.size(); ++i) {
+      const run_mode mode = run_mode::training(options_.seed, std::uint64_t(state_.step) * 1024 + i);
+      const loss_value lv = Model::forward_loss(*p_, ws, micro[i], mode, T(options_.label_smoothing));
+      if (!std::isfinite(lv.loss)) fail("train_step {}: the loss is not finite ({})", state_.step + 1, lv.loss);
+      Model::backward(*p_, *g_, ws, micro[i], lv, mode, T(options_.label_smoothing),
+                      T(double(lv.count) / double(total)));
+      loss_sum += lv.loss * double(lv.count);
+    }
+    step_stats s;
+    s.grad_norm = clip_grad_norm(*g_, options_.clip);
+    if (!std::isfinite(s.grad_norm))
+      fail("train_step {}: the gradient norm is not finite ({}); the update was skipped", state_.step + 1, s.grad_norm);
+    s.lr = sched_(state_.step, opt_.lr);
+    opt_.step(*p_, *g_, state_, s.lr);
+    s.step = state_.step;
+    s.loss = loss_sum / double(total);
+    s.targets = total;
+    return s;
+  }
+  template <class Batch, class WS>
+  step_stats train_step(const Batch& batch, WS& ws) {
+    return train_step(std::span<const Batch>(&batch, 1), ws);
+  }
+
+  // Mean loss over one batch in eval mode (dropout off); no gradients.
+  template <class Batch, class WS>
+  loss_value eval_loss(const Batch& batch, WS& ws) {
+    return Model::forward_loss(*p_, ws, batch, run_mode::eval(), T(options_.label_smoothing));
+  }
+
+  // Mean loss over (up to `limit` batches of) a source, weighted by targets.
+  template <class Batch, class WS>
+  double evaluate(batch_source<Batch>& src, WS& ws, Batch& scratch, std::size_t limit = 0) {
+    double sum = 0;
+    std::size_t count = 0;
+    const std::size_t n = limit ? std::min(limit, src.size()) : src.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      src.get(i, scratch);
+      const auto lv = eval_loss(scratch, ws);
+      sum += lv.loss * double(lv.count);
+      count += lv.count;
+    }
+    if (count == 0) fail("evaluate: the validation data has no targets");
+    return sum / double(count);
+  }
+
+  // Trains on `train`, evaluating on `val` (optional). See fit_options.
+  template <class Batch>
+  fit_result fit(batch_source<Batch>& train, batch_source<Batch>* val, const fit_options& o) {
+    using WS = workspace_for_t<Model, Batch>;
+    if (train.size() == 0) fail("fit: the training data is empty");
+    if (val && val->size() == 0) fail("fit: the validation data is empty");
+    if (o.accumulation == 0) fail("fit: accumulation must be at least 1");
+    auto ws = std::make_unique<WS>();
+    std::vector<Batch> micro(o.accumulation);
+    auto eval_batch = std::make_unique<Batch>();
+    std::unique_ptr<params> best;
+    if (val && o.restore_best) best = std::make_unique<params>(*p_);
+
+    const std::size_t per_epoch = train.size();
+    const long steps_per_epoch = long(std::max<std::size_t>(1, per_epoch / o.accumulation));
+    const long total_steps = o.max_steps > 0 ? o.max_steps : o.epochs * steps_per_epoch;
+    const long eval_every = o.eval_every > 0 ? o.eval_every : steps_per_epoch;
+    constexpr std::size_t positions = batch_positions<Batch>();
+
+    fit_result r;
+    jsonl_log log(o.log_path);
+    progress_bar bar(total_steps, o.progress, o.log_every * 5);
+    interrupt_guard guard;
+    std::size_t cursor = 0, epoch = 0;
+    train.start_epoch(0);
+    long since_best = 0;
+    double smooth = 0;
+    double window_start = bar.seconds();
+    std::size_t window_tokens = 0;
+    for (long s = 0; s < total_steps; ++s) {
+      for (auto& b : micro) {
+        if (cursor == per_epoch) {
+          cursor = 0;
+          train.start_epoch(++epoch);
+        }
+        train.get(cursor++, b);
+      }
+      const step_stats st = train_step(std::span<const Batch>(micro), *ws);
+      r.steps = st.step;
+      r.last_loss = st.loss;
+      smooth = s == 0 ? st.loss : 0.95 * smooth + 0.05 * st.loss;
+      window_tokens += positions * o.accumulation;
+      const double now = bar.seconds();
+      const double tps = double(window_tokens) / std::max(1e-9, now - window_start);
+      if (now - window_start > 2.0) {
+        window_start = now;
+        window_tokens = 0;
+      }
+      bar.update(s + 1, smooth, st.lr, tps);
+      if (log.is_open() && (st.step % o.log_every == 0 || s + 1 == total_steps)) {
+        json::value rec;
+        rec.set("step", st.step);
+        rec.set("loss", st.loss);
+        rec.set("lr", st.lr);
+        rec.set("grad_norm", st.grad_norm);
+        rec.set("tokens_per_s", tps);
+        rec.set("elapsed_s", now);
+        log.write(rec);
+      }
+      const bool last = s + 1 == total_steps;
+      if (val && ((s + 1) % eval_every == 0 || last)) {
+        const double vl = evaluate(*val, *ws, *eval_batch, o.eval_batches);
+        r.val_history.emplace_back(st.step, vl);
+        const bool improved = vl < r.best_val_loss - o.min_delta;
+        if (improved) {
+          r.best_val_loss = vl;
+          r.best_step = st.step;
+          since_best = 0;
+          if (best) *best = *p_;
+        } else {
+          ++since_best;
+        }
+        bar.note(fmt::format("step {}: validation loss {:.4f}{}", st.step, vl, improved ? " (best)" : ""));
+        if (log.is_open()) {
+          json::value rec;
+          rec.set("step", st.step);
+          rec.set("val_loss", vl);
+          rec.set("best", improved);
+          log.write(rec);
+        }
+        if (o.patience > 0 && since_best >= o.patience) {
+          r.stopped_early = true;
+          bar.note(fmt::format("early stopping: no improvement for {} evaluations (best {:.4f} at step {})",
+                               since_best, r.best_val_loss, r.best_step));
+          break;
+        }
+      }
+      if (interrupt_guard::requested()) {
+        r.interrupted = true;
+        bar.note(fmt::format("interrupted after step {}: saving and stopping", st.step));
+        break;
+      }
+    }
+    bar.finish();
+    if (best && r.best_step >= 0) *p_ = *best;
+    if (!o.save_path.empty()) save_weights(o.save_path, *p_);
+    r.seconds = bar.seconds();
+    return r;
+  }
+
+ private:
+  Optim opt_;
+  Sched sched_;
+  train_options options_;
+  std::unique_ptr<params> p_, g_;
+  optimizer_state state_;
+};
+
+}  // namespace ctformer
