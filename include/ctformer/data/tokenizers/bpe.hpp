@@ -26,6 +26,7 @@
 #include "../utf8.hpp"
 #include "gpt2_pretokenize.hpp"
 #include "hash.hpp"
+#include "input_check.hpp"
 #include "merge_trainer.hpp"
 #include "special_names.hpp"
 #include "tokenizer.hpp"
@@ -89,37 +90,6 @@ inline std::string token_to_bytes(std::string_view token, std::string_view where
 
 }  // namespace gpt2
 
-namespace detail {
-// Offset of the first invalid UTF-8 byte or npos; skips ASCII eight bytes at a time.
-inline std::size_t first_invalid_utf8(std::string_view s) noexcept {
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  while (i < n) {
-    if (i + 8 <= n) {
-      std::uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      if ((w & 0x8080808080808080ull) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    const std::size_t at = i;
-    char32_t cp;
-    if (!utf8::decode_next(s, i, cp)) return at;
-  }
-  return std::string_view::npos;
-}
-
-// Valid input is returned as is; invalid input is rejected or repaired per mode.
-inline std::string_view checked_utf8(std::string_view text, utf8::on_invalid mode, std::string& storage,
-                                     std::string_view where) {
-  const std::size_t bad = first_invalid_utf8(text);
-  if (bad == std::string_view::npos) return text;
-  if (mode == utf8::on_invalid::reject) utf8::throw_invalid(text, bad, where);
-  storage = utf8::sanitize(text, utf8::on_invalid::replace);
-  return storage;
-}
-}  // namespace detail
 
 struct bpe_train_options {
   std::size_t vocab_size = 1000;               // bytes (256) + merges + specials
@@ -158,12 +128,14 @@ class bpe_tokenizer : public tokenizer {
   }
   // Appends the ids of text to out (no specials).
   void encode_into(std::string_view text, std::vector<std::int32_t>& out) const;
-  std::string decode(std::span<const std::int32_t> ids, bool keep_specials = false) const override;
+  // (Virtuals defined below the class are declared inline here: otherwise the first one would
+  // be the key function and every including file would emit the vtable and all virtuals.)
+  inline std::string decode(std::span<const std::int32_t> ids, bool keep_specials = false) const override;
   std::size_t vocab_size() const override { return tokens_.size(); }
   const special_tokens& specials() const override { return specials_; }
   // The encoder.json spelling (GPT-2's byte map), e.g. "Ġworld".
-  std::string id_to_token(std::int32_t id) const override;
-  std::optional<std::int32_t> token_to_id(std::string_view token) const override;
+  inline std::string id_to_token(std::int32_t id) const override;
+  inline std::optional<std::int32_t> token_to_id(std::string_view token) const override;
 
   // The raw bytes of a token.
   const std::string& token_bytes(std::int32_t id) const;

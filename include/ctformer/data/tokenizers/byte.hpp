@@ -12,7 +12,7 @@
 
 #include "../../error.hpp"
 #include "../utf8.hpp"
-#include "bpe.hpp"  // detail::checked_utf8
+#include "input_check.hpp"
 #include "special_names.hpp"
 #include "tokenizer.hpp"
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "../unicode/unicode.hpp"
+#include "input_check.hpp"
 
 namespace ctformer::gpt2 {
 
@@ -28,17 +29,6 @@ inline constexpr auto ascii_classes = [] {
   return t;
 }();
 
-// Decodes one code point of valid UTF-8 at s[i]; returns its byte length.
-inline std::size_t decode_valid(std::string_view s, std::size_t i, char32_t& cp) noexcept {
-  const auto b = [&](std::size_t k) { return char32_t(static_cast<unsigned char>(s[i + k])); };
-  const char32_t b0 = b(0);
-  if (b0 < 0x80) { cp = b0; return 1; }
-  if (b0 < 0xE0) { cp = ((b0 & 0x1F) << 6) | (b(1) & 0x3F); return 2; }
-  if (b0 < 0xF0) { cp = ((b0 & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F); return 3; }
-  cp = ((b0 & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
-  return 4;
-}
-
 inline char_class classify(char32_t cp) noexcept {
   if (cp < 0x80) return ascii_classes.c[cp];
   if (unicode::is_white_space(cp)) return char_class::space;
@@ -55,7 +45,7 @@ inline char_class class_at(std::string_view s, std::size_t i, std::size_t& len) 
     return ascii_classes.c[c];
   }
   char32_t cp;
-  len = decode_valid(s, i, cp);
+  len = ctformer::detail::decode_valid(s, i, cp);
   return classify(cp);
 }
 

@@ -19,8 +19,8 @@
 #include "../text_file.hpp"
 #include "../unicode/unicode.hpp"
 #include "../utf8.hpp"
-#include "bpe.hpp"  // detail::checked_utf8
 #include "hash.hpp"
+#include "input_check.hpp"
 #include "merge_trainer.hpp"
 #include "special_names.hpp"
 #include "tokenizer.hpp"
@@ -247,7 +247,7 @@ void wordpiece_tokenizer::for_each_word(std::string_view text, F&& f) const {
       continue;
     }
     char32_t cp;
-    i += gpt2::detail::decode_valid(s, i, cp);
+    i += detail::decode_valid(s, i, cp);
     if (cp == utf8::replacement_char || unicode::is_other(cp)) continue;
     if (unicode::is_white_space(cp)) {
       flush();
