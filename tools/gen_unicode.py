@@ -258,9 +258,9 @@ def main():
     out.append("")
     out.append(f"// {len(decomp_keys)} canonical decompositions, fully expanded; entry i is "
                "decomp_pool[decomp_offset[i] .. decomp_offset[i+1]).")
-    emit_array(out, "std::uint32_t", "decomp_key", decomp_keys, 16)
+    emit_array(out, "char32_t", "decomp_key", decomp_keys, 16)
     emit_array(out, "std::uint16_t", "decomp_offset", decomp_offsets, 24)
-    emit_array(out, "std::uint32_t", "decomp_pool", decomp_pool, 16)
+    emit_array(out, "char32_t", "decomp_pool", decomp_pool, 16)
     out.append("")
     out.append(f"// {len(ccc)} runs of equal non-zero canonical combining class: "
                "first, last, class (flattened).")

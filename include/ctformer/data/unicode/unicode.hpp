@@ -129,8 +129,7 @@ inline std::u32string_view canonical_decomposition(char32_t cp) noexcept {
   const std::ptrdiff_t i = detail::find_run(tables::decomp_key, 1, cp);
   if (i < 0 || tables::decomp_key[i] != cp) return {};
   const std::size_t begin = tables::decomp_offset[i], end = tables::decomp_offset[i + 1];
-  static_assert(sizeof(char32_t) == sizeof(std::uint32_t));
-  return {reinterpret_cast<const char32_t*>(tables::decomp_pool + begin), end - begin};
+  return {tables::decomp_pool + begin, end - begin};
 }
 
 inline std::uint8_t combining_class(char32_t cp) noexcept {
