@@ -344,10 +344,17 @@ inline bleu_score corpus_bleu(std::span<const std::string> hypotheses, std::span
   return compute_bleu(st, o);
 }
 
-// Sentence BLEU; like sacrebleu.sentence_bleu, effective order is on by default.
+// Sentence BLEU with the given options.
 inline bleu_score sentence_bleu(std::string_view hypothesis, std::span<const std::string> references,
-                                const bleu_options& o = {.effective_order = true}) {
+                                const bleu_options& o) {
   return compute_bleu(bleu_sentence_stats(hypothesis, references, o), o);
+}
+
+// Sentence BLEU with sacrebleu.sentence_bleu's defaults: exp smoothing, effective order on.
+inline bleu_score sentence_bleu(std::string_view hypothesis, std::span<const std::string> references) {
+  bleu_options o;
+  o.effective_order = true;
+  return sentence_bleu(hypothesis, references, o);
 }
 
 // Decoded text of one batch for the evaluation loop: one reference per hypothesis.
