@@ -274,6 +274,38 @@ TEST_CASE("streaming accumulators equal the whole-array metrics for any batching
   }
   m::score_metrics sm(2);
   sm.update({y, two, 2});
+  CHECK(sm.scores().size() == y.size());  // it keeps every score: ROC and PR need them all
   CHECK(sm.result().at("roc_auc") == Approx(m::roc_auc_score(y, s)).epsilon(1e-15));
   CHECK(sm.result().at("average_precision") == Approx(m::average_precision_score(y, s)).epsilon(1e-15));
+}
+
+TEST_CASE("score_metrics turns multiclass logits into probabilities for one-vs-rest AUC", "[metrics]") {
+  const auto fx = load_fixture("curves.json");
+  for (const auto& c : fx.at("multiclass_auc").as_array()) {
+    const auto y = ints(c.at("y_true"));
+    const auto p = doubles(c.at("probs"));
+    const std::size_t k = std::size_t(c.at("num_classes").as_int());
+    std::vector<double> logits(p.size());  // log p: softmax gives p back (up to rounding)
+    for (std::size_t i = 0; i < p.size(); ++i) logits[i] = std::log(p[i]) + 3.0;
+    m::score_metrics from_logits(k), from_probs(k, m::score_metrics::input::probabilities);
+    from_logits.update({y, logits, k});
+    from_probs.update({y, p, k});
+    CHECK_NEAR(from_probs.result().at("roc_auc_ovr_macro"), c.at("expected").at("macro").as_number());
+    CHECK_NEAR(from_probs.result().at("roc_auc_ovr_weighted"), c.at("expected").at("weighted").as_number());
+    CHECK(from_logits.scores().size() == y.size() * k);
+    double worst = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) worst = std::max(worst, std::abs(from_logits.scores()[i] - p[i]));
+    CHECK(worst < 1e-6);  // p was rounded to 7 decimals, so softmax(log p) renormalizes slightly
+  }
+  m::classification_options o;
+  o.per_class = true;
+  o.class_names = {"a", "b", "c"};
+  m::classification_metrics cls(3, o);
+  const std::vector<std::int32_t> y = {0, 1, 2, 2};
+  const std::vector<double> s = {1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1};
+  cls.update({y, s, 3});
+  const auto r = cls.result();
+  CHECK(r.at("recall/c") == 0.5);
+  CHECK(r.at("precision/b") == 0.5);
+  CHECK_FALSE(r.contains("f1"));  // binary entries only for two classes
 }
