@@ -1,7 +1,7 @@
-// The evaluation loop: run a predict callable over every batch (with the model in eval mode) and
-// stream each batch's output into any set of accumulators, then collect their metric_sets. An
-// accumulator is any type with reset(), update(const Output&) and result() -> metric_set; the
-// streaming ones keep sums or a confusion matrix, score_metrics keeps the scores ROC/PR need.
+// The evaluation loop: run a predict callable over every batch in eval mode (run_mode::eval(),
+// dropout off) and stream each batch's output into any set of accumulators, then collect their
+// metric_sets. An accumulator is any type with reset(), update(const Output&) and result() ->
+// metric_set; the streaming ones keep sums or a confusion matrix, score_metrics keeps the scores.
 #pragma once
 
 #include <concepts>
@@ -11,31 +11,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "../layers/dropout.hpp"
 #include "core.hpp"
 
 namespace ctformer::metrics {
-
-// A model with a training flag (dropout on in training, off in evaluation). The model issue's
-// types are expected to provide set_training(bool) and training().
-template <class Model>
-concept has_training_mode = requires(Model& m, const Model& cm) {
-  m.set_training(false);
-  { cm.training() } -> std::convertible_to<bool>;
-};
-
-// Puts a model in eval mode for a scope and restores its previous mode, even on an exception.
-template <has_training_mode Model>
-class eval_mode_guard {
- public:
-  explicit eval_mode_guard(Model& m) : m_(m), was_training_(m.training()) { m_.set_training(false); }
-  ~eval_mode_guard() { m_.set_training(was_training_); }
-  eval_mode_guard(const eval_mode_guard&) = delete;
-  eval_mode_guard& operator=(const eval_mode_guard&) = delete;
-
- private:
-  Model& m_;
-  bool was_training_;
-};
 
 template <class Acc, class Output>
 concept accumulator_for = requires(Acc& a, const Acc& ca, const Output& out) {
@@ -93,14 +72,30 @@ projected<Acc, Proj> project(Acc& acc, Proj proj) {
   return projected<Acc, Proj>(acc, std::move(proj));
 }
 
-// Resets the accumulators, runs `predict(batch)` on every batch of the range, feeds each output
-// to every accumulator and returns their results merged (later names replace earlier ones).
+namespace detail {
+
+// Eval mode is explicit: a predict callable that takes a run_mode gets run_mode::eval(), so
+// dropout is off (models are stateless types; the mode travels with every forward call).
+template <class Predict, class Batch>
+decltype(auto) predict_eval(Predict& predict, Batch& batch) {
+  if constexpr (std::is_invocable_v<Predict&, Batch&, const run_mode&>)
+    return predict(batch, run_mode::eval());
+  else
+    return predict(batch);
+}
+
+}  // namespace detail
+
+// Resets the accumulators, runs predict on every batch of the range in eval mode, feeds each
+// output to every accumulator and returns their results merged (a later name replaces an earlier
+// one). predict is `predict(batch, const run_mode&)` (it receives run_mode::eval()) or
+// `predict(batch)`; what it returns is what the accumulators' update() take.
 template <class Batches, class Predict, class... Accumulators>
 metric_set evaluate(Batches&& batches, Predict&& predict, Accumulators&&... accs) {
   static_assert(sizeof...(Accumulators) > 0, "evaluate: pass at least one accumulator");
   (accs.reset(), ...);
   for (auto&& batch : batches) {
-    const auto& out = predict(batch);
+    const auto& out = detail::predict_eval(predict, batch);
     using output = std::remove_cvref_t<decltype(out)>;
     static_assert((accumulator_for<std::remove_cvref_t<Accumulators>, output> && ...),
                   "evaluate: an accumulator has no update() for what predict returns "
@@ -110,14 +105,6 @@ metric_set evaluate(Batches&& batches, Predict&& predict, Accumulators&&... accs
   metric_set all;
   (all.append(accs.result()), ...);
   return all;
-}
-
-// The same with the model in eval mode for the duration: `predict(model, batch)`.
-template <has_training_mode Model, class Batches, class Predict, class... Accumulators>
-metric_set evaluate_model(Model& model, Batches&& batches, Predict&& predict, Accumulators&&... accs) {
-  eval_mode_guard guard(model);
-  return evaluate(std::forward<Batches>(batches), [&](auto&& batch) -> decltype(auto) { return predict(model, batch); },
-                  std::forward<Accumulators>(accs)...);
 }
 
 // Each name prefixed, e.g. "val/" before logging validation metrics next to training ones.
