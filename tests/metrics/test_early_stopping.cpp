@@ -33,7 +33,7 @@ TEST_CASE("early stopping on a loss: patience counts evaluations without improve
   CHECK(es.best() == 0.7);
 }
 
-TEST_CASE("early stopping on a score with min_delta; patience 0; NaN", "[metrics]") {
+TEST_CASE("early stopping on a score with min_delta; patience 0 and 1; NaN", "[metrics]") {
   early_stopping es({.mode = stop_mode::max, .patience = 3, .min_delta = 0.01});
   CHECK_FALSE(es.should_stop(0.80, 1));
   CHECK_FALSE(es.should_stop(0.805, 2));  // +0.005 < min_delta: not an improvement
@@ -47,9 +47,13 @@ TEST_CASE("early stopping on a score with min_delta; patience 0; NaN", "[metrics
   CHECK(es.should_stop(0.835, 6));
   CHECK(es.best_step() == 3);
 
-  early_stopping impatient(stop_mode::min, 0);
+  early_stopping tracker(stop_mode::min, 0);  // patience 0: never stops, still tracks the best
+  for (std::size_t i = 0; i < 20; ++i) CHECK_FALSE(tracker.should_stop(1.0 + double(i), i));
+  CHECK(tracker.best() == 1.0);
+  CHECK(tracker.bad_evaluations() == 19);
+  early_stopping impatient(stop_mode::min, 1);
   CHECK_FALSE(impatient.should_stop(1.0, 0));
-  CHECK(impatient.should_stop(1.0, 1));  // the first evaluation without improvement stops
+  CHECK(impatient.should_stop(1.0, 1));  // patience 1: the first evaluation without improvement stops
 
   early_stopping first_nan;
   CHECK_FALSE(first_nan.should_stop(std::nan(""), 0));

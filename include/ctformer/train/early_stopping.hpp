@@ -1,7 +1,8 @@
 // Early stopping, shared by the trainer and any evaluation loop: after each evaluation call
 // should_stop(value, step). A value improves when it beats the best by more than min_delta
 // (value < best - min_delta for mode min, value > best + min_delta for max); training stops after
-// `patience` evaluations in a row without improvement. NaN never improves (it counts as bad).
+// `patience` evaluations in a row without improvement (patience 0: never stop, only track the
+// best, as trainer_options). NaN never improves (it counts as a bad evaluation).
 #pragma once
 
 #include <cmath>
@@ -17,7 +18,7 @@ class early_stopping {
  public:
   struct options {
     stop_mode mode = stop_mode::min;  // min for a loss, max for accuracy / BLEU / AUC
-    std::size_t patience = 5;         // stop after this many evaluations in a row without improvement
+    std::size_t patience = 5;         // stop after this many evaluations in a row without improvement; 0: never
     double min_delta = 0;             // smallest change that counts as an improvement (>= 0)
   };
 
@@ -53,7 +54,7 @@ class early_stopping {
       s_.bad = 0;
     } else {
       ++s_.bad;
-      if (s_.bad >= o_.patience) s_.stopped = true;  // as Keras and Lightning
+      if (o_.patience > 0 && s_.bad >= o_.patience) s_.stopped = true;
     }
     return s_.stopped;
   }
