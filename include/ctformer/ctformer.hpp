@@ -46,9 +46,20 @@
 #include "optim/optimizers.hpp"
 #include "schedules/schedules.hpp"
 
+#include "train/early_stopping.hpp"
 #include "train/progress.hpp"
 #include "train/trainer.hpp"
 
 #include "io/json.hpp"
 #include "io/safetensors.hpp"
 #include "io/weights.hpp"
+
+#include "metrics/bleu.hpp"
+#include "metrics/classification.hpp"
+#include "metrics/cross_validation.hpp"
+#include "metrics/evaluate.hpp"
+#include "metrics/language.hpp"
+#include "metrics/ranking.hpp"
+#include "metrics/regression.hpp"
+#include "metrics/report.hpp"
+#include "metrics/svg.hpp"
