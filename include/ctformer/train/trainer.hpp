@@ -27,6 +27,7 @@
 #include "../optim/clip.hpp"
 #include "../optim/optimizers.hpp"
 #include "../schedules/schedules.hpp"
+#include "early_stopping.hpp"
 #include "progress.hpp"
 
 namespace ctformer {
@@ -81,7 +82,11 @@ struct fit_options {
   long eval_every = 0;            // steps between evaluations (0: at the end of each epoch)
   std::size_t eval_batches = 0;   // batches per evaluation (0: all)
   long patience = 0;              // evaluations without improvement before stopping (0: never)
-  double min_delta = 0.0;         // an improvement must lower the validation loss by more than this
+  double min_delta = 0.0;         // an improvement must beat the best by more than this
+  // A validation score other than the loss (accuracy, BLEU...), computed from the current weights
+  // in eval mode; `mode` says whether higher (max) or lower (min) is better. Empty: the loss.
+  std::function<double()> validation_score;
+  stop_mode mode = stop_mode::min;
   bool restore_best = true;       // end with the best weights seen by evaluation
   std::string log_path;           // JSON lines: one record per logged step and per evaluation
   long log_every = 10;
@@ -92,12 +97,12 @@ struct fit_options {
 struct fit_result {
   long steps = 0;
   double last_loss = 0;
-  double best_val_loss = std::numeric_limits<double>::infinity();
+  double best_val_loss = std::numeric_limits<double>::infinity();  // best validation score
   long best_step = -1;
   bool stopped_early = false;
   bool interrupted = false;
   double seconds = 0;
-  std::vector<std::pair<long, double>> val_history;  // (step, validation loss)
+  std::vector<std::pair<long, double>> val_history;  // (step, validation score)
 };
 
 template <class Model, class Optim = adamw, class Sched = constant>
@@ -196,12 +201,14 @@ class trainer {
     using WS = workspace_for_t<Model, Batch>;
     if (train.size() == 0) fail("fit: the training data is empty");
     if (val && val->size() == 0) fail("fit: the validation data is empty");
+    const bool validating = val || o.validation_score;
     if (o.accumulation == 0) fail("fit: accumulation must be at least 1");
     auto ws = std::make_unique<WS>();
     std::vector<Batch> micro(o.accumulation);
     auto eval_batch = std::make_unique<Batch>();
     std::unique_ptr<params> best;
-    if (val && o.restore_best) best = std::make_unique<params>(*p_);
+    if (validating && o.restore_best) best = std::make_unique<params>(*p_);
+    early_stopping stopper(early_stopping::options{o.mode, std::size_t(std::max(0L, o.patience)), o.min_delta});
 
     const std::size_t per_epoch = train.size();
     const long steps_per_epoch = long(std::max<std::size_t>(1, per_epoch / o.accumulation));
@@ -215,7 +222,6 @@ class trainer {
     interrupt_guard guard;
     std::size_t cursor = 0, epoch = 0;
     train.start_epoch(0);
-    long since_best = 0;
     double smooth = 0;
     double window_start = bar.seconds();
     std::size_t window_tokens = 0;
@@ -250,30 +256,28 @@ class trainer {
         log.write(rec);
       }
       const bool last = s + 1 == total_steps;
-      if (val && ((s + 1) % eval_every == 0 || last)) {
-        const double vl = evaluate(*val, *ws, *eval_batch, o.eval_batches);
+      if (validating && ((s + 1) % eval_every == 0 || last)) {
+        const double vl = o.validation_score ? o.validation_score() : evaluate(*val, *ws, *eval_batch, o.eval_batches);
         r.val_history.emplace_back(st.step, vl);
-        const bool improved = vl < r.best_val_loss - o.min_delta;
-        if (improved) {
+        const bool stop = stopper.should_stop(vl, std::size_t(st.step));
+        if (stopper.improved()) {
           r.best_val_loss = vl;
           r.best_step = st.step;
-          since_best = 0;
           if (best) *best = *p_;
-        } else {
-          ++since_best;
         }
-        bar.note(fmt::format("step {}: validation loss {:.4f}{}", st.step, vl, improved ? " (best)" : ""));
+        bar.note(fmt::format("step {}: validation {} {:.4f}{}", st.step, o.validation_score ? "score" : "loss", vl,
+                             stopper.improved() ? " (best)" : ""));
         if (log.is_open()) {
           json::value rec;
           rec.set("step", st.step);
           rec.set("val_loss", vl);
-          rec.set("best", improved);
+          rec.set("best", stopper.improved());
           log.write(rec);
         }
-        if (o.patience > 0 && since_best >= o.patience) {
+        if (stop) {
           r.stopped_early = true;
           bar.note(fmt::format("early stopping: no improvement for {} evaluations (best {:.4f} at step {})",
-                               since_best, r.best_val_loss, r.best_step));
+                               stopper.bad_evaluations(), r.best_val_loss, r.best_step));
           break;
         }
       }
