@@ -29,9 +29,7 @@ namespace ctformer {
 
 struct mlm {};
 template <std::size_t Classes, pooling Pool = pooling::cls>
-struct classify {
-  static_assert(Classes >= 2, "ctformer: a classification head needs at least two classes");
-};
+struct classify {};
 template <pooling Pool = pooling::cls>
 struct regress {};
 
@@ -188,6 +186,7 @@ struct pooled_head {
 
 template <std::size_t N, pooling Pool, class T, std::size_t C, std::size_t V, bool Tied>
 struct head_impl<classify<N, Pool>, T, C, V, Tied> : pooled_head<T, C, N, Pool> {
+  static_assert(N >= 2, "ctformer: a classification head needs at least two classes");
   using base = pooled_head<T, C, N, Pool>;
   using typename base::params;
   template <std::size_t B, std::size_t S>
