@@ -3,7 +3,15 @@
 // parts (heads not dividing d_model, a sequence longer than the context) fails to compile.
 #pragma once
 
+#include <bit>
 #include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "tensor/random.hpp"
 
 namespace ctformer {
 
@@ -98,4 +106,94 @@ constexpr bool check_dims() {
 }
 
 }  // namespace detail
+}  // namespace ctformer
+
+// ---- describing configs: readable text and a compile-time signature ----------------------------
+namespace ctformer {
+
+constexpr const char* to_string(norm_placement n) { return n == norm_placement::pre ? "pre" : "post"; }
+constexpr const char* to_string(activation a) { return a == activation::gelu ? "gelu" : "relu"; }
+constexpr const char* to_string(positional p) { return p == positional::learned ? "learned" : "sinusoidal"; }
+constexpr const char* to_string(pooling p) { return p == pooling::cls ? "cls" : "mean"; }
+constexpr const char* to_string(init_scheme s) {
+  switch (s) {
+    case init_scheme::gpt2: return "gpt2";
+    case init_scheme::normal: return "normal";
+    case init_scheme::xavier_uniform: return "xavier_uniform";
+    case init_scheme::xavier_normal: return "xavier_normal";
+    case init_scheme::kaiming: return "kaiming";
+  }
+  return "?";
+}
+
+namespace detail {
+struct signature_builder {
+  std::uint64_t h = 0xC7F0A3E1D2B49685ull;
+  constexpr signature_builder& add(std::uint64_t v) {
+    h = mix64(h ^ v);
+    return *this;
+  }
+  constexpr signature_builder& add(float f) { return add(std::uint64_t(std::bit_cast<std::uint32_t>(f))); }
+  template <class E>
+    requires std::is_enum_v<E>
+  constexpr signature_builder& add(E e) {
+    return add(std::uint64_t(e));
+  }
+  constexpr signature_builder& add(bool b) { return add(std::uint64_t(b)); }
+};
+}  // namespace detail
+
+// Every field that changes a model's shape or numbers goes into its signature.
+constexpr std::uint64_t config_signature(const gpt_config& c) {
+  detail::signature_builder s;
+  s.add(std::uint64_t{1}).add(std::uint64_t(c.vocab)).add(std::uint64_t(c.context)).add(std::uint64_t(c.d_model))
+      .add(std::uint64_t(c.heads)).add(std::uint64_t(c.d_ff)).add(std::uint64_t(c.layers)).add(c.norm).add(c.act)
+      .add(c.pos).add(c.tied_head).add(c.dropout).add(c.ln_eps);
+  return s.h;
+}
+constexpr std::uint64_t config_signature(const bert_config& c) {
+  detail::signature_builder s;
+  s.add(std::uint64_t{2}).add(std::uint64_t(c.vocab)).add(std::uint64_t(c.context)).add(std::uint64_t(c.d_model))
+      .add(std::uint64_t(c.heads)).add(std::uint64_t(c.d_ff)).add(std::uint64_t(c.layers))
+      .add(std::uint64_t(c.type_vocab)).add(c.norm).add(c.act).add(c.pos).add(c.tied_head).add(c.dropout)
+      .add(c.ln_eps);
+  return s.h;
+}
+constexpr std::uint64_t config_signature(const seq2seq_config& c) {
+  detail::signature_builder s;
+  s.add(std::uint64_t{3}).add(std::uint64_t(c.src_vocab)).add(std::uint64_t(c.tgt_vocab))
+      .add(std::uint64_t(c.src_context)).add(std::uint64_t(c.tgt_context)).add(std::uint64_t(c.d_model))
+      .add(std::uint64_t(c.heads)).add(std::uint64_t(c.d_ff)).add(std::uint64_t(c.enc_layers))
+      .add(std::uint64_t(c.dec_layers)).add(c.norm).add(c.act).add(c.pos).add(c.tied_head).add(c.dropout)
+      .add(c.ln_eps);
+  return s.h;
+}
+
+inline std::string describe(const gpt_config& c) {
+  return fmt::format("gpt_config{{vocab={}, context={}, d_model={}, heads={}, d_ff={}, layers={}, norm={}, act={}, "
+                     "pos={}, tied_head={}, dropout={}, ln_eps={}, init={}, init_std={}}}",
+                     c.vocab, c.context, c.d_model, c.heads, c.d_ff, c.layers, to_string(c.norm), to_string(c.act),
+                     to_string(c.pos), c.tied_head, c.dropout, c.ln_eps, to_string(c.init), c.init_std);
+}
+inline std::string describe(const bert_config& c) {
+  return fmt::format("bert_config{{vocab={}, context={}, d_model={}, heads={}, d_ff={}, layers={}, type_vocab={}, "
+                     "norm={}, act={}, pos={}, tied_head={}, dropout={}, ln_eps={}, init={}, init_std={}}}",
+                     c.vocab, c.context, c.d_model, c.heads, c.d_ff, c.layers, c.type_vocab, to_string(c.norm),
+                     to_string(c.act), to_string(c.pos), c.tied_head, c.dropout, c.ln_eps, to_string(c.init),
+                     c.init_std);
+}
+inline std::string describe(const seq2seq_config& c) {
+  return fmt::format("seq2seq_config{{src_vocab={}, tgt_vocab={}, src_context={}, tgt_context={}, d_model={}, "
+                     "heads={}, d_ff={}, enc_layers={}, dec_layers={}, norm={}, act={}, pos={}, tied_head={}, "
+                     "dropout={}, ln_eps={}, init={}, init_std={}}}",
+                     c.src_vocab, c.tgt_vocab, c.src_context, c.tgt_context, c.d_model, c.heads, c.d_ff,
+                     c.enc_layers, c.dec_layers, to_string(c.norm), to_string(c.act), to_string(c.pos), c.tied_head,
+                     c.dropout, c.ln_eps, to_string(c.init), c.init_std);
+}
+
+template <class T>
+constexpr const char* scalar_name() {
+  return sizeof(T) == 8 ? "double" : "float";
+}
+
 }  // namespace ctformer

@@ -39,6 +39,9 @@ struct load_options {
   // Only tensors whose name starts with one of these are loaded (empty: all). Fine-tuning uses
   // it to load a body and keep a freshly initialized head.
   std::vector<std::string> only;
+  // Check everything and throw on a problem, but write nothing (checkpoints validate all their
+  // parts before loading any).
+  bool validate_only = false;
 };
 
 namespace detail {
@@ -194,6 +197,7 @@ void load_weights(const safetensors::file& f, P& params, const load_options& opt
     if (problems.size() > 20) msg += fmt::format("\n  ... and {} more", problems.size() - 20);
     throw error(msg);
   }
+  if (opt.validate_only) return;
   // Everything fits: copy (and convert, and transpose) into the model.
   for_each_tensor(params, [&](const tensor_info& info, auto& t) {
     using T = typename std::remove_cvref_t<decltype(t)>::value_type;

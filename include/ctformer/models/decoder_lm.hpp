@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -72,6 +73,11 @@ struct decoder_lm {
   static constexpr double training_flops_per_token(std::size_t seq = Ctx) {
     return 6.0 * double(flops_n) + 12.0 * double(L) * double(seq) * double(C);
   }
+  // Identity for checkpoints: a compile-time signature of the type, and the same in words.
+  static constexpr std::uint64_t signature =
+      detail::signature_builder{}.add(config_signature(Cfg)).add(std::uint64_t(sizeof(T))).h;
+  static std::string describe() { return fmt::format("decoder_lm<{}>{}", scalar_name<T>(), ctformer::describe(Cfg)); }
+
   // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), L, seed);

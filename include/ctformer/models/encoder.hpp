@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -84,6 +85,15 @@ struct encoder {
   static constexpr double training_flops_per_token(std::size_t seq = Ctx) {
     return 3.0 * forward_flops_per_token(seq);
   }
+  static constexpr std::uint64_t signature = detail::signature_builder{}
+                                                 .add(config_signature(Cfg))
+                                                 .add(std::uint64_t(sizeof(T)))
+                                                 .add(head_type::signature)
+                                                 .h;
+  static std::string describe() {
+    return fmt::format("encoder<{}, {}>{}", head_type::describe(), scalar_name<T>(), ctformer::describe(Cfg));
+  }
+
   // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), L, seed);

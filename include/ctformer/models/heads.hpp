@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <type_traits>
 
@@ -59,6 +60,8 @@ struct head_impl<mlm, T, C, V, Tied> {
     }
   };
   static constexpr std::size_t param_count = C * C + C + 2 * C + V + (Tied ? 0 : C * V);
+  static constexpr std::uint64_t signature = 101;
+  static std::string describe() { return "mlm"; }
   template <std::size_t B, std::size_t S>
   using batch_type = token_batch<B, S>;
 
@@ -187,6 +190,8 @@ struct pooled_head {
 template <std::size_t N, pooling Pool, class T, std::size_t C, std::size_t V, bool Tied>
 struct head_impl<classify<N, Pool>, T, C, V, Tied> : pooled_head<T, C, N, Pool> {
   static_assert(N >= 2, "ctformer: a classification head needs at least two classes");
+  static constexpr std::uint64_t signature = 200 + 2 * N + std::uint64_t(Pool);
+  static std::string describe() { return fmt::format("classify<{}, {}>", N, to_string(Pool)); }
   using base = pooled_head<T, C, N, Pool>;
   using typename base::params;
   template <std::size_t B, std::size_t S>
@@ -215,6 +220,8 @@ struct head_impl<classify<N, Pool>, T, C, V, Tied> : pooled_head<T, C, N, Pool> 
 
 template <pooling Pool, class T, std::size_t C, std::size_t V, bool Tied>
 struct head_impl<regress<Pool>, T, C, V, Tied> : pooled_head<T, C, 1, Pool> {
+  static constexpr std::uint64_t signature = 300 + std::uint64_t(Pool);
+  static std::string describe() { return fmt::format("regress<{}>", to_string(Pool)); }
   using base = pooled_head<T, C, 1, Pool>;
   using typename base::params;
   template <std::size_t B, std::size_t S>

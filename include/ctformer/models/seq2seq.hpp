@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -85,6 +86,10 @@ struct seq2seq {
   static constexpr std::size_t param_count = Vs * C + (learned_pos ? (Cs + Ct) * C : 0) + Le * enc_layer_count +
                                              Vt * C + Ld * dec_layer_count + (pre ? 4 * C : 0) +
                                              (tied ? 0 : C * Vt);
+  static constexpr std::uint64_t signature =
+      detail::signature_builder{}.add(config_signature(Cfg)).add(std::uint64_t(sizeof(T))).h;
+  static std::string describe() { return fmt::format("seq2seq<{}>{}", scalar_name<T>(), ctformer::describe(Cfg)); }
+
   // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), (Le + Ld), seed);

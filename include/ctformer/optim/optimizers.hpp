@@ -109,6 +109,11 @@ struct sgd : optimizer_common {
     std::unique_ptr<P> buf;  // momentum buffers (only with momentum)
     std::vector<tensor_setting> settings;
     long step = 0;
+    // The state tensors by name, for checkpoints.
+    template <class F>
+    void visit(F&& f) {
+      if (buf) f("momentum", *buf);
+    }
   };
   template <class P>
   state<P> make_state(const P& params) const {
@@ -162,6 +167,11 @@ struct adam_family : optimizer_common {
     std::unique_ptr<P> m, v;  // first and second moments
     std::vector<tensor_setting> settings;
     long step = 0;
+    template <class F>
+    void visit(F&& f) {
+      f("m", *m);
+      f("v", *v);
+    }
   };
   template <class P>
   state<P> make_state(const P& params) const {
@@ -210,6 +220,12 @@ struct rmsprop : optimizer_common {
     std::unique_ptr<P> sq, buf, gavg;
     std::vector<tensor_setting> settings;
     long step = 0;
+    template <class F>
+    void visit(F&& f) {
+      f("square_avg", *sq);
+      f("momentum", *buf);
+      f("grad_avg", *gavg);
+    }
   };
   template <class P>
   state<P> make_state(const P& params) const {

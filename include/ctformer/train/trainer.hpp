@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "../io/checkpoint.hpp"
 #include "../io/json.hpp"
 #include "../io/weights.hpp"
 #include "../layers/dropout.hpp"
@@ -48,6 +50,10 @@ class batch_source {
   virtual std::size_t size() const = 0;                 // batches per epoch
   virtual void get(std::size_t index, Batch& out) = 0;  // batch `index` of the current epoch
   virtual void start_epoch(std::size_t) {}              // reshuffle, if the source shuffles
+  // For exact resume: a source whose batches depend on more than (epoch, index), such as one that
+  // samples with its own generator, saves and restores that state here.
+  virtual json::value save_state() const { return {}; }
+  virtual void load_state(const json::value&) {}
 };
 
 // A batch_source from two callables.
@@ -76,6 +82,8 @@ struct train_options {
 };
 
 struct fit_options {
+  // Totals count the trainer's optimizer steps, including steps done before (a resumed run
+  // continues to the same total).
   long max_steps = 0;             // stop after this many optimizer steps (0: use epochs)
   long epochs = 1;                // used when max_steps == 0
   std::size_t accumulation = 1;   // micro-batches per optimizer step
@@ -92,6 +100,12 @@ struct fit_options {
   long log_every = 10;
   progress_bar::style progress = progress_bar::style::automatic;
   std::string save_path;          // weights are saved here at the end and on Ctrl-C
+  // Training-state checkpoints (io/checkpoint.hpp) in this folder: every checkpoint_every steps
+  // (and on Ctrl-C), keeping the last keep_last, plus best.safetensors at each new best score.
+  std::string checkpoint_dir;
+  long checkpoint_every = 0;
+  std::size_t keep_last = 3;
+  bool resume = false;            // continue from the newest checkpoint in checkpoint_dir, if any
 };
 
 struct fit_result {
@@ -101,14 +115,31 @@ struct fit_result {
   long best_step = -1;
   bool stopped_early = false;
   bool interrupted = false;
+  bool resumed = false;           // started from a checkpoint
   double seconds = 0;
   std::vector<std::pair<long, double>> val_history;  // (step, validation score)
 };
+
+// The newest "step-*.safetensors" in a folder, or empty.
+inline std::string latest_checkpoint(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::string best;
+  if (!fs::is_directory(dir)) return best;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && name.size() > 17 && name.substr(name.size() - 12) == ".safetensors" &&
+        (best.empty() || name > fs::path(best).filename().string()))
+      best = e.path().string();
+  }
+  return best;
+}
 
 template <class Model, class Optim = adamw, class Sched = constant>
 class trainer {
  public:
   using model_type = Model;
+  using optimizer_type = Optim;
+  using schedule_type = Sched;
   using params = typename Model::params;
   using T = typename Model::T;
   using optimizer_state = typename Optim::template state<params>;
@@ -217,15 +248,72 @@ class trainer {
     constexpr std::size_t positions = batch_positions<Batch>();
 
     fit_result r;
+    std::size_t cursor = 0, epoch = 0;
+    namespace fs = std::filesystem;
+    const bool checkpoints = !o.checkpoint_dir.empty();
+    if (checkpoints) fs::create_directories(o.checkpoint_dir);
+    auto fit_state = [&]() {
+      json::value d;
+      d.set("epoch", epoch);
+      d.set("cursor", cursor);
+      const auto& es = stopper.get_state();
+      json::value e;
+      e.set("has_best", es.has_best);
+      e.set("best", fmt::format("{:a}", es.best));
+      e.set("best_step", es.best_step);
+      e.set("bad", es.bad);
+      d.set("early_stopping", e);
+      json::array hist;
+      for (const auto& [st, v] : r.val_history) hist.push_back(json::value(json::array{json::value(st), json::value(fmt::format("{:a}", v))}));
+      d.set("val_history", json::value(std::move(hist)));
+      d.set("source", train.save_state());
+      return d;
+    };
+    if (checkpoints && o.resume) {
+      if (const auto latest = latest_checkpoint(o.checkpoint_dir); !latest.empty()) {
+        const checkpoint_state cs = load_checkpoint(latest, *this);
+        const json::value& d = cs.data;
+        epoch = std::size_t(d.at("epoch").as_int());
+        cursor = std::size_t(d.at("cursor").as_int());
+        const auto& e = d.at("early_stopping");
+        early_stopping::state es;
+        es.has_best = e.at("has_best").as_bool();
+        es.best = std::strtod(e.at("best").as_string().c_str(), nullptr);
+        es.best_step = std::size_t(e.at("best_step").as_int());
+        es.bad = std::size_t(e.at("bad").as_int());
+        stopper.set_state(es);
+        for (const auto& h : d.at("val_history").as_array())
+          r.val_history.emplace_back(long(h.at(0).as_int()), std::strtod(h.at(1).as_string().c_str(), nullptr));
+        if (es.has_best) {
+          r.best_val_loss = es.best;
+          r.best_step = long(es.best_step);
+          const auto best_path = (fs::path(o.checkpoint_dir) / "best.safetensors").string();
+          if (best && fs::exists(best_path))
+            detail::load_native(safetensors::file::read(best_path), *best, "model.", false);
+        }
+        train.load_state(d.at("source"));
+        r.resumed = true;
+      }
+    }
+    auto write_checkpoint = [&](const std::string& name) {
+      save_checkpoint((fs::path(o.checkpoint_dir) / name).string(), *this, fit_state());
+    };
+    auto prune_checkpoints = [&]() {
+      std::vector<fs::path> all;
+      for (const auto& e : fs::directory_iterator(o.checkpoint_dir))
+        if (e.path().filename().string().rfind("step-", 0) == 0) all.push_back(e.path());
+      std::sort(all.begin(), all.end());
+      for (std::size_t i = 0; i + o.keep_last < all.size(); ++i) fs::remove(all[i]);
+    };
     jsonl_log log(o.log_path);
     progress_bar bar(total_steps, o.progress, o.log_every * 5);
     interrupt_guard guard;
-    std::size_t cursor = 0, epoch = 0;
-    train.start_epoch(0);
+    train.start_epoch(epoch);
     double smooth = 0;
+    bool first_step = true;
     double window_start = bar.seconds();
     std::size_t window_tokens = 0;
-    for (long s = 0; s < total_steps; ++s) {
+    for (long s = state_.step; s < total_steps; ++s) {
       for (auto& b : micro) {
         if (cursor == per_epoch) {
           cursor = 0;
@@ -236,7 +324,8 @@ class trainer {
       const step_stats st = train_step(std::span<const Batch>(micro), *ws);
       r.steps = st.step;
       r.last_loss = st.loss;
-      smooth = s == 0 ? st.loss : 0.95 * smooth + 0.05 * st.loss;
+      smooth = first_step ? st.loss : 0.95 * smooth + 0.05 * st.loss;
+      first_step = false;
       window_tokens += positions * o.accumulation;
       const double now = bar.seconds();
       const double tps = double(window_tokens) / std::max(1e-9, now - window_start);
@@ -264,6 +353,7 @@ class trainer {
           r.best_val_loss = vl;
           r.best_step = st.step;
           if (best) *best = *p_;
+          if (checkpoints) write_checkpoint("best.safetensors");
         }
         bar.note(fmt::format("step {}: validation {} {:.4f}{}", st.step, o.validation_score ? "score" : "loss", vl,
                              stopper.improved() ? " (best)" : ""));
@@ -281,9 +371,17 @@ class trainer {
           break;
         }
       }
+      if (checkpoints && o.checkpoint_every > 0 && st.step % o.checkpoint_every == 0) {
+        write_checkpoint(fmt::format("step-{:09d}.safetensors", st.step));
+        prune_checkpoints();
+      }
       if (interrupt_guard::requested()) {
         r.interrupted = true;
         bar.note(fmt::format("interrupted after step {}: saving and stopping", st.step));
+        if (checkpoints) {
+          write_checkpoint(fmt::format("step-{:09d}.safetensors", st.step));
+          prune_checkpoints();
+        }
         break;
       }
     }
