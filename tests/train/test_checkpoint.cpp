@@ -7,6 +7,8 @@
 #include <ctformer/models/decoder_lm.hpp>
 #include <ctformer/train/trainer.hpp>
 
+#include "train/workers/resume_models.hpp"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -78,7 +80,7 @@ TEST_CASE("killing a process in the middle of a save never destroys the last goo
   const auto d = fresh_dir("kill");
   const auto path = (d / "state.safetensors").string();
   int mid_save_kills = 0;
-  for (int round = 0; round < 12; ++round) {
+  for (int round = 0; round < 20; ++round) {
     pid_t pid;
     char* argv[] = {const_cast<char*>(worker.c_str()), const_cast<char*>("save-loop"),
                     const_cast<char*>(path.c_str()), nullptr};
@@ -89,17 +91,15 @@ TEST_CASE("killing a process in the middle of a save never destroys the last goo
     posix_spawn_file_actions_destroy(&fa);
     // Let it complete at least one save, then kill it at a varying moment.
     for (int wait = 0; wait < 500 && !fs::exists(path); ++wait) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(7 * round + 3));
-    bool temp_seen = false;
-    for (const auto& e : fs::directory_iterator(d)) temp_seen |= e.path().string().find(".tmp.") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(37 * round + 5));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
     bool temp_left = false;
     for (const auto& e : fs::directory_iterator(d)) temp_left |= e.path().string().find(".tmp.") != std::string::npos;
-    if (temp_seen && temp_left) ++mid_save_kills;
+    if (temp_left) ++mid_save_kills;  // it died between creating the temporary file and the rename
     // Whatever the moment, the checkpoint at `path` is complete and loads.
-    auto t = std::make_unique<trainer_t>();
+    auto t = std::make_unique<testing::big_trainer>();
     REQUIRE_NOTHROW(load_checkpoint(path, *t));
     CHECK(t->steps_done() >= 1);
     for (const auto& e : fs::directory_iterator(d))

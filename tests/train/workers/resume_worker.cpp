@@ -6,8 +6,8 @@
 // The model has dropout and the data source samples windows with its own generator, so exact
 // resume needs the step, the optimizer state and the source's generator state.
 #include <ctformer/io/checkpoint.hpp>
-#include <ctformer/models/decoder_lm.hpp>
-#include <ctformer/train/trainer.hpp>
+
+#include "train/workers/resume_models.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,11 +18,9 @@ using namespace ctformer;
 
 namespace {
 
-constexpr gpt_config cfg{.vocab = 32, .context = 16, .d_model = 32, .heads = 4, .d_ff = 64, .layers = 2,
-                         .dropout = 0.1f};
-using model = decoder_lm<cfg>;
+using model = testing::resume_model;
 using batch = token_batch<4, 16>;
-using trainer_t = trainer<model, adamw, warmup_cosine>;
+using trainer_t = testing::resume_trainer;
 
 // Random windows of a fixed pseudo-text, drawn with the source's own generator.
 class window_source : public batch_source<batch> {
@@ -60,17 +58,15 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   try {
     if (mode == "save-loop") {
-      // A bigger state so that each save takes a while: the test kills this process mid-save.
-      auto t = make_trainer();
-      auto ws = std::make_unique<model::workspace<4, 16>>();
+      // A big model, so that each save takes a while: the test kills this process mid-save.
+      auto t = std::make_unique<testing::big_trainer>();
+      auto ws = std::make_unique<testing::big_model::workspace<4, 16>>();
       auto b = std::make_unique<batch>();
       window_source src;
       for (long k = 0;; ++k) {
         src.get(0, *b);
         t->train_step(*b, *ws);
-        json::value pad;
-        pad.set("padding", std::string(std::size_t(4) << 20, 'x'));  // 4 MB of metadata
-        save_checkpoint(argv[2], *t, pad);
+        save_checkpoint(argv[2], *t);
         std::printf("saved %ld\n", k);
         std::fflush(stdout);
       }
