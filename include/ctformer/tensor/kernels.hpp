@@ -4,6 +4,7 @@
 #include "kernels/activation.hpp"
 #include "kernels/adamw.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/int8.hpp"
 #include "kernels/layernorm.hpp"
 #include "kernels/reduce.hpp"
 #include "kernels/simd.hpp"
