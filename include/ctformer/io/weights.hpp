@@ -227,3 +227,29 @@ void load_weights(const std::string& path, P& params, const load_options& opt = 
 }
 
 }  // namespace ctformer
+
+namespace ctformer {
+
+// Fine-tuning's entry point: loads the tensors named by `only` (for example the encoder body,
+// {"embeddings.", "encoder."}) from either a ctformer training checkpoint or a weights file with
+// Hugging Face names (GPT-2, BERT; optional "transformer." / "bert." prefixes), into a model whose
+// other parts (a new head) keep their fresh initialization. Returns how many tensors were loaded.
+template <class P>
+std::size_t load_pretrained(const std::string& path, P& params, const std::vector<std::string>& only = {}) {
+  const auto f = safetensors::file::read(path);
+  load_options o;
+  o.only = only;
+  o.allow_unexpected = true;  // the pretrained head (an MLM head, say) is not wanted
+  if (f.metadata("ctformer.format")) {
+    o.layout = weight_layout::native;
+    o.prefixes = {"model."};
+  }
+  load_weights(f, params, o);
+  std::size_t n = 0;
+  for_each_tensor(params, [&](const tensor_info& info, const auto&) {
+    if (detail::starts_with_any(info.str(), only)) ++n;
+  });
+  return n;
+}
+
+}  // namespace ctformer

@@ -27,6 +27,35 @@
 
 namespace ctformer {
 
+// The encoder's body (embeddings, layers), outside encoder<> so its type ignores the head.
+template <bert_config Cfg, class T>
+struct encoder_body_params {
+  static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, F = Cfg.d_ff, L = Cfg.layers,
+                             TV = Cfg.type_vocab;
+  static constexpr bool learned_pos = Cfg.pos == positional::learned;
+  static constexpr bool pre = Cfg.norm == norm_placement::pre;
+  template <bool On, class P>
+  using maybe = std::conditional_t<On, P, absent>;
+  using layer_type = block_params<T, C, F, family::bert, false>;
+
+  tensor2<T, V, C> word;                                                 // (V, C)
+  [[no_unique_address]] maybe<learned_pos, tensor2<T, Ctx, C>> position;  // (Ctx, C)
+  tensor2<T, TV, C> token_type;                                          // (TV, C)
+  layernorm_params<T, C> emb_ln;
+  std::array<layer_type, L> layer;
+  [[no_unique_address]] maybe<pre, layernorm_params<T, C>> final_ln;
+  static constexpr auto fields() {
+    using P = encoder_body_params;
+    return std::tuple_cat(
+        std::tuple{field("embeddings.word_embeddings.weight", &P::word, role::embedding)},
+        detail::optional_field<learned_pos>(
+            [] { return field("embeddings.position_embeddings.weight", &P::position, role::embedding); }),
+        std::tuple{field("embeddings.token_type_embeddings.weight", &P::token_type, role::embedding),
+                   nested("embeddings.LayerNorm.", &P::emb_ln), layers("encoder.layer.", &P::layer)},
+        detail::optional_field<pre>([] { return nested("encoder.final_layer_norm.", &P::final_ln); }));
+  }
+};
+
 template <bert_config Cfg, class Head = mlm, class T_ = float>
 struct encoder {
   using T = T_;
@@ -46,25 +75,9 @@ struct encoder {
   using layer_type = block_params<T, C, F, family::bert, false>;
   using head_type = detail::head_impl<Head, T, C, V, Cfg.tied_head>;
 
-  // The encoder without its head: what pretraining hands to fine-tuning.
-  struct body_params {
-    tensor2<T, V, C> word;                                                 // (V, C)
-    [[no_unique_address]] maybe<learned_pos, tensor2<T, Ctx, C>> position;  // (Ctx, C)
-    tensor2<T, TV, C> token_type;                                          // (TV, C)
-    layernorm_params<T, C> emb_ln;
-    std::array<layer_type, L> layer;
-    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> final_ln;
-    static constexpr auto fields() {
-      using P = body_params;
-      return std::tuple_cat(
-          std::tuple{field("embeddings.word_embeddings.weight", &P::word, role::embedding)},
-          detail::optional_field<learned_pos>(
-              [] { return field("embeddings.position_embeddings.weight", &P::position, role::embedding); }),
-          std::tuple{field("embeddings.token_type_embeddings.weight", &P::token_type, role::embedding),
-                     nested("embeddings.LayerNorm.", &P::emb_ln), layers("encoder.layer.", &P::layer)},
-          detail::optional_field<pre>([] { return nested("encoder.final_layer_norm.", &P::final_ln); }));
-    }
-  };
+  // The encoder without its head: what pretraining hands to fine-tuning. Its type depends on the
+  // config and scalar type only, so a body trained under one head is assignable to another's.
+  using body_params = encoder_body_params<Cfg, T>;
   struct params {
     body_params body;
     typename head_type::params head;
