@@ -289,6 +289,7 @@ class sentencepiece_tokenizer final : public tokenizer {
     // The dummy prefix: while nothing is written yet, a leading U+2581 is dropped; when extra
     // whitespace was not removed at encoding, only the first one (the others were real spaces).
     bool at_start = true, dropped = false;
+    std::size_t shown_specials = 0;  // bytes of control pieces written (keep_specials), not text
     const bool squeeze = model_.normalizer.remove_extra_whitespaces;
     const bool strip = model_.normalizer.add_dummy_prefix || squeeze;
     for (std::int32_t raw : ids) {
@@ -302,10 +303,13 @@ class sentencepiece_tokenizer final : public tokenizer {
         continue;
       }
       flush_bytes();
-      if (dropped || !text.empty()) at_start = false;
+      if (dropped || text.size() > shown_specials) at_start = false;
       dropped = false;
       if (t == spm::piece_type::control) {
-        if (keep_specials) text += piece;
+        if (keep_specials) {
+          text += piece;
+          shown_specials += piece.size();
+        }
         continue;
       }
       if (t == spm::piece_type::unknown) {

@@ -160,7 +160,7 @@ class wire_reader {
     if (done()) return false;
     tag_at_ = offset();
     const std::uint64_t tag = read_varint();
-    field = static_cast<std::uint32_t>(tag >> 3);
+    field = field_ = static_cast<std::uint32_t>(tag >> 3);
     type = static_cast<std::uint32_t>(tag & 7);
     if (tag >> 3 > 0x1FFFFFFF || field == 0) error(tag_at_, "invalid field number {}", tag >> 3);
     if (type == start_group || type == end_group)
@@ -175,19 +175,20 @@ class wire_reader {
             wire_name(type), want, wire_name(want));
   }
 
-  std::string_view read_bytes(std::size_t& at) {
+  std::string_view read_bytes(std::size_t& at, std::uint32_t field = 0, std::string_view name = "unknown") {
     const std::size_t start = offset();
     const std::uint64_t n = read_varint();
     if (n > data_.size() - pos_)
-      error(start, "truncated field: length {} runs past the end of the data ({} bytes left)", n, data_.size() - pos_);
+      error(start, "truncated field {} ({}): length {} runs past the end of the data ({} bytes left)", field, name,
+            n, data_.size() - pos_);
     at = offset();
     const std::string_view s = data_.substr(pos_, n);
     pos_ += n;
     return s;
   }
-  std::string_view read_bytes() {
+  std::string_view read_bytes(std::uint32_t field = 0, std::string_view name = "unknown") {
     std::size_t at;
-    return read_bytes(at);
+    return read_bytes(at, field, name);
   }
   float read_float() {
     if (data_.size() - pos_ < 4) error(offset(), "truncated 32-bit field (file cut short?)");
@@ -206,7 +207,7 @@ class wire_reader {
         if (data_.size() - pos_ < 8) error(offset(), "truncated 64-bit field (file cut short?)");
         pos_ += 8;
         break;
-      case length_delimited: read_bytes(); break;
+      case length_delimited: read_bytes(field_, "unknown"); break;
       case fixed32: read_float(); break;
     }
   }
@@ -230,12 +231,12 @@ class wire_reader {
   }
   std::string string(std::uint32_t type, std::uint32_t field, std::string_view name) {
     expect(type, length_delimited, field, name);
-    return std::string(read_bytes());
+    return std::string(read_bytes(field, name));
   }
   wire_reader message(std::uint32_t type, std::uint32_t field, std::string_view name, std::string context) {
     expect(type, length_delimited, field, name);
     std::size_t at;
-    const std::string_view body = read_bytes(at);
+    const std::string_view body = read_bytes(at, field, name);
     return wire_reader(body, at, file_, std::move(context));
   }
   std::size_t tag_offset() const noexcept { return tag_at_; }
@@ -243,6 +244,7 @@ class wire_reader {
  private:
   std::string_view data_;
   std::size_t base_ = 0, pos_ = 0, tag_at_ = 0;
+  std::uint32_t field_ = 0;
   std::string_view file_;
   std::string context_;
 };
