@@ -250,7 +250,7 @@ class sentencepiece_tokenizer final : public tokenizer {
     if (model_.trainer.type != spm::model_type::unigram && model_.trainer.type != spm::model_type::bpe)
       fail("sentencepiece model '{}': model type {} is not supported (only UNIGRAM and BPE)", where,
            spm::to_string(model_.trainer.type));
-    init(where);
+    init();
   }
 
   static sentencepiece_tokenizer load(const std::filesystem::path& path) {
@@ -411,7 +411,7 @@ class sentencepiece_tokenizer final : public tokenizer {
   void save(const std::filesystem::path& path) const { spm::save_model(model_, path); }
 
  private:
-  void init(std::string_view where) {
+  void init() {
     const auto& pieces = model_.pieces;
     std::vector<std::string> user_defined;
     min_score_ = FLT_MAX;
@@ -457,7 +457,6 @@ class sentencepiece_tokenizer final : public tokenizer {
     for (auto [slot, a, b] : {std::tuple{&specials_.cls, "[CLS]", "<cls>"}, std::tuple{&specials_.sep, "[SEP]", "<sep>"},
                               std::tuple{&specials_.mask, "[MASK]", "<mask>"}})
       *slot = control(a) >= 0 ? control(a) : control(b);
-    (void)where;
   }
 
   std::int32_t piece_to_id(std::string_view piece) const {
