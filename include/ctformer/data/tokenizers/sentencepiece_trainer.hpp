@@ -161,8 +161,17 @@ class unigram_trainer {
         continue;
       }
       // Special pieces in the text are not material for other pieces.
-      for (const auto& m : meta_strings)
-        for (std::size_t at; (at = line.find(m)) != std::string::npos;) line.replace(at, m.size(), " ");
+      for (const auto& m : meta_strings) {
+        if (line.find(m) == std::string::npos) continue;
+        std::string out;
+        std::size_t pos = 0;
+        for (std::size_t at; (at = line.find(m, pos)) != std::string::npos; pos = at + m.size()) {
+          out.append(line, pos, at - pos);
+          out.push_back(' ');
+        }
+        out.append(line, pos, std::string::npos);
+        line.swap(out);
+      }
       std::string n = norm.normalize(line);
       if (!n.empty()) ++counts[std::move(n)];
     }
