@@ -262,9 +262,13 @@ class sentencepiece_tokenizer final : public tokenizer {
 
   // ---- the shared tokenizer interface ----
   std::vector<std::int32_t> encode(std::string_view text) const override {
-    std::string norm;
+    // Scratch buffers per thread: encoding line after line then allocates only the result.
+    thread_local std::string norm;
+    thread_local std::vector<spm::segment> segs;
     normalizer_.normalize(text, norm);
-    return to_ids(norm, segment(norm));
+    if (model_.trainer.type == spm::model_type::bpe) segs = bpe_segment(norm, 0.f, nullptr);
+    else unigram_segment(norm, segs);
+    return to_ids(norm, segs);
   }
 
   // spm_decode: pieces joined, U+2581 back to spaces, the dummy prefix dropped, control pieces
@@ -403,8 +407,10 @@ class sentencepiece_tokenizer final : public tokenizer {
 
   // The segmentation of already normalized text, before unknown merging and byte fallback.
   std::vector<spm::segment> segment(std::string_view normalized) const {
-    return model_.trainer.type == spm::model_type::bpe ? bpe_segment(normalized, 0.f, nullptr)
-                                                        : unigram_segment(normalized);
+    if (model_.trainer.type == spm::model_type::bpe) return bpe_segment(normalized, 0.f, nullptr);
+    std::vector<spm::segment> out;
+    unigram_segment(normalized, out);
+    return out;
   }
 
   std::string serialize() const { return spm::serialize_model(model_); }
@@ -427,6 +433,9 @@ class sentencepiece_tokenizer final : public tokenizer {
         min_score_ = std::min(min_score_, p.score);
         max_score_ = std::max(max_score_, p.score);
       }
+      info_.push_back({p.score, p.type == spm::piece_type::user_defined ? piece_info::user_defined
+                                : p.type == spm::piece_type::unused     ? piece_info::unused
+                                                                        : piece_info::other});
     }
     for (int b = 0; b < 256 && model_.trainer.byte_fallback; ++b)
       byte_ids_[b] = reserved_.at(spm::piece_of_byte(static_cast<unsigned char>(b)));
@@ -473,20 +482,21 @@ class sentencepiece_tokenizer final : public tokenizer {
   float node_score(std::int32_t id, std::size_t length) const {
     // User-defined symbols get a bonus so that they are always chosen (length: bytes in the
     // optimized Viterbi, characters in the lattice, as in SentencePiece).
-    return model_.pieces[id].type == spm::piece_type::user_defined ? float(length) * max_score_ - 0.1f
+    return model_.pieces[id].type == spm::piece_type::user_defined ? float(double(float(length) * max_score_) - 0.1)
                                                                    : model_.pieces[id].score;
   }
 
   // SentencePiece's optimized Viterbi: the best path ending at each byte, filled left to right.
-  std::vector<spm::segment> unigram_segment(std::string_view s) const {
+  void unigram_segment(std::string_view s, std::vector<spm::segment>& out) const {
     struct best {
       float score = 0.f;
       std::int32_t start = -1, id = -1;
     };
-    std::vector<spm::segment> out;
-    if (s.empty()) return out;
+    out.clear();
+    if (s.empty()) return;
     const float unk_score = min_score_ - 10.f;
-    std::vector<best> at(s.size() + 1);
+    thread_local std::vector<best> at;
+    at.assign(s.size() + 1, best{});
     for (std::size_t start = 0; start < s.size();) {
       const std::size_t mblen = spm::one_char_len(s.substr(start));
       const float base = at[start].score;
@@ -495,11 +505,15 @@ class sentencepiece_tokenizer final : public tokenizer {
       std::int32_t val;
       while (pos < s.size() && trie_.step(node, static_cast<unsigned char>(s[pos]), val)) {
         ++pos;
-        if (val < 0 || model_.pieces[val].type == spm::piece_type::unused) continue;
+        if (val < 0) continue;
+        const piece_info info = info_[val];
+        if (info.kind == piece_info::unused) continue;
         const std::size_t len = pos - start;
-        const float cand = node_score(val, len) + base;
+        // In double, as SentencePiece's expression (float ? double : float) makes it; stored as float.
+        const double cand = (info.kind == piece_info::user_defined ? double(float(len) * max_score_) - 0.1
+                                                                    : double(info.score)) + double(base);
         best& b = at[pos];
-        if (b.start < 0 || cand > b.score) b = {cand, std::int32_t(start), val};
+        if (b.start < 0 || cand > double(b.score)) b = {float(cand), std::int32_t(start), val};
         if (len == mblen) has_single = true;
       }
       if (!has_single) {
@@ -512,7 +526,6 @@ class sentencepiece_tokenizer final : public tokenizer {
     for (std::size_t end = s.size(); end > 0; end = std::size_t(at[end].start))
       out.push_back({std::uint32_t(at[end].start), std::uint32_t(end), at[end].id});
     std::reverse(out.begin(), out.end());
-    return out;
   }
 
   // SentencePiece's lattice (PopulateNodes) for n-best and sampling.
@@ -655,7 +668,15 @@ class sentencepiece_tokenizer final : public tokenizer {
     return ids;
   }
 
+  // What the Viterbi inner loop reads per piece, packed (model_.pieces holds strings).
+  struct piece_info {
+    enum : std::uint8_t { other, user_defined, unused };
+    float score;
+    std::uint8_t kind;
+  };
+
   spm::model_proto model_;
+  std::vector<piece_info> info_;
   spm::piece_map pieces_, reserved_;
   std::int32_t unk_id_ = 0;
   float min_score_ = 0.f, max_score_ = 0.f;

@@ -67,8 +67,26 @@ class charsmap {
       m.first_byte_[c] = node < m.trie_.size() && ctformer::detail::double_array::label(m.trie_.units()[node]) == std::uint32_t(c);
     }
     m.first_byte_[0] = true;  // darts can match a NUL byte against an empty unit: take the slow path
+    // ASCII bytes that no rule can consume when the next byte is ASCII too (rules starting with a
+    // letter continue with a combining mark, which is not ASCII): the normalizer copies them.
+    const auto& u = m.trie_.units();
+    for (unsigned b = 1; b < 128; ++b) {
+      const std::size_t node = ctformer::detail::double_array::offset(u[0]) ^ b;
+      bool safe = true;
+      if (node < u.size() && ctformer::detail::double_array::label(u[node]) == b) {
+        safe = !ctformer::detail::double_array::has_leaf(u[node]);
+        for (unsigned c = 0; c < 128 && safe; ++c) {
+          const std::size_t child = node ^ ctformer::detail::double_array::offset(u[node]) ^ c;
+          safe = !(child < u.size() && ctformer::detail::double_array::label(u[child]) == c);
+        }
+      }
+      m.ascii_safe_[b] = safe;
+    }
     return m;
   }
+
+  // True when byte b (ASCII), followed by an ASCII byte or the end, is never rewritten.
+  bool ascii_passthrough(unsigned char b) const noexcept { return trie_.empty() ? b != 0 : ascii_safe_[b]; }
 
   bool empty() const noexcept { return trie_.empty(); }
 
@@ -123,6 +141,7 @@ class charsmap {
   ctformer::detail::double_array trie_;
   std::string normalized_;
   std::array<bool, 256> first_byte_{};
+  std::array<bool, 128> ascii_safe_{};
 };
 
 // Applies rules by longest match, one code point at a time when none matches.
@@ -203,6 +222,9 @@ class normalizer {
       kv.erase(std::unique(kv.begin(), kv.end(), [](auto& a, auto& b) { return a.first == b.first; }), kv.end());
       user_defined_ = ctformer::detail::double_array::build(kv);
     }
+    for (unsigned b = 0; b < 128; ++b) copy_ascii_[b] = b != ' ' && map_.ascii_passthrough(static_cast<unsigned char>(b));
+    for (const auto& s : user_defined_symbols)
+      if (!s.empty() && static_cast<unsigned char>(s[0]) < 128) copy_ascii_[static_cast<unsigned char>(s[0])] = false;
   }
 
   const normalizer_spec& spec() const noexcept { return spec_; }
@@ -248,6 +270,14 @@ class normalizer {
     if (!suffix_ && spec_.add_dummy_prefix) add_space();
     bool prev_space = squeeze;
     while (!input.empty()) {
+      // Fast path: plain ASCII that no rule touches is copied as is.
+      const auto b0 = static_cast<unsigned char>(input[0]);
+      if (b0 < 128 && copy_ascii_[b0] && (input.size() == 1 || static_cast<unsigned char>(input[1]) < 128)) {
+        out.push_back(char(b0));
+        prev_space = false;
+        input.remove_prefix(1);
+        continue;
+      }
       auto [rep, used] = normalize_prefix(input);
       if (prev_space)
         while (!rep.empty() && rep.front() == ' ') rep.remove_prefix(1);
@@ -278,6 +308,7 @@ class normalizer {
   bool suffix_ = false;
   charsmap map_;
   ctformer::detail::double_array user_defined_;
+  std::array<bool, 128> copy_ascii_{};
 };
 
 }  // namespace ctformer::spm
