@@ -57,8 +57,8 @@ open(f"{out}/text_edge.txt", "wb").write(b"".join(l + b"\n" for l in lines))
 PY
 
 # Models: unigram at 1000 and 8000 with nmt_nfkc and identity on both corpora; a BPE model set up
-# like Llama's (identity, byte fallback, split digits, whitespace kept); a small unigram model with
-# byte fallback, user-defined and control symbols.
+# like Llama's (identity, byte fallback, split digits, whitespace kept); small unigram models with
+# byte fallback, user-defined and control symbols, and with the other whitespace settings.
 train() {  # name input-file spm_train-flags... (no `local` in POSIX sh: names are unique)
   t_name=$1
   t_input=$2
@@ -83,6 +83,11 @@ train french_bpe1000_identity french.txt --model_type=bpe --vocab_size=1000 \
   --remove_extra_whitespaces=false
 train shakespeare_unigram1000_bytes shakespeare.txt --model_type=unigram --vocab_size=1000 \
   --normalization_rule_name=identity --byte_fallback=true --user_defined_symbols='<mask>,[SEP]' --control_symbols='<2fr>'
+# Whitespace variants: U+2581 as a suffix; no dummy prefix and spaces kept as they are.
+train shakespeare_unigram1000_suffix shakespeare.txt --model_type=unigram --vocab_size=1000 \
+  --normalization_rule_name=identity --treat_whitespace_as_suffix=true
+train french_unigram1000_noprefix french.txt --model_type=unigram --vocab_size=1000 \
+  --normalization_rule_name=identity --add_dummy_prefix=false --remove_extra_whitespaces=false
 
 # What spm_encode and spm_decode print. Each model encodes its own corpus sample and the edge
 # cases; decoding runs on those ids and on random id sequences (every id, including control,
