@@ -2,6 +2,7 @@
 // the double-array trie builder against a plain map, and charsmaps: SentencePiece's own nmt_nfkc map
 // decompiled and rebuilt, and the map built from this library's tables compared with it.
 #include <ctformer/data/tokenizers/sentencepiece.hpp>
+#include <ctformer/data/tokenizers/sentencepiece_nfkc.hpp>
 #include <ctformer/data/unicode/nfkc.hpp>
 
 #include "spm_test_util.hpp"

@@ -25,6 +25,7 @@
 #include "../unicode/script_tables.hpp"
 #include "../utf8.hpp"
 #include "sentencepiece.hpp"
+#include "sentencepiece_nfkc.hpp"
 
 namespace ctformer::spm {
 
