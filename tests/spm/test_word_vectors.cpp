@@ -3,6 +3,7 @@
 // and each malformed input (dimension mismatches, bad numbers, a short file) with its message.
 #include <ctformer/data/tokenizers/sentencepiece.hpp>
 #include <ctformer/data/word_vectors.hpp>
+#include <ctformer/tensor/tensor.hpp>
 
 #include "spm_test_util.hpp"
 

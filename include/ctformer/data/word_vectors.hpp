@@ -23,10 +23,14 @@
 #include <vector>
 
 #include "../error.hpp"
-#include "../tensor/tensor.hpp"
 #include "tokenizers/tokenizer.hpp"
 
 namespace ctformer {
+
+// Declared here so that this header does not pull in xtensor; callers with a tensor_view have
+// tensor/tensor.hpp already.
+template <class T, std::size_t... D>
+class tensor_view;
 
 struct word_vector_options {
   // How a vocabulary token is looked up in the file: these prefixes are stripped first

@@ -687,4 +687,10 @@ class sentencepiece_tokenizer final : public tokenizer {
   special_tokens specials_;
 };
 
+// The model behind the shared interface, for tools that pick a tokenizer at run time
+// (examples/tokenize --spm FILE.model).
+inline std::unique_ptr<tokenizer> load_sentencepiece(const std::filesystem::path& model) {
+  return std::make_unique<sentencepiece_tokenizer>(sentencepiece_tokenizer::load(model));
+}
+
 }  // namespace ctformer
