@@ -237,3 +237,32 @@ TEST_CASE("spm tokenizer: sampling follows the lattice distribution", "[data]") 
   CHECK(bpe.sample("bonjour", a, -1, 0.f) == bpe.encode("bonjour"));
   CHECK(bpe.sample("bonjour", a, -1, 1.f).size() == std::string("\xE2\x96\x81" "bonjour").size() - 2);
 }
+
+TEST_CASE("spm model: randomly corrupted files either load or fail with ctformer::error", "[io][data]") {
+  // Byte flips anywhere, including inside the charsmap's double array and strings: loading and
+  // encoding must never crash or read out of bounds; the only exception allowed is ctformer::error.
+  const auto lines = split_lines(read_bytes(spm_fixture("text_edge.txt")));
+  std::mt19937 rng(11);
+  std::size_t loaded = 0, rejected = 0;
+  for (const char* name : {"shakespeare_unigram1000_identity", "shakespeare_unigram1000_nmt_nfkc", "french_bpe1000_identity"}) {
+    const std::string original = read_bytes(spm_fixture(std::string(name) + ".model"));
+    for (int trial = 0; trial < 400; ++trial) {
+      std::string bytes = original;
+      const int flips = 1 + int(rng() % 8);
+      for (int k = 0; k < flips; ++k) bytes[rng() % bytes.size()] = char(rng() % 256);
+      try {
+        const auto tok = sentencepiece_tokenizer::from_serialized(bytes, "fuzz");
+        for (const auto& l : lines) {
+          const auto ids = tok.encode(l);
+          (void)tok.decode(ids);
+        }
+        ++loaded;
+      } catch (const ctformer::error&) {
+        ++rejected;
+      }
+    }
+  }
+  INFO("loaded " << loaded << ", rejected " << rejected);
+  CHECK(loaded + rejected == 1200);
+  CHECK(rejected > 0);
+}

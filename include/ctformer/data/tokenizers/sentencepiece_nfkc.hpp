@@ -1,9 +1,8 @@
-// The nmt_nfkc normalization rules built from this library's Unicode tables (data/unicode), for
-// models that ctformer trains: NFKC of every character that changes, recomposition of each
-// character's full compatibility decomposition, and SentencePiece's NMT rules for control
-// characters and spaces. Unlike SentencePiece's ICU-built map it does not expand every equivalent
-// spelling of a sequence (e.g. fullwidth letter + combining accent), so such rare input stays
-// partly decomposed. Kept apart from the tokenizer so that loading models needs no NFKC tables.
+// nmt_nfkc rules from this library's Unicode tables, for the models ctformer trains: NFKC of each
+// character that changes, recomposition of each character's full compatibility decomposition, and
+// SentencePiece's rules for controls and spaces. Unlike SentencePiece's ICU-built map it does not
+// list every equivalent spelling (fullwidth letter + combining accent stays partly decomposed).
+// Kept apart from the tokenizer, which reads the map from the model and needs no NFKC tables.
 #pragma once
 
 #include <algorithm>

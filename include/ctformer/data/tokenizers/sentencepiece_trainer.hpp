@@ -1,9 +1,8 @@
-// Trains a SentencePiece Unigram model from a corpus (Kudo 2018): normalize, keep the characters
-// that cover character_coverage of the text, seed with every valid substring seen twice or more
-// (scored frequency x length), then EM (forward-backward expectations, a Dirichlet-style M-step
-// digamma(count) - digamma(total) that drops pieces expected < 0.5 times) alternating with pruning
-// of the pieces whose removal costs the least likelihood, until 1.1 x vocab_size remain.
-// The result is a model_proto that sentencepiece_tokenizer and Debian's spm_encode both load.
+// Trains a SentencePiece Unigram model (Kudo 2018): normalize, keep the characters covering
+// character_coverage, seed with every valid substring seen twice or more (scored count x length),
+// then alternate EM (forward-backward expectations; M-step digamma(count) - digamma(total), dropping
+// pieces expected < 0.5 times) with pruning of the pieces whose loss costs least likelihood, down to
+// 1.1 x vocab_size. The model_proto it returns loads in sentencepiece_tokenizer and in spm_encode.
 #pragma once
 
 #include <algorithm>
