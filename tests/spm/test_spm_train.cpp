@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
 
 using namespace ctformer;
 using namespace ctformer::testing;
@@ -18,6 +19,19 @@ namespace {
 std::vector<std::string> french_lines(const std::filesystem::path& tsv) {
   std::vector<std::string> out;
   for (const auto& line : split_lines(read_bytes(tsv))) out.push_back(line.substr(line.find('\t') + 1));
+  return out;
+}
+
+// French sentences of the 5k file that the 20k training file does not contain (1,528).
+std::vector<std::string> french_heldout(const std::filesystem::path& fr20, const std::filesystem::path& fr5) {
+  const auto seen = french_lines(fr20);
+  const std::set<std::string> known(seen.begin(), seen.end());
+  std::vector<std::string> out;
+  for (const auto& line : split_lines(read_bytes(fr5))) {
+    const std::size_t a = line.find('\t'), b = line.find('\t', a + 1);
+    const std::string fr = line.substr(a + 1, b - a - 1);
+    if (!known.count(fr)) out.push_back(fr);
+  }
   return out;
 }
 
@@ -40,7 +54,8 @@ trained train(const std::vector<std::string>& lines, spm::unigram_trainer_option
 
 // Trains like spm_train did for the fixture, compares tokens over the corpus, checks round trips.
 void compare_with_spm_train(const std::string& fixture, const std::vector<std::string>& lines, std::int32_t vocab,
-                            const std::string& norm, bool hard_limit, double max_ratio) {
+                            const std::string& norm, bool hard_limit, double max_ratio,
+                            const std::vector<std::string>& heldout = {}) {
   spm::unigram_trainer_options o;
   o.vocab_size = vocab;
   o.normalization = norm;
@@ -57,6 +72,12 @@ void compare_with_spm_train(const std::string& fixture, const std::vector<std::s
               double(bytes) / double(n_ours), double(bytes) / double(n_theirs), seconds);
   if (hard_limit) CHECK(ours.vocab_size() == std::size_t(vocab));
   CHECK(double(n_ours) <= max_ratio * double(n_theirs));
+  if (!heldout.empty()) {
+    const std::size_t h_ours = count_tokens(ours, heldout), h_theirs = count_tokens(theirs, heldout);
+    std::printf("spm train: %-34s held-out %zu lines: tokens %6zu vs spm_train %6zu  ratio %.4f\n", fixture.c_str(),
+                heldout.size(), h_ours, h_theirs, double(h_ours) / double(h_theirs));
+    CHECK(double(h_ours) <= max_ratio * double(h_theirs));
+  }
   // Every line decodes back to its normalized form, as with spm_train's model.
   std::size_t same = 0;
   for (const auto& l : lines) same += ours.decode(ours.encode(l)) == theirs.decode(theirs.encode(l));
@@ -73,18 +94,22 @@ TEST_CASE("spm train: tinyshakespeare, 1000 pieces, against spm_train", "[data]"
 
 TEST_CASE("spm train: French, 1000 pieces, identity, against spm_train", "[data]") {
   CTFORMER_REQUIRE_DATA(path, "translation/eng-fra.20k.tsv");
-  compare_with_spm_train("french_unigram1000_identity", french_lines(path), 1000, "identity", true, 1.02);
+  CTFORMER_REQUIRE_DATA(path5k, "translation/eng-fra.attributed.5k.tsv");
+  compare_with_spm_train("french_unigram1000_identity", french_lines(path), 1000, "identity", true, 1.02,
+                         french_heldout(path, path5k));
 }
 
 TEST_CASE("spm train: 8000 pieces on both corpora, against spm_train", "[data]") {
   CTFORMER_REQUIRE_DATA(sh, "tinyshakespeare/input.txt");
   CTFORMER_REQUIRE_DATA(fr, "translation/eng-fra.20k.tsv");
+  CTFORMER_REQUIRE_DATA(fr5k, "translation/eng-fra.attributed.5k.tsv");
   compare_with_spm_train("shakespeare_unigram8000_nmt_nfkc", split_lines(read_bytes(sh)), 8000, "nmt_nfkc", true, 1.02);
   // spm_train gives the French side 5,474 pieces when asked for 8000 (a soft limit): compare at
   // that size.
   const auto theirs = sentencepiece_tokenizer::load(spm_fixture("french_unigram8000_nmt_nfkc.model"));
   REQUIRE(theirs.vocab_size() == 5474);
-  compare_with_spm_train("french_unigram8000_nmt_nfkc", french_lines(fr), 5474, "nmt_nfkc", true, 1.02);
+  compare_with_spm_train("french_unigram8000_nmt_nfkc", french_lines(fr), 5474, "nmt_nfkc", true, 1.02,
+                         french_heldout(fr, fr5k));
 }
 
 TEST_CASE("spm train: deterministic, and options reach the model", "[data]") {
