@@ -14,6 +14,7 @@
 
 using namespace ctformer;
 using namespace ctformer::testing;
+namespace nf = ctformer::unicode::normal_forms;
 
 namespace {
 
@@ -29,15 +30,15 @@ std::u32string parse_cps(std::string_view field) {
 
 TEST_CASE("nfkc: tables state their Unicode version", "[data]") {
   CHECK(std::string(unicode::tables::normalization_version) == "15.0.0");
-  CHECK(unicode::combining_class(U'a') == 0);
-  CHECK(unicode::combining_class(0x0301) == 230);
-  CHECK(unicode::combining_class(0x0323) == 220);
-  CHECK(unicode::nfkc(std::string("\xEF\xAC\x81")) == "fi");                    // U+FB01 LATIN SMALL LIGATURE FI
-  CHECK(unicode::nfc(std::string("e\xCC\x81")) == "\xC3\xA9");                   // e + U+0301 -> é
-  CHECK(unicode::nfkc(std::string("\xE2\x91\xA0")) == "1");                      // ① -> 1
-  CHECK(unicode::nfd(U"\uAC01") == std::u32string{0x1100, 0x1161, 0x11A8});      // Hangul arithmetic
-  CHECK(unicode::nfc(std::u32string{0x1100, 0x1161, 0x11A8}) == U"\uAC01");
-  CHECK(unicode::nfd(U"\u1E0B\u0323") == std::u32string{U'd', 0x0323, 0x0307});  // reordered by class
+  CHECK(nf::combining_class(U'a') == 0);
+  CHECK(nf::combining_class(0x0301) == 230);
+  CHECK(nf::combining_class(0x0323) == 220);
+  CHECK(nf::nfkc(std::string("\xEF\xAC\x81")) == "fi");                    // U+FB01 LATIN SMALL LIGATURE FI
+  CHECK(nf::nfc(std::string("e\xCC\x81")) == "\xC3\xA9");                   // e + U+0301 -> é
+  CHECK(nf::nfkc(std::string("\xE2\x91\xA0")) == "1");                      // ① -> 1
+  CHECK(nf::nfd(U"\uAC01") == std::u32string{0x1100, 0x1161, 0x11A8});      // Hangul arithmetic
+  CHECK(nf::nfc(std::u32string{0x1100, 0x1161, 0x11A8}) == U"\uAC01");
+  CHECK(nf::nfd(U"\u1E0B\u0323") == std::u32string{U'd', 0x0323, 0x0307});  // reordered by class
 }
 
 TEST_CASE("nfkc: every line of NormalizationTest.txt", "[data]") {
@@ -66,9 +67,9 @@ TEST_CASE("nfkc: every line of NormalizationTest.txt", "[data]") {
     ++cases;
     // The conformance relations of UAX #15, for all five columns.
     bool ok = true;
-    for (int k = 0; k < 3; ++k) ok = ok && unicode::nfc(c[k]) == c[1] && unicode::nfd(c[k]) == c[2];
-    for (int k = 3; k < 5; ++k) ok = ok && unicode::nfc(c[k]) == c[3] && unicode::nfd(c[k]) == c[4];
-    for (int k = 0; k < 5; ++k) ok = ok && unicode::nfkc(c[k]) == c[3] && unicode::nfkd(c[k]) == c[4];
+    for (int k = 0; k < 3; ++k) ok = ok && nf::nfc(c[k]) == c[1] && nf::nfd(c[k]) == c[2];
+    for (int k = 3; k < 5; ++k) ok = ok && nf::nfc(c[k]) == c[3] && nf::nfd(c[k]) == c[4];
+    for (int k = 0; k < 5; ++k) ok = ok && nf::nfkc(c[k]) == c[3] && nf::nfkd(c[k]) == c[4];
     if (!ok && failures++ < 5) UNSCOPED_INFO("NormalizationTest line fails: " << line);
   }
   std::printf("nfkc: %zu / %zu NormalizationTest-15.0.0 lines pass all relations\n", cases - failures, cases);

@@ -45,11 +45,11 @@ inline std::map<std::u32string, std::u32string> nmt_nfkc_rules() {
   namespace tab = unicode::tables;
   std::map<std::u32string, std::u32string> rules;
   const auto add_char = [&](char32_t cp) {
-    const std::u32string one(1, cp), n = unicode::nfkc(one);
+    const std::u32string one(1, cp), n = unicode::normal_forms::nfkc(one);
     if (n != one) rules[one] = n;
-    const std::u32string d = unicode::nfkd(one);
+    const std::u32string d = unicode::normal_forms::nfkd(one);
     if (d.size() >= 2) {
-      const std::u32string c = unicode::nfc(d);
+      const std::u32string c = unicode::normal_forms::nfc(d);
       if (c != d) rules[d] = c;
     }
   };

@@ -1,7 +1,7 @@
-// Unicode normalization forms NFD, NFC, NFKD and NFKC (UAX #15) over code points, from the tables
-// that tools/gen_nfkc.py generates (nfkc_tables.hpp; the Unicode version is stated there).
-// Algorithm: full recursive decomposition (Hangul by arithmetic), canonical ordering of each run
-// of non-starters by combining class (stable), then canonical composition of blocked/unblocked pairs.
+// Unicode normalization forms NFD, NFC, NFKD and NFKC (UAX #15), from the tables tools/gen_nfkc.py
+// generates (nfkc_tables.hpp states the Unicode version), in namespace unicode::normal_forms.
+// Algorithm: full recursive decomposition (Hangul by arithmetic), stable ordering of each run of
+// non-starters by combining class, then canonical composition of the pairs that are not blocked.
 #pragma once
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 #include "../utf8.hpp"
 #include "nfkc_tables.hpp"
 
-namespace ctformer::unicode {
+namespace ctformer::unicode::normal_forms {
 
 namespace detail {
 
@@ -157,4 +157,4 @@ inline std::string nfc(std::string_view utf8_text, utf8::on_invalid mode = utf8:
   return utf8::encode(nfc(utf8::decode(utf8_text, mode)));
 }
 
-}  // namespace ctformer::unicode
+}  // namespace ctformer::unicode::normal_forms
