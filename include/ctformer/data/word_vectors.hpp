@@ -1,8 +1,8 @@
 // Pretrained word vectors (GloVe / word2vec text format: "word v1 ... vD" per line, optionally
-// after a "count dim" header line) copied into the rows of a token-embedding matrix (V, C) for the
-// tokens of a vocabulary. Rows without a vector are filled by an initializer (default normal(0,
-// 0.02), seeded). The report counts found / missing / duplicate words and carries a per-row mask
-// of loaded rows, which freeze_rows() / restore_rows() use to keep them fixed during training.
+// after a "count dim" header line) copied into the rows of a token embedding (V, C), e.g. a model's
+// wte after initialize(), for the tokens of a vocabulary. Other rows keep the model's values or get
+// an initializer's. The report counts found / missing / duplicate words and holds a per-row mask of
+// loaded rows for freeze_rows() / restore_rows(), which keep them fixed during training.
 #pragma once
 
 #include <algorithm>
@@ -39,7 +39,10 @@ struct word_vector_options {
   // When the token itself is absent, try its ASCII-lowercased form (GloVe vocabularies are
   // lowercase); an exact match always wins.
   bool lowercase_fallback = true;
-  // Fills a row that has no vector: (row, values). Unset: normal(0, init_std) from seed.
+  // Rows without a vector: left as they are when fill_missing is false (the usual flow: the
+  // model's initialize() ran first, so they already follow its scheme); otherwise filled by init
+  // (row, values), or when init is unset by normal(0, init_std) drawn from seed.
+  bool fill_missing = true;
   std::function<void(std::size_t, std::span<float>)> init;
   float init_std = 0.02f;
   std::uint64_t seed = 0;
@@ -192,6 +195,7 @@ inline word_vector_report load_word_vectors(std::istream& in, std::span<const st
       continue;
     }
     ++rep.missing;
+    if (!opt.fill_missing) continue;
     const std::span<float> row(matrix + r * cols, cols);
     if (opt.init) opt.init(r, row);
     else for (float& x : row) x = normal(rng);
