@@ -19,10 +19,12 @@
 #include "data/tokenizers/bpe.hpp"
 #include "data/tokenizers/byte.hpp"
 #include "data/tokenizers/char.hpp"
+#include "data/tokenizers/sentencepiece.hpp"
 #include "data/tokenizers/tokenizer.hpp"
 #include "data/tokenizers/wordpiece.hpp"
 #include "data/unicode/unicode.hpp"
 #include "data/utf8.hpp"
+#include "data/word_vectors.hpp"
 
 #include "layers/attention.hpp"
 #include "layers/block.hpp"
