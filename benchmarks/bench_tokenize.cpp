@@ -4,6 +4,7 @@
 #include "bench_common.hpp"
 
 #include <ctformer/data/tokenizers/bpe.hpp>
+#include <ctformer/data/tokenizers/sentencepiece.hpp>
 #include <ctformer/data/tokenizers/wordpiece.hpp>
 
 #include <cstdio>
@@ -65,6 +66,18 @@ int main(int argc, char** argv) {
   const double wp = bench::best_time([&] { n_pieces = bert.encode(text).size(); });
   std::printf("WordPiece (BERT uncased) encode:                 %7.1f MB/s  (%.1f M tokens/s, %zu tokens)\n\n",
               mb / wp, double(n_pieces) / wp / 1e6, n_pieces);
+
+  // SentencePiece Unigram, with the 8000-piece nmt_nfkc model spm_train made (a test fixture),
+  // line by line as spm_encode reads its input.
+  const auto unigram = sentencepiece_tokenizer::load(std::string(CTFORMER_SOURCE_DIR) +
+                                                     "/tests/spm/fixtures/shakespeare_unigram8000_nmt_nfkc.model");
+  std::size_t n_unigram = 0;
+  const double uni = bench::best_time([&] {
+    n_unigram = 0;
+    for (auto l : lines) n_unigram += unigram.encode(l).size();
+  });
+  std::printf("SentencePiece Unigram encode (8000, nmt_nfkc):   %7.1f MB/s  (%.1f M tokens/s, %zu tokens)\n\n",
+              mb / uni, double(n_unigram) / uni / 1e6, n_unigram);
 
   bpe_train_options opt;
   opt.vocab_size = 4096;

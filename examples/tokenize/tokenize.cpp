@@ -1,9 +1,11 @@
 // Reads JSON lines {"text": ...} on stdin and writes JSON lines {"ids": [...]} in the same order,
 // with GPT-2's BPE (--gpt2 DIR holding encoder.json and vocab.bpe) or BERT uncased WordPiece
-// (--bert-vocab FILE). --specials adds [CLS] ... [SEP] (BERT) or <|endoftext|> before the text
-// (GPT-2, whose bos is <|endoftext|>). Bad input stops with the line number on stderr, exit 1.
+// (--bert-vocab FILE) or a SentencePiece model (--spm FILE.model). --specials adds [CLS] ... [SEP]
+// (BERT), <|endoftext|> before the text (GPT-2, whose bos is <|endoftext|>) or the model's bos/eos
+// (SentencePiece). Bad input stops with the line number on stderr, exit 1.
 #include <ctformer/data/encode.hpp>
 #include <ctformer/data/tokenizers/bpe.hpp>
+#include <ctformer/data/tokenizers/sentencepiece.hpp>
 #include <ctformer/data/tokenizers/wordpiece.hpp>
 #include <ctformer/io/json.hpp>
 
@@ -15,21 +17,22 @@
 
 namespace {
 int usage() {
-  std::fprintf(stderr, "usage: tokenize (--gpt2 DIR | --bert-vocab FILE) [--specials] < in.jsonl > out.jsonl\n");
+  std::fprintf(stderr, "usage: tokenize (--gpt2 DIR | --bert-vocab FILE | --spm FILE.model) [--specials] < in.jsonl > out.jsonl\n");
   return 2;
 }
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string gpt2_dir, bert_vocab;
+  std::string gpt2_dir, bert_vocab, spm_model;
   bool specials = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--gpt2") && i + 1 < argc) gpt2_dir = argv[++i];
     else if (!std::strcmp(argv[i], "--bert-vocab") && i + 1 < argc) bert_vocab = argv[++i];
+    else if (!std::strcmp(argv[i], "--spm") && i + 1 < argc) spm_model = argv[++i];
     else if (!std::strcmp(argv[i], "--specials")) specials = true;
     else return usage();
   }
-  if (gpt2_dir.empty() == bert_vocab.empty()) return usage();
+  if (int(!gpt2_dir.empty()) + int(!bert_vocab.empty()) + int(!spm_model.empty()) != 1) return usage();
 
   std::unique_ptr<ctformer::tokenizer> tok;
   ctformer::sequence_template tmpl;
@@ -37,6 +40,9 @@ int main(int argc, char** argv) {
     if (!gpt2_dir.empty()) {
       tok = std::make_unique<ctformer::bpe_tokenizer>(ctformer::bpe_tokenizer::from_dir(gpt2_dir));
       if (specials) tmpl.prefix = {tok->specials().bos};
+    } else if (!spm_model.empty()) {
+      tok = ctformer::load_sentencepiece(spm_model);
+      if (specials) tmpl = ctformer::sequence_template::gpt(tok->specials());
     } else {
       tok = std::make_unique<ctformer::wordpiece_tokenizer>(ctformer::wordpiece_tokenizer::from_file(bert_vocab));
       if (specials) tmpl = ctformer::sequence_template::bert(tok->specials());
