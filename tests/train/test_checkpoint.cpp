@@ -89,9 +89,21 @@ TEST_CASE("killing a process in the middle of a save never destroys the last goo
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     REQUIRE(posix_spawn(&pid, worker.c_str(), &fa, nullptr, argv, environ) == 0);
     posix_spawn_file_actions_destroy(&fa);
-    // Let it complete at least one save, then kill it at a varying moment.
-    for (int wait = 0; wait < 500 && !fs::exists(path); ++wait) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(37 * round + 5));
+    // Let it complete at least one save, then kill it: in odd rounds as soon as the next save has
+    // started writing (its temporary file exists), in even rounds at a varying moment.
+    for (int wait = 0; wait < 1000 && !fs::exists(path); ++wait) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (round % 2) {
+      auto writing = [&] {
+        std::error_code ec;  // the file may be renamed under our feet
+        for (const auto& e : fs::directory_iterator(d, ec))
+          if (e.path().string().find(".tmp.") != std::string::npos && fs::file_size(e.path(), ec) > (1u << 20) && !ec)
+            return true;
+        return false;
+      };
+      for (int wait = 0; wait < 5000 && !writing(); ++wait) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(37 * round + 5));
+    }
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
