@@ -23,6 +23,7 @@
 #include "../io/checkpoint.hpp"
 #include "../io/json.hpp"
 #include "../io/weights.hpp"
+#include "../deploy/prune.hpp"
 #include "../layers/dropout.hpp"
 #include "../models/common.hpp"
 #include "../models/init.hpp"
@@ -170,6 +171,12 @@ class trainer {
   long steps_done() const { return state_.step; }
   // Rebuilds the optimizer state (after changing groups or decay rules, or loading weights).
   void reset_optimizer() { state_ = opt_.make_state(*p_); }
+  // A pruning mask (deploy/prune.hpp): applied now and after every optimizer step, so pruned
+  // weights stay zero while training goes on. Pass null to drop it.
+  void set_mask(std::unique_ptr<params> mask) {
+    mask_ = std::move(mask);
+    if (mask_) apply_mask(*p_, *mask_);
+  }
 
   // One optimizer step over micro-batches. Throws ctformer::error (leaving the weights as they
   // were) when the loss or the gradient norm is not finite.
@@ -194,6 +201,7 @@ class trainer {
       fail("train_step {}: the gradient norm is not finite ({}); the update was skipped", state_.step + 1, s.grad_norm);
     s.lr = sched_(state_.step, opt_.lr);
     opt_.step(*p_, *g_, state_, s.lr);
+    if (mask_) apply_mask(*p_, *mask_);
     s.step = state_.step;
     s.loss = loss_sum / double(total);
     s.targets = total;
@@ -398,6 +406,7 @@ class trainer {
   train_options options_;
   std::unique_ptr<params> p_, g_;
   optimizer_state state_;
+  std::unique_ptr<params> mask_;
 };
 
 }  // namespace ctformer
