@@ -132,7 +132,7 @@ TEMPLATE_TEST_CASE("gemm matches the scalar twin on transformer shapes", "[kerne
 
 TEMPLATE_TEST_CASE("gemm gives bit-identical results on 1 and 2 threads", "[kernel]", float, double) {
   ctformer::thread_pool one(1), two(2);
-  const std::size_t shapes[][3] = {{1024, 256, 768}, {257, 129, 1000}, {13, 600, 35}, {6, 64, 2048}};
+  const std::size_t shapes[][3] = {{1024, 256, 768}, {257, 129, 1000}, {13, 600, 35}, {6, 64, 2048}, {1, 256, 1024}, {3, 384, 1536}};
   for (auto& s : shapes) {
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {

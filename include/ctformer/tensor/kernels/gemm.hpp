@@ -216,6 +216,66 @@ void gemm_block(bool ta, bool tb, std::size_t m0, std::size_t m1, std::size_t n0
   }
 }
 
+// Few rows (a generated token, a short prompt): packing B would cost as much as the product, so
+// stream B once. Rows MS <= 4 at a time; NN/TN walk B's rows, NT takes dot products of B's rows.
+// Columns [n0, n1) only, so threads can split N.
+template <class T, std::size_t MS>
+void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t K, T alpha, const T* a,
+                  std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc, const T* bias) {
+  using B = simd<T>;
+  constexpr std::size_t W = B::size;
+  auto a_at = [&](std::size_t m, std::size_t k) { return ta ? a[k * lda + m] : a[m * lda + k]; };
+  auto finish = [&](std::size_t m, std::size_t n, T acc) {
+    T v = alpha * acc;
+    if (beta != T(0)) v += beta * c[m * ldc + n];
+    if (bias) v += bias[n];
+    c[m * ldc + n] = v;
+  };
+  if (!tb) {
+    std::size_t n = n0;
+    for (; n + 2 * W <= n1; n += 2 * W) {
+      B acc[MS][2];
+      for (std::size_t m = 0; m < MS; ++m) acc[m][0] = acc[m][1] = B(T(0));
+      for (std::size_t k = 0; k < K; ++k) {
+        const B b0 = B::load_unaligned(b + k * ldb + n), b1 = B::load_unaligned(b + k * ldb + n + W);
+        for (std::size_t m = 0; m < MS; ++m) {
+          const B av(a_at(m, k));
+          acc[m][0] = xsimd::fma(av, b0, acc[m][0]);
+          acc[m][1] = xsimd::fma(av, b1, acc[m][1]);
+        }
+      }
+      alignas(64) T tmp[2 * W];
+      for (std::size_t m = 0; m < MS; ++m) {
+        acc[m][0].store_aligned(tmp);
+        acc[m][1].store_aligned(tmp + W);
+        for (std::size_t j = 0; j < 2 * W; ++j) finish(m, n + j, tmp[j]);
+      }
+    }
+    for (; n < n1; ++n)
+      for (std::size_t m = 0; m < MS; ++m) {
+        T acc = 0;
+        for (std::size_t k = 0; k < K; ++k) acc += a_at(m, k) * b[k * ldb + n];
+        finish(m, n, acc);
+      }
+  } else {
+    // op(B)[k][n] = B[n][k]: each output is a dot product of a row of A with a row of B.
+    for (std::size_t n = n0; n < n1; ++n) {
+      const T* bn = b + n * ldb;
+      for (std::size_t m = 0; m < MS; ++m) {
+        B acc(T(0));
+        std::size_t k = 0;
+        if (!ta) {
+          const T* am = a + m * lda;
+          for (; k + W <= K; k += W) acc = xsimd::fma(B::load_unaligned(am + k), B::load_unaligned(bn + k), acc);
+        }
+        T s = xsimd::hadd(acc);
+        for (; k < K; ++k) s += a_at(m, k) * bn[k];
+        finish(m, n, s);
+      }
+    }
+  }
+}
+
 }  // namespace detail
 
 // C(M,N) = alpha * op(A) * op(B) + beta * C + bias, op(A) is (M,K) and op(B) is (K,N).
@@ -237,6 +297,24 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
   }
   const std::size_t threads = pool.size();
   const double flops = 2.0 * double(M) * double(N) * double(K);
+  if (M <= 4) {
+    // Split N into chunks of 64 columns (fixed, so results do not depend on the thread count).
+    const std::size_t chunks = (N + 63) / 64;
+    auto run = [&](std::size_t t, unsigned) {
+      const std::size_t n0 = t * 64, n1 = std::min(N, n0 + 64);
+      switch (M) {
+        case 1: detail::gemm_small_m<T, 1>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias); break;
+        case 2: detail::gemm_small_m<T, 2>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias); break;
+        case 3: detail::gemm_small_m<T, 3>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias); break;
+        default: detail::gemm_small_m<T, 4>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias); break;
+      }
+    };
+    if (threads == 1 || flops < 2.0e5)
+      for (std::size_t t = 0; t < chunks; ++t) run(t, 0);
+    else
+      pool.parallel_for(chunks, run);
+    return;
+  }
   if (threads == 1 || flops < 2.0e6) {
     detail::gemm_block<T>(trans_a, trans_b, 0, M, 0, N, K, alpha, a, lda, b, ldb, beta, c, ldc,
                           bias, pool.scratch());
