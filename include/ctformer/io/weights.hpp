@@ -176,9 +176,17 @@ void load_weights(const safetensors::file& f, P& params, const load_options& opt
     if (e->shape != want)
       problems.push_back(fmt::format("tensor '{}' has shape {} in the file but the model expects {}", e->name,
                                      safetensors::shape_str(e->shape), safetensors::shape_str(want)));
-    if (!detail::is_float(e->type))
+    using V = typename std::remove_cvref_t<decltype(t)>::value_type;
+    if constexpr (std::is_integral_v<V>) {
+      // Integer tensors (quantized weights) load only from their exact dtype.
+      if (e->type != safetensors::dtype_of<V>())
+        problems.push_back(fmt::format("tensor '{}' has dtype {} but the model needs {}", e->name,
+                                       safetensors::dtype_name(e->type),
+                                       safetensors::dtype_name(safetensors::dtype_of<V>())));
+    } else if (!detail::is_float(e->type)) {
       problems.push_back(fmt::format("tensor '{}' has dtype {} but the model needs floating point", e->name,
                                      safetensors::dtype_name(e->type)));
+    }
   });
   if (!opt.allow_unexpected) {
     for (const auto& e : f.tensors()) {
