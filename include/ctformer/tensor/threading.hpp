@@ -2,9 +2,11 @@
 // returns when all are done. The calling thread takes part. Jobs are passed as a function
 // pointer plus a context pointer, so dispatching allocates nothing. Each thread owns a fixed
 // scratch buffer (GEMM packing) made once when the pool starts. Results never depend on the
-// thread count because every caller gives each task a disjoint piece of the output.
+// thread count because every caller gives each task a disjoint piece of the output. The calling
+// thread's scratch is static storage, so a one-thread program (firmware) never touches the heap.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
@@ -19,6 +21,7 @@ class thread_pool {
  public:
   // Bytes of scratch each thread owns; GEMM packing buffers fit in it for float and double.
   static constexpr std::size_t scratch_bytes = std::size_t{5} << 20;
+  static constexpr unsigned max_threads = 256;
 
   explicit thread_pool(unsigned threads = 1) { start(threads == 0 ? 1 : threads); }
   thread_pool(const thread_pool&) = delete;
@@ -28,7 +31,16 @@ class thread_pool {
   unsigned size() const noexcept { return n_threads_; }
 
   // Scratch of the thread running the current task (or of the caller outside tasks).
-  std::byte* scratch() noexcept { return scratch_[current_thread_index()].get(); }
+  std::byte* scratch() noexcept {
+    const unsigned i = current_thread_index();
+    if (i == 0 && static_caller_scratch_) return caller_scratch();
+    return scratch_[i].get();
+  }
+
+  // The process-wide pool keeps its calling thread's scratch in static storage (see
+  // default_pool): a single-threaded program then never allocates. Other pools use the heap.
+  struct process_wide {};
+  thread_pool(unsigned threads, process_wide) : static_caller_scratch_(true) { start(threads == 0 ? 1 : threads); }
 
   // Stops the workers and starts `threads` new ones. Not to be called from inside a task.
   void resize(unsigned threads) {
@@ -87,12 +99,19 @@ class thread_pool {
   };
   using scratch_ptr = std::unique_ptr<std::byte[], aligned_free>;
 
+  // Scratch of the default pool's calling thread.
+  static std::byte* caller_scratch() noexcept {
+    alignas(64) static std::byte buffer[scratch_bytes];
+    return buffer;
+  }
+
   void start(unsigned threads) {
+    threads = threads > max_threads ? max_threads : threads;
     n_threads_ = threads;
     stopping_.store(false);
-    scratch_.clear();
-    for (unsigned i = 0; i < threads; ++i)
-      scratch_.emplace_back(static_cast<std::byte*>(::operator new[](scratch_bytes, std::align_val_t{64})));
+    for (auto& sp : scratch_) sp.reset();
+    for (unsigned i = static_caller_scratch_ ? 1 : 0; i < threads; ++i)
+      scratch_[i].reset(static_cast<std::byte*>(::operator new[](scratch_bytes, std::align_val_t{64})));
     workers_.clear();
     // Workers start from the generation current now, so a job posted before they run is seen.
     const unsigned long gen = generation_.load();
@@ -133,9 +152,10 @@ class thread_pool {
     }
   }
 
+  bool static_caller_scratch_ = false;
   unsigned n_threads_ = 1;
   std::vector<std::thread> workers_;
-  std::vector<scratch_ptr> scratch_;
+  std::array<scratch_ptr, max_threads> scratch_{};
   std::atomic<unsigned long> generation_{0};
   std::atomic<unsigned> pending_{0};
   std::atomic<bool> stopping_{false};
@@ -158,7 +178,7 @@ inline unsigned default_thread_count() {
 // The process-wide pool used by layers and models. One thread unless CTFORMER_NUM_THREADS or
 // set_num_threads() says otherwise.
 inline thread_pool& default_pool() {
-  static thread_pool pool(detail::default_thread_count());
+  static thread_pool pool(detail::default_thread_count(), thread_pool::process_wide{});
   return pool;
 }
 inline void set_num_threads(unsigned n) { default_pool().resize(n); }
