@@ -1,0 +1,49 @@
+// The firmware example's model: a small character-level GPT, its alphabet, and the greedy
+// generation that both the in-memory model (make_model.cpp) and the firmware (firmware.cpp) run,
+// a full forward per token over a fixed window (no cache, nothing allocated).
+#pragma once
+
+#include <ctformer/models/decoder_lm.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace firmware {
+
+inline constexpr std::string_view alphabet =
+    "\n !',-.:;?abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+inline constexpr ctformer::gpt_config cfg{.vocab = alphabet.size(), .context = 48, .d_model = 64, .heads = 4,
+                                          .d_ff = 256, .layers = 2};
+using model = ctformer::decoder_lm<cfg>;
+inline constexpr std::size_t window = cfg.context;
+
+inline std::int32_t encode_char(char c) {
+  const auto p = alphabet.find(c);
+  return p == std::string_view::npos ? 1 : std::int32_t(p);  // unknown -> space
+}
+
+// Greedy continuation of prompt[0:n_prompt] by n tokens into out; Model is decoder_lm or
+// quantized_lm (both have forward(params, workspace, batch) filling ws.logits).
+template <class Model, class Params, class Workspace>
+void greedy(const Params& p, Workspace& ws, ctformer::token_batch<1, window>& b, const std::int32_t* prompt,
+            std::size_t n_prompt, std::size_t n, std::int32_t* out) {
+  for (std::size_t s = 0; s < window; ++s) {
+    b.ids(0, s) = s < n_prompt ? prompt[s] : 0;
+    b.attention_mask(0, s) = 1;  // causal: later positions never change earlier logits
+    b.targets(0, s) = ctformer::ignore_index;
+    b.token_type(0, s) = 0;
+  }
+  std::size_t len = n_prompt;
+  for (std::size_t t = 0; t < n && len < window; ++t) {
+    Model::forward(p, ws, b);
+    const float* row = ws.logits.data() + (len - 1) * cfg.vocab;
+    std::int32_t best = 0;
+    for (std::int32_t v = 1; v < std::int32_t(cfg.vocab); ++v)
+      if (row[v] > row[best]) best = v;
+    out[t] = best;
+    b.ids(0, len++) = best;
+  }
+}
+
+}  // namespace firmware
