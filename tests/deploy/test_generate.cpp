@@ -342,6 +342,11 @@ TEST_CASE("the sampling distribution on hand-made logits: temperature, top-k, to
     REQUIRE(t.kept()[0] == 1);
     REQUIRE(t.kept()[1] == 3);
   }
+  SECTION("vocab_limit draws only ids below it (a padded vocabulary)") {
+    expect({.vocab_limit = 3}, {0.1 / 0.7, 0.4 / 0.7, 0.2 / 0.7, 0, 0}, {0, 1, 2});
+    expect({.top_k = 2, .vocab_limit = 3}, {0, 0.4 / 0.6, 0.2 / 0.6, 0, 0}, {1, 2});
+    expect({.temperature = 0.0f, .vocab_limit = 1}, {1, 0, 0, 0, 0}, {0});
+  }
   SECTION("bad settings are errors") {
     REQUIRE_THROWS_AS(s.distribution(logits.data(), {.top_p = 0.0f}), error);
     REQUIRE_THROWS_AS(s.distribution(logits.data(), {.top_p = 1.5f}), error);

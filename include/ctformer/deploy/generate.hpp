@@ -30,6 +30,7 @@ struct sampling {
   std::size_t top_k = 0;     // keep the k most likely tokens (0: all)
   float top_p = 1.0f;        // then the smallest most-likely set whose probability reaches top_p (1: all)
   std::uint64_t seed = 0;    // batch row b draws from rng(seed + b)
+  std::size_t vocab_limit = 0;  // draw only ids below this (0: all), for a vocabulary padded past the tokenizer's
   bool greedy() const { return !(temperature > 0.0f) || top_k == 1; }
 };
 
@@ -55,7 +56,7 @@ class sampler {
   template <class T>
   std::size_t distribution(const T* logits, const sampling& s) {
     check(s);
-    const std::size_t V = vocab();
+    const std::size_t V = s.vocab_limit ? std::min(s.vocab_limit, vocab()) : vocab();
     std::fill(prob_.begin(), prob_.end(), 0.0);
     if (s.greedy()) {
       order_[0] = argmax(logits, V);
@@ -67,13 +68,13 @@ class sampler {
     const double inv_t = 1.0 / double(s.temperature);
     // prob_ holds unnormalized weights exp((logit - max) / temperature) until the end.
     for (std::size_t i = 0; i < V; ++i) prob_[i] = std::exp((double(logits[i]) - mx) * inv_t);
-    std::iota(order_.begin(), order_.end(), std::int32_t(0));
+    std::iota(order_.begin(), order_.begin() + std::ptrdiff_t(V), std::int32_t(0));
     std::size_t keep = V;
     const bool by_k = s.top_k > 0 && s.top_k < V, by_p = s.top_p < 1.0f;
     if (by_k || by_p) {
       keep = by_k ? s.top_k : V;
       // Sorted by logit (not by weight, which can underflow to ties), then by id.
-      std::partial_sort(order_.begin(), order_.begin() + std::ptrdiff_t(keep), order_.end(),
+      std::partial_sort(order_.begin(), order_.begin() + std::ptrdiff_t(keep), order_.begin() + std::ptrdiff_t(V),
                         [&](std::int32_t a, std::int32_t b) {
                           return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
                         });
