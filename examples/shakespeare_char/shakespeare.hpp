@@ -27,6 +27,7 @@ struct settings {
   double lr = 1e-3, min_lr = 1e-4;
   long warmup = 100;
   double beta1 = 0.9, beta2 = 0.99, weight_decay = 0.1, clip = 1.0;
+  bool decay_embeddings = true;        // nanoGPT today decays every 2-D tensor; early 2023 it did not
   std::uint64_t seed = 1337;           // initialization; the data sampler uses seed + 1
   long eval_every = 0;                 // extra validation passes while training (0: only at the end)
   progress_bar::style progress = progress_bar::style::automatic;
@@ -90,7 +91,7 @@ result train_with_vocab(const corpus& c, const settings& s) {
   opt.beta1 = s.beta1;
   opt.beta2 = s.beta2;
   opt.weight_decay = s.weight_decay;
-  opt.decay.embeddings = true;  // nanoGPT decays every tensor of two or more dimensions
+  opt.decay.embeddings = s.decay_embeddings;
   auto t = std::make_unique<trainer<model, adamw, warmup_cosine>>(
       opt, warmup_cosine{.lr = s.lr, .warmup = s.warmup, .total = s.iterations, .min_lr = s.min_lr},
       train_options{.clip = s.clip, .seed = s.seed});
