@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -216,63 +217,70 @@ void gemm_block(bool ta, bool tb, std::size_t m0, std::size_t m1, std::size_t n0
   }
 }
 
-// Few rows (a generated token, a short prompt): packing B would cost as much as the product, so
-// stream B once. Rows MS <= 4 at a time; NN/TN walk B's rows, NT takes dot products of B's rows.
-// Columns [n0, n1) only, so threads can split N.
+// Few rows (a generated token, a short prompt): packing A and B's panels would cost as much as
+// the product, so B is streamed once. Rows MS <= 4 at a time, columns [n0, n1) only, so threads
+// can split N. Every output is rounded exactly as the blocked path rounds it - the same K blocks,
+// a sequential FMA chain over k inside each, then alpha*acc + (beta*C + bias) as one FMA - so a
+// model gives bit-identical results whether it runs 1 row or 100 (the KV cache relies on this).
+// For op(B) = B^T, each K block of B's rows is first transposed into the thread's scratch.
 template <class T, std::size_t MS>
 void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t K, T alpha, const T* a,
-                  std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc, const T* bias) {
+                  std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc, const T* bias,
+                  std::byte* scratch) {
   using B = simd<T>;
+  using G = gemm_blocking<T>;
   constexpr std::size_t W = B::size;
+  const std::size_t nw = n1 - n0;
   auto a_at = [&](std::size_t m, std::size_t k) { return ta ? a[k * lda + m] : a[m * lda + k]; };
-  auto finish = [&](std::size_t m, std::size_t n, T acc) {
-    T v = alpha * acc;
-    if (beta != T(0)) v += beta * c[m * ldc + n];
-    if (bias) v += bias[n];
-    c[m * ldc + n] = v;
-  };
-  if (!tb) {
-    std::size_t n = n0;
-    for (; n + 2 * W <= n1; n += 2 * W) {
-      B acc[MS][2];
-      for (std::size_t m = 0; m < MS; ++m) acc[m][0] = acc[m][1] = B(T(0));
-      for (std::size_t k = 0; k < K; ++k) {
-        const B b0 = B::load_unaligned(b + k * ldb + n), b1 = B::load_unaligned(b + k * ldb + n + W);
-        for (std::size_t m = 0; m < MS; ++m) {
-          const B av(a_at(m, k));
-          acc[m][0] = xsimd::fma(av, b0, acc[m][0]);
-          acc[m][1] = xsimd::fma(av, b1, acc[m][1]);
-        }
+  for (std::size_t pc = 0; pc < K; pc += G::KC) {
+    const std::size_t kc = std::min(G::KC, K - pc);
+    const bool first = pc == 0;
+    const T* bk;  // op(B)[pc + k][n0 + j] = bk[k * ldk + j]
+    std::size_t ldk;
+    if (tb) {
+      T* t = reinterpret_cast<T*>(scratch);
+      for (std::size_t j = 0; j < nw; ++j) {
+        const T* row = b + (n0 + j) * ldb + pc;
+        for (std::size_t k = 0; k < kc; ++k) t[k * nw + j] = row[k];
       }
-      alignas(64) T tmp[2 * W];
+      bk = t;
+      ldk = nw;
+    } else {
+      bk = b + pc * ldb + n0;
+      ldk = ldb;
+    }
+    std::size_t j = 0;
+    for (; j + W <= nw; j += W) {
+      B acc[MS];
+      for (std::size_t m = 0; m < MS; ++m) acc[m] = B(T(0));
+      for (std::size_t k = 0; k < kc; ++k) {
+        const B bv = B::load_unaligned(bk + k * ldk + j);
+        for (std::size_t m = 0; m < MS; ++m) acc[m] = xsimd::fma(B(a_at(m, pc + k)), bv, acc[m]);
+      }
       for (std::size_t m = 0; m < MS; ++m) {
-        acc[m][0].store_aligned(tmp);
-        acc[m][1].store_aligned(tmp + W);
-        for (std::size_t j = 0; j < 2 * W; ++j) finish(m, n + j, tmp[j]);
+        T* p = c + m * ldc + n0 + j;
+        B base;
+        if (first) {
+          base = beta == T(0) ? B(T(0)) : B(beta) * B::load_unaligned(p);
+          if (bias) base = base + B::load_unaligned(bias + n0 + j);
+        } else {
+          base = B::load_unaligned(p);
+        }
+        xsimd::fma(B(alpha), acc[m], base).store_unaligned(p);
       }
     }
-    for (; n < n1; ++n)
+    for (; j < nw; ++j)
       for (std::size_t m = 0; m < MS; ++m) {
-        T acc = 0;
-        for (std::size_t k = 0; k < K; ++k) acc += a_at(m, k) * b[k * ldb + n];
-        finish(m, n, acc);
-      }
-  } else {
-    // op(B)[k][n] = B[n][k]: each output is a dot product of a row of A with a row of B.
-    for (std::size_t n = n0; n < n1; ++n) {
-      const T* bn = b + n * ldb;
-      for (std::size_t m = 0; m < MS; ++m) {
-        B acc(T(0));
-        std::size_t k = 0;
-        if (!ta) {
-          const T* am = a + m * lda;
-          for (; k + W <= K; k += W) acc = xsimd::fma(B::load_unaligned(am + k), B::load_unaligned(bn + k), acc);
+        T acc = T(0);
+        for (std::size_t k = 0; k < kc; ++k) acc = std::fma(a_at(m, pc + k), bk[k * ldk + j], acc);
+        T& out = c[m * ldc + n0 + j];
+        T base = out;
+        if (first) {
+          base = beta == T(0) ? T(0) : beta * out;
+          if (bias) base = base + bias[n0 + j];
         }
-        T s = xsimd::hadd(acc);
-        for (; k < K; ++k) s += a_at(m, k) * bn[k];
-        finish(m, n, s);
+        out = std::fma(alpha, acc, base);
       }
-    }
   }
 }
 
@@ -302,11 +310,12 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
     const std::size_t chunks = (N + 63) / 64;
     auto run = [&](std::size_t t, unsigned) {
       const std::size_t n0 = t * 64, n1 = std::min(N, n0 + 64);
+      std::byte* scratch = pool.scratch();
       switch (M) {
-        case 1: detail::gemm_small_m<T, 1>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias); break;
-        case 2: detail::gemm_small_m<T, 2>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias); break;
-        case 3: detail::gemm_small_m<T, 3>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias); break;
-        default: detail::gemm_small_m<T, 4>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias); break;
+        case 1: detail::gemm_small_m<T, 1>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;
+        case 2: detail::gemm_small_m<T, 2>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;
+        case 3: detail::gemm_small_m<T, 3>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;
+        default: detail::gemm_small_m<T, 4>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;
       }
     };
     if (threads == 1 || flops < 2.0e5)
