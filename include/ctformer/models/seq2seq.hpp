@@ -131,6 +131,10 @@ struct seq2seq {
     const T* encoder_output() const {
       if constexpr (pre) return enc_out.data(); else return enc_stream.data() + Le * BSs * C;
     }
+    // Writable, for decoders that encode each source once and place the result here.
+    T* encoder_output() {
+      if constexpr (pre) return enc_out.data(); else return enc_stream.data() + Le * BSs * C;
+    }
     const T* decoder_output() const {
       if constexpr (pre) return dec_out.data(); else return dec_stream.data() + Ld * BSt * C;
     }
