@@ -1,5 +1,5 @@
 // encoder<bert_config, Head>: a BERT-like encoder as a static type, with a head chosen by tag
-// (mlm, classify<N, pooling>, regress<pooling>; see heads.hpp).
+// (mlm, mlm_sparse, classify<N, pooling>, regress<pooling>; see heads.hpp).
 //   e = word[ids] + position[s] + token_type[tt]; x = LN(e); x = layer_l(x) (bidirectional
 //   self-attention, padded keys masked); pre-LN adds a final LayerNorm; the head reads x.
 // Names follow Hugging Face BERT (embeddings.word_embeddings.weight, encoder.layer.0.attention.
@@ -183,8 +183,12 @@ struct encoder {
   template <std::size_t B, std::size_t S, class Batch>
   static void forward(const params& p, workspace<B, S>& ws, const Batch& batch, const run_mode& mode = {}) {
     forward_body(p.body, ws, batch, mode);
-    head_type::template forward<B, S>(p.head, p.body.word.data(), ws.head_ws, ws.final_hidden(), eps,
-                                 batch.attention_mask.data());
+    if constexpr (requires { head_type::needs_batch; })  // heads that read the targets (mlm_sparse)
+      head_type::template forward<B, S>(p.head, p.body.word.data(), ws.head_ws, ws.final_hidden(), eps,
+                                        batch.attention_mask.data(), batch);
+    else
+      head_type::template forward<B, S>(p.head, p.body.word.data(), ws.head_ws, ws.final_hidden(), eps,
+                                        batch.attention_mask.data());
   }
 
   template <std::size_t B, std::size_t S, class Batch>

@@ -1,6 +1,9 @@
 // Output heads for the encoder, chosen by a tag type:
 //   mlm                    BERT's masked-LM head: dense -> GELU -> LayerNorm -> x E^T + b (E tied to
 //                          the word embeddings unless the config unties it), cross-entropy;
+//   mlm_sparse             the same head (same parameters and names) run only at positions that
+//                          have a target, e.g. BERT's 15% masked tokens: the same loss and gradients
+//                          at a fraction of the cost;
 //   classify<N, pooling>   pooled = h[:, 0] ([CLS]) or the mean over real tokens; tanh(pooled Wp + bp)
 //                          (BERT's pooler), then a linear layer to N classes, cross-entropy;
 //   regress<pooling>       the same pooler and one output, mean squared error.
@@ -8,6 +11,7 @@
 // backward ADDS into their gradient.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +33,7 @@
 namespace ctformer {
 
 struct mlm {};
+struct mlm_sparse {};
 template <std::size_t Classes, pooling Pool = pooling::cls>
 struct classify {};
 template <pooling Pool = pooling::cls>
@@ -116,6 +121,92 @@ struct head_impl<mlm, T, C, V, Tied> {
                                    w.t_act.data(), p.ln.weight.data(), w.mean.data(), w.rstd.data(), BS, C);
     kernels::gelu_backward(w.d1.data(), w.d2.data(), w.t_pre.data(), BS * C, false);
     linear_backward<T, BS, C, C>(dhidden, C, g.transform, w.d1.data(), C, hidden, C, p.transform);
+  }
+};
+
+// ---- masked language modelling at the target positions only ---------------------------------
+// forward gathers the rows whose target is not ignore_index (it needs the batch) and runs the
+// transform and the V-wide decoder on those rows alone; workspace.logits holds `count` gathered
+// rows, row i belonging to position rows[i]. Parameters are mlm's, so files interchange.
+template <class T, std::size_t C, std::size_t V, bool Tied>
+struct head_impl<mlm_sparse, T, C, V, Tied> {
+  using dense = head_impl<mlm, T, C, V, Tied>;
+  using params = typename dense::params;
+  static constexpr std::size_t param_count = dense::param_count;
+  static constexpr std::uint64_t signature = 102;
+  static constexpr bool needs_batch = true;
+  static std::string describe() { return "mlm_sparse"; }
+  template <std::size_t B, std::size_t S>
+  using batch_type = token_batch<B, S>;
+
+  template <std::size_t B, std::size_t S>
+  struct workspace {
+    static constexpr std::size_t BS = B * S;
+    std::size_t count = 0;                      // gathered rows
+    std::array<std::uint32_t, BS> rows{};       // their positions in the batch
+    tensor1<std::int32_t, BS> targets;          // (count) their targets
+    tensor2<T, BS, C> h, t_pre, t_act, t_norm;  // (count, C) hidden, dense, GELU, LayerNorm
+    tensor1<T, BS> mean, rstd;
+    tensor2<T, BS, V> logits;                   // (count, V)
+    tensor1<T, BS> row_loss;
+    tensor2<T, BS, C> d1, d2;
+  };
+
+  template <std::size_t B, std::size_t S>
+  static void forward(const params& p, const T* emb, workspace<B, S>& w, const T* hidden, T eps,
+                      const std::int32_t*, const batch_type<B, S>& batch) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < B * S; ++i)
+      if (batch.targets.data()[i] != ignore_index) {
+        w.rows[n] = std::uint32_t(i);
+        w.targets(n) = batch.targets.data()[i];
+        std::memcpy(w.h.data() + n * C, hidden + i * C, C * sizeof(T));
+        ++n;
+      }
+    w.count = n;
+    if (n == 0) return;
+    kernels::gemm<T>(false, false, n, C, C, T(1), w.h.data(), C, p.transform.weight.data(), C, T(0),
+                     w.t_pre.data(), C, p.transform.bias.data());
+    kernels::gelu_forward(w.t_act.data(), w.t_pre.data(), n * C);
+    kernels::layernorm_forward<T>(w.t_norm.data(), w.mean.data(), w.rstd.data(), w.t_act.data(),
+                                  p.ln.weight.data(), p.ln.bias.data(), n, C, eps);
+    if constexpr (Tied)
+      kernels::gemm<T>(false, true, n, V, C, T(1), w.t_norm.data(), C, emb, C, T(0), w.logits.data(), V,
+                       p.bias.data());
+    else
+      kernels::gemm<T>(false, false, n, V, C, T(1), w.t_norm.data(), C, p.decoder.data(), V, T(0),
+                       w.logits.data(), V, p.bias.data());
+  }
+  template <std::size_t B, std::size_t S>
+  static loss_value loss(workspace<B, S>& w, const batch_type<B, S>&, T smoothing) {
+    return cross_entropy_forward<T>(w.logits.data(), w.row_loss.data(), w.targets.data(), w.count, V, smoothing);
+  }
+  template <std::size_t B, std::size_t S>
+  static void backward(const params& p, params& g, const T* emb, T* demb, workspace<B, S>& w,
+                       const batch_type<B, S>&, const loss_value& lv, const T*, T* dhidden, T smoothing,
+                       T loss_scale, const std::int32_t*) {
+    const std::size_t n = w.count;
+    if (n == 0) return;
+    const T scale = lv.count ? loss_scale / T(lv.count) : T(0);
+    cross_entropy_backward<T>(w.logits.data(), w.targets.data(), n, V, scale, smoothing);
+    const T* dl = w.logits.data();
+    detail::add_column_sums(g.bias.data(), dl, n, V, V);
+    if constexpr (Tied) {
+      kernels::gemm<T>(false, false, n, C, V, T(1), dl, V, emb, C, T(0), w.d1.data(), C);
+      kernels::gemm<T>(true, false, V, C, n, T(1), dl, V, w.t_norm.data(), C, T(1), demb, C);
+    } else {
+      kernels::gemm<T>(false, true, n, C, V, T(1), dl, V, p.decoder.data(), V, T(0), w.d1.data(), C);
+      kernels::gemm<T>(true, false, C, V, n, T(1), w.t_norm.data(), C, dl, V, T(1), g.decoder.data(), V);
+    }
+    std::memset(w.d2.data(), 0, n * C * sizeof(T));
+    kernels::layernorm_backward<T>(w.d2.data(), g.ln.weight.data(), g.ln.bias.data(), w.d1.data(),
+                                   w.t_act.data(), p.ln.weight.data(), w.mean.data(), w.rstd.data(), n, C);
+    kernels::gelu_backward(w.d1.data(), w.d2.data(), w.t_pre.data(), n * C, false);
+    // Through the dense layer: d(hidden rows) into d2, then scattered back to their positions.
+    kernels::gemm<T>(false, true, n, C, C, T(1), w.d1.data(), C, p.transform.weight.data(), C, T(0), w.d2.data(), C);
+    kernels::gemm<T>(true, false, C, C, n, T(1), w.h.data(), C, w.d1.data(), C, T(1), g.transform.weight.data(), C);
+    detail::add_column_sums(g.transform.bias.data(), w.d1.data(), n, C, C);
+    for (std::size_t i = 0; i < n; ++i) kernels::axpy(dhidden + std::size_t(w.rows[i]) * C, T(1), w.d2.data() + i * C, C);
   }
 };
 
