@@ -40,13 +40,14 @@ using scorer_t = seq2seq_scorer<model, K, Ss, St_decode>;
 struct options {
   fs::path data = fs::path(CTFORMER_DATA_DIR) / "translation" / "eng-fra.20k.tsv";
   fs::path out = ".";
-  long steps = 3000;
+  long steps = 1500;
   double lr = 1e-3;
   long eval_every = 250;
   long patience = 4;
   std::size_t beam = 5;
   double length_penalty = 0.6;
   std::size_t val_sentences = 300;  // validation BLEU (greedy) on this many sentences
+  std::size_t test_sentences = 0;   // score only this many test sentences, evenly spaced (0: all)
   std::string weights;              // skip training; load these weights
   std::uint64_t seed = 1;
 };
@@ -56,12 +57,14 @@ struct options {
       "translate: English -> French encoder-decoder, held-out BLEU with greedy and beam search\n"
       "  --data FILE          english<TAB>french pairs (default %s/translation/eng-fra.20k.tsv)\n"
       "  --out DIR            where the weights, vocabularies and JSON report go (default .)\n"
-      "  --steps N            most training steps (default 3000)\n"
+      "  --steps N            most training steps (default 1500)\n"
       "  --lr X               peak learning rate (default 1e-3)\n"
       "  --eval-every N       steps between validation BLEU checks (default 250)\n"
       "  --patience N         early stopping on validation BLEU (default 4; 0 = off)\n"
       "  --beam N             beam width, 1..%zu (default 5)\n"
       "  --length-penalty A   GNMT length penalty alpha (default 0.6)\n"
+      "  --val-sentences N    validation BLEU on N evenly spaced validation sentences (default 300)\n"
+      "  --test-sentences N   score N evenly spaced test sentences (default 0: the whole test split)\n"
       "  --weights FILE       skip training; load these weights (vocabularies are retrained identically)\n"
       "  --seed N             initialisation, dropout and data order (default 1)\n",
       CTFORMER_DATA_DIR, K);
@@ -88,6 +91,8 @@ options parse(int argc, char** argv) {
     else if (a == "--patience") o.patience = std::stol(next());
     else if (a == "--beam") o.beam = std::stoul(next());
     else if (a == "--length-penalty") o.length_penalty = std::stod(next());
+    else if (a == "--val-sentences") o.val_sentences = std::stoul(next());
+    else if (a == "--test-sentences") o.test_sentences = std::stoul(next());
     else if (a == "--weights") o.weights = next();
     else if (a == "--seed") o.seed = std::stoull(next());
     else {
@@ -95,7 +100,7 @@ options parse(int argc, char** argv) {
       usage(2);
     }
   }
-  if (o.beam == 0 || o.beam > K || o.steps <= 0) usage(2);
+  if (o.beam == 0 || o.beam > K || o.steps <= 0 || o.val_sentences == 0) usage(2);
   return o;
 }
 
@@ -223,11 +228,15 @@ int main(int argc, char** argv) try {
   }
   std::printf("training pairs truncated to %zu source / %zu target tokens: %zu of %zu\n", Ss, St, cut, train.size());
   const auto val_items = group_items(pairs, val_idx, en);
-  const auto test_items = group_items(pairs, test_idx, en);
-  // Evenly spaced, because the file (and so each split) is sorted by English length.
-  std::vector<test_item> val_subset;
-  const std::size_t nv = std::min(o.val_sentences, val_items.size());
-  for (std::size_t i = 0; i < nv; ++i) val_subset.push_back(val_items[i * val_items.size() / nv]);
+  // Subsets are evenly spaced, because the file (and so each split) is sorted by English length.
+  auto spaced = [](const std::vector<test_item>& items, std::size_t n) {
+    if (n == 0 || n >= items.size()) return items;
+    std::vector<test_item> out;
+    for (std::size_t i = 0; i < n; ++i) out.push_back(items[i * items.size() / n]);
+    return out;
+  };
+  const auto test_items = spaced(group_items(pairs, test_idx, en), o.test_sentences);
+  const auto val_subset = spaced(val_items, o.val_sentences);
 
   // ---- training ------------------------------------------------------------------------------
   adamw opt;
@@ -288,8 +297,9 @@ int main(int argc, char** argv) try {
   const double beam_seconds = seconds_since(t0);
 
   std::printf("\nexamples from the test split:\n");
-  for (std::size_t i = 0; i < test_items.size() && i < 8; ++i) {
-    const std::size_t k = i * (test_items.size() / 8);
+  const std::size_t shown = std::min<std::size_t>(8, test_items.size());
+  for (std::size_t i = 0; i < shown; ++i) {
+    const std::size_t k = i * test_items.size() / shown;
     std::printf("  EN     %s\n  REF    %s\n  greedy %s\n  beam   %s\n\n", test_items[k].source.c_str(),
                 test_items[k].references.front().c_str(), greedy_text[k].c_str(), beam_text[k].c_str());
   }
@@ -301,8 +311,10 @@ int main(int argc, char** argv) try {
   res.set("decode seconds greedy", greedy_seconds);
   res.set("decode seconds beam", beam_seconds);
   m::report_options ro;
+  std::size_t references = 0;
+  for (const auto& it : test_items) references += it.references.size();
   ro.title = fmt::format("test split: {} English sentences, {} references (corpus BLEU, 13a)", test_items.size(),
-                         test_idx.size());
+                         references);
   ro.digits = 2;
   m::report(res, ro);
   json::value doc = json::object{};
