@@ -72,8 +72,11 @@ result run_ctformer(unsigned threads, int steps) {
 // Runs the PyTorch reference; returns tokens/s (median step) or 0 when PyTorch is unavailable.
 double run_torch(const char* config, unsigned threads, int steps) {
   const std::string script = std::string(CTFORMER_SOURCE_DIR) + "/benchmarks/reference/torch_train.py";
-  const std::string cmd = "OMP_WAIT_POLICY=PASSIVE env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 " +
-                          script + " --config " + config + " --threads " + std::to_string(threads) +
+  // torch.set_num_threads does not reach Debian's OpenBLAS, whose own pool would otherwise take
+  // every core even in the "1 thread" run: its thread count is pinned through the environment.
+  const std::string n = std::to_string(threads);
+  const std::string cmd = "OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=" + n + " OPENBLAS_NUM_THREADS=" + n +
+                          " env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 " + script + " --config " + config + " --threads " + std::to_string(threads) +
                           " --steps " + std::to_string(steps) + " 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return 0;

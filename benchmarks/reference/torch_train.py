@@ -3,12 +3,14 @@
 positions, tied head), AdamW (weight decay on matrices only) and gradient clipping at 1.0,
 timed over a number of training steps on random tokens. Prints one JSON line per run.
 
-    OMP_WAIT_POLICY=PASSIVE env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+    OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
         /usr/bin/python3 benchmarks/reference/torch_train.py --config S --threads 1 --steps 20
 
 Without OMP_WAIT_POLICY=PASSIVE PyTorch at 2 threads is slower than at 1 on a 2-core machine;
-OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE would drop PyTorch's BLAS to half speed. bench_train sets
-both when it launches this script.
+OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE would drop PyTorch's BLAS to half speed; and
+torch.set_num_threads does not reach Debian's OpenBLAS, whose pool takes every core unless
+OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say otherwise. bench_train sets all of these when it
+launches this script.
 """
 import argparse
 import json
