@@ -42,14 +42,8 @@ using batch1 = token_batch<1, S>;
 // The validation split in batches of 12 windows (the last batch padded with ignored rows).
 std::vector<batch12> validation_batches(const sc::corpus& c) {
   const lm_stream stream(c.val);
-  const std::size_t windows = stream.chunk_count(S);
-  std::vector<batch12> out((windows + Bt - 1) / Bt);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    batch_rows<Bt> rows;
-    rows.count = std::min(Bt, windows - i * Bt);
-    for (std::size_t k = 0; k < rows.count; ++k) rows.index[k] = i * Bt + k;
-    stream.fill(out[i], rows);
-  }
+  std::vector<batch12> out(sc::validation_batch_count<batch12>(stream));
+  for (std::size_t i = 0; i < out.size(); ++i) sc::fill_validation_batch(out[i], stream, i);
   return out;
 }
 
@@ -218,17 +212,8 @@ int main(int argc, char** argv) {
       out.before = out.after = mean_loss<model>(t.weights(), *ws, val);
       if (prune_steps > 0) {
         rng data(11);
-        function_source<batch12> train(std::size_t(prune_steps), [&](std::size_t, batch12& bt) {
-          for (std::size_t row = 0; row < Bt; ++row) {
-            const std::size_t at = std::size_t(data.below(c.train.size() - S));
-            for (std::size_t j = 0; j < S; ++j) {
-              bt.ids(row, j) = c.train[at + j];
-              bt.targets(row, j) = c.train[at + j + 1];
-              bt.attention_mask(row, j) = 1;
-              bt.token_type(row, j) = 0;
-            }
-          }
-        });
+        function_source<batch12> train(std::size_t(prune_steps),
+                                       [&](std::size_t, batch12& bt) { sc::fill_random_windows(bt, c.train, data); });
         fit_options o;
         o.max_steps = prune_steps;
         o.eval_every = 0;

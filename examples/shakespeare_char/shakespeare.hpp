@@ -71,6 +71,35 @@ struct result {
   stop_reason sample_stop = stop_reason::max_new_tokens;
 };
 
+// One training batch: windows at uniformly random offsets of a split, as nanoGPT's get_batch.
+template <class Batch>
+void fill_random_windows(Batch& b, const std::vector<std::int32_t>& split, rng& data) {
+  for (std::size_t row = 0; row < Batch::batch; ++row) {
+    const std::size_t at = std::size_t(data.below(split.size() - Batch::seq));
+    for (std::size_t j = 0; j < Batch::seq; ++j) {
+      b.ids(row, j) = split[at + j];
+      b.targets(row, j) = split[at + j + 1];
+      b.attention_mask(row, j) = 1;
+      b.token_type(row, j) = 0;
+    }
+  }
+}
+
+// Validation covers every position of a split once, in consecutive windows; batch i holds windows
+// i*B .. i*B+B-1 (the last batch fewer, its other rows ignored).
+template <class Batch>
+std::size_t validation_batch_count(const lm_stream& stream) {
+  return (stream.chunk_count(Batch::seq) + Batch::batch - 1) / Batch::batch;
+}
+template <class Batch>
+void fill_validation_batch(Batch& b, const lm_stream& stream, std::size_t i) {
+  const std::size_t windows = stream.chunk_count(Batch::seq);
+  batch_rows<Batch::batch> rows;
+  rows.count = std::min(Batch::batch, windows - i * Batch::batch);
+  for (std::size_t k = 0; k < rows.count; ++k) rows.index[k] = i * Batch::batch + k;
+  stream.fill(b, rows);
+}
+
 template <std::size_t V>
 constexpr gpt_config model_config{.vocab = V, .context = context, .d_model = 128, .heads = 4, .d_ff = 512,
                                   .layers = 4};
@@ -99,26 +128,12 @@ result train_with_vocab(const corpus& c, const settings& s) {
   // Training batches: windows at uniformly random offsets of the train split, as nanoGPT's get_batch.
   rng data(s.seed + 1);
   const std::vector<std::int32_t>& tr = c.train;
-  function_source<batch> train(std::size_t(s.iterations), [&](std::size_t, batch& b) {
-    for (std::size_t row = 0; row < batch_size; ++row) {
-      const std::size_t at = std::size_t(data.below(tr.size() - context));
-      for (std::size_t j = 0; j < context; ++j) {
-        b.ids(row, j) = tr[at + j];
-        b.targets(row, j) = tr[at + j + 1];
-        b.attention_mask(row, j) = 1;
-        b.token_type(row, j) = 0;
-      }
-    }
-  });
+  function_source<batch> train(std::size_t(s.iterations),
+                               [&](std::size_t, batch& b) { fill_random_windows(b, tr, data); });
   // Validation: every position of the split once, in consecutive 64-character windows.
   const lm_stream val_stream(c.val);
-  const std::size_t windows = val_stream.chunk_count(context);
-  function_source<batch> val((windows + batch_size - 1) / batch_size, [&](std::size_t i, batch& b) {
-    batch_rows<batch_size> rows;
-    rows.count = std::min(batch_size, windows - i * batch_size);
-    for (std::size_t k = 0; k < rows.count; ++k) rows.index[k] = i * batch_size + k;
-    val_stream.fill(b, rows);
-  });
+  function_source<batch> val(validation_batch_count<batch>(val_stream),
+                             [&](std::size_t i, batch& b) { fill_validation_batch(b, val_stream, i); });
 
   fit_options o;
   o.max_steps = s.iterations;

@@ -409,11 +409,7 @@ class seq2seq_scorer {
       T* kc = sk_.data() + l * K * St * C;
       T* vc = sv_.data() + l * K * St * C;
       // --- self-attention over positions 0..t (K/V of position t appended to the cache)
-      const T* a_in = x;
-      if constexpr (Model::pre) {
-        layer_norm(nrm_.data(), x, L.ln1, eps);
-        a_in = nrm_.data();
-      }
+      const T* a_in = sublayer_input(x, L.ln1, eps);
       linear_forward<T, R, C, C>(q_.data(), C, a_in, C, L.q);
       for (std::size_t r = 0; r < R; ++r) {  // k and v of the new position, straight into the cache
         linear_forward<T, 1, C, C>(kc + (r * St + t) * C, C, a_in + r * C, C, L.k);
@@ -424,18 +420,9 @@ class seq2seq_scorer {
         attention_forward<T, 1, 1, St, H, D>(a_.data() + r * C, att_.data(), in, attention_mask{nullptr, true, t});
       }
       linear_forward<T, R, C, C>(sub_.data(), C, a_.data(), C, L.proj);
-      kernels::add(y, x, sub_.data(), R * C);  // y = x + attn
-      if constexpr (!Model::pre) {
-        layer_norm(x, y, L.ln1, eps);
-        std::swap(x, y);
-      }
-      std::swap(x, y);  // x: the stream after self-attention
+      add_residual(x, y, L.ln1, eps);  // x: the stream after self-attention
       // --- cross-attention over the source
-      const T* x_in = x;
-      if constexpr (Model::pre) {
-        layer_norm(nrm_.data(), x, L.lnx, eps);
-        x_in = nrm_.data();
-      }
+      const T* x_in = sublayer_input(x, L.lnx, eps);
       linear_forward<T, R, C, C>(q_.data(), C, x_in, C, L.xq);
       for (std::size_t r = 0; r < n; ++r) {
         const std::size_t s = slot_[r];
@@ -446,36 +433,18 @@ class seq2seq_scorer {
                                              attention_mask{source_mask(r), false, 0});
       }
       linear_forward<T, R, C, C>(sub_.data(), C, a_.data(), C, L.xproj);
-      kernels::add(y, x, sub_.data(), R * C);
-      if constexpr (!Model::pre) {
-        layer_norm(x, y, L.lnx, eps);
-        std::swap(x, y);
-      }
-      std::swap(x, y);
+      add_residual(x, y, L.lnx, eps);
       // --- feed-forward
-      const T* f_in = x;
-      if constexpr (Model::pre) {
-        layer_norm(nrm_.data(), x, L.ln2, eps);
-        f_in = nrm_.data();
-      }
+      const T* f_in = sublayer_input(x, L.ln2, eps);
       linear_forward<T, R, C, F>(hid_.data(), F, f_in, C, L.fc);
       if constexpr (Model::config.act == activation::gelu)
         kernels::gelu_forward(hact_.data(), hid_.data(), R * F);
       else
         kernels::relu_forward(hact_.data(), hid_.data(), R * F);
       linear_forward<T, R, F, C>(sub_.data(), C, hact_.data(), F, L.fc2);
-      kernels::add(y, x, sub_.data(), R * C);
-      if constexpr (!Model::pre) {
-        layer_norm(x, y, L.ln2, eps);
-        std::swap(x, y);
-      }
-      std::swap(x, y);
+      add_residual(x, y, L.ln2, eps);
     }
-    const T* h = x;
-    if constexpr (Model::pre) {
-      layer_norm(nrm_.data(), x, p_->dec_ln, eps);
-      h = nrm_.data();
-    }
+    const T* h = sublayer_input(x, p_->dec_ln, eps);  // pre-LN's final norm
     if constexpr (Model::tied)
       kernels::gemm<T>(false, true, R, V, C, T(1), h, C, p_->dec_embed.data(), C, T(0), logits_.data(), V);
     else
@@ -490,6 +459,28 @@ class seq2seq_scorer {
   template <class LN>
   void layer_norm(T* out, const T* in, const LN& ln, T eps) {
     kernels::layernorm_forward<T>(out, stat_.data(), stat_.data() + K, in, ln.weight.data(), ln.bias.data(), K, C, eps);
+  }
+
+  // A sublayer reads the normalised stream with pre-LN and the stream itself with post-LN.
+  template <class LN>
+  const T* sublayer_input(const T* x, const LN& ln, T eps) {
+    if constexpr (Model::pre) {
+      layer_norm(nrm_.data(), x, ln, eps);
+      return nrm_.data();
+    } else {
+      return x;
+    }
+  }
+
+  // The residual after a sublayer whose output is in sub_: x + sub, normalised with post-LN. On
+  // return x points at the new stream and y at the free buffer.
+  template <class LN>
+  void add_residual(T*& x, T*& y, const LN& ln, T eps) {
+    kernels::add(y, x, sub_.data(), K * C);
+    if constexpr (Model::pre)
+      std::swap(x, y);
+    else
+      layer_norm(x, y, ln, eps);
   }
 
   // The whole decoder over bos + prefix, padded to St (causal attention keeps the padding out).
