@@ -9,6 +9,8 @@
 // The pretrained arm fine-tunes its body at 0.3x the head's learning rate (--body-lr-scale), and
 // its embedding tables are brought back to the initialisation's scale before fine-tuning (an exact
 // reparametrisation under the embedding LayerNorm; see finetune()).
+// The added English carries the gain: with --extra none (the sentiment text and Shakespeare only,
+// ~28k words in-domain) pretraining is ahead by a third of a point, within the seed noise.
 // Usage: finetune_sentiment [--help] for the options; the defaults are the documented run.
 #include <ctformer/ctformer.hpp>
 
