@@ -80,21 +80,55 @@ struct head_impl<mlm, T, C, V, Tied> {
     tensor2<T, BS, C> d1, d2;
   };
 
-  // emb: the tied word embeddings (V, C).
+  // The head on n rows x (n, C): dense transform, GELU, LayerNorm, then the decoder into
+  // w.logits (n, V). mlm runs it on every position, mlm_sparse on the gathered target rows; W is
+  // either head's workspace. emb: the tied word embeddings (V, C).
+  template <class W>
+  static void rows_forward(const params& p, const T* emb, W& w, const T* x, std::size_t n, T eps) {
+    kernels::gemm<T>(false, false, n, C, C, T(1), x, C, p.transform.weight.data(), C, T(0), w.t_pre.data(), C,
+                     p.transform.bias.data());
+    kernels::gelu_forward(w.t_act.data(), w.t_pre.data(), n * C);
+    kernels::layernorm_forward<T>(w.t_norm.data(), w.mean.data(), w.rstd.data(), w.t_act.data(),
+                                  p.ln.weight.data(), p.ln.bias.data(), n, C, eps);
+    if constexpr (Tied)
+      kernels::gemm<T>(false, true, n, V, C, T(1), w.t_norm.data(), C, emb, C, T(0), w.logits.data(), V,
+                       p.bias.data());
+    else
+      kernels::gemm<T>(false, false, n, V, C, T(1), w.t_norm.data(), C, p.decoder.data(), V, T(0),
+                       w.logits.data(), V, p.bias.data());
+  }
+  // Its backward from the cross-entropy of those rows (targets: n ids): parameter gradients are
+  // added into g (and demb when tied); dx (n, C), unless null, becomes dx_beta * dx + d(loss)/dx.
+  // Uses w.d1 and w.d2 as scratch, so dx may be w.d2.
+  template <class W>
+  static void rows_backward(const params& p, params& g, const T* emb, T* demb, W& w, const T* x,
+                            const std::int32_t* targets, std::size_t n, const loss_value& lv, T* dx, T dx_beta,
+                            T smoothing, T loss_scale) {
+    const T scale = lv.count ? loss_scale / T(lv.count) : T(0);
+    cross_entropy_backward<T>(w.logits.data(), targets, n, V, scale, smoothing);
+    const T* dl = w.logits.data();
+    detail::add_column_sums(g.bias.data(), dl, n, V, V);
+    if constexpr (Tied) {
+      kernels::gemm<T>(false, false, n, C, V, T(1), dl, V, emb, C, T(0), w.d1.data(), C);
+      kernels::gemm<T>(true, false, V, C, n, T(1), dl, V, w.t_norm.data(), C, T(1), demb, C);
+    } else {
+      kernels::gemm<T>(false, true, n, C, V, T(1), dl, V, p.decoder.data(), V, T(0), w.d1.data(), C);
+      kernels::gemm<T>(true, false, C, V, n, T(1), w.t_norm.data(), C, dl, V, T(1), g.decoder.data(), V);
+    }
+    std::memset(w.d2.data(), 0, n * C * sizeof(T));
+    kernels::layernorm_backward<T>(w.d2.data(), g.ln.weight.data(), g.ln.bias.data(), w.d1.data(),
+                                   w.t_act.data(), p.ln.weight.data(), w.mean.data(), w.rstd.data(), n, C);
+    kernels::gelu_backward(w.d1.data(), w.d2.data(), w.t_pre.data(), n * C, false);
+    // Through the dense layer.
+    if (dx) kernels::gemm<T>(false, true, n, C, C, T(1), w.d1.data(), C, p.transform.weight.data(), C, dx_beta, dx, C);
+    kernels::gemm<T>(true, false, C, C, n, T(1), x, C, w.d1.data(), C, T(1), g.transform.weight.data(), C);
+    detail::add_column_sums(g.transform.bias.data(), w.d1.data(), n, C, C);
+  }
+
   template <std::size_t B, std::size_t S>
   static void forward(const params& p, const T* emb, workspace<B, S>& w, const T* hidden, T eps,
                       const std::int32_t*) {
-    constexpr std::size_t BS = B * S;
-    linear_forward<T, BS, C, C>(w.t_pre.data(), C, hidden, C, p.transform);
-    kernels::gelu_forward(w.t_act.data(), w.t_pre.data(), BS * C);
-    kernels::layernorm_forward<T>(w.t_norm.data(), w.mean.data(), w.rstd.data(), w.t_act.data(),
-                                  p.ln.weight.data(), p.ln.bias.data(), BS, C, eps);
-    if constexpr (Tied)
-      kernels::gemm<T>(false, true, BS, V, C, T(1), w.t_norm.data(), C, emb, C, T(0), w.logits.data(), V,
-                       p.bias.data());
-    else
-      kernels::gemm<T>(false, false, BS, V, C, T(1), w.t_norm.data(), C, p.decoder.data(), V, T(0),
-                       w.logits.data(), V, p.bias.data());
+    rows_forward(p, emb, w, hidden, B * S, eps);
   }
   template <std::size_t B, std::size_t S>
   static loss_value loss(workspace<B, S>& w, const batch_type<B, S>& batch, T smoothing) {
@@ -104,23 +138,7 @@ struct head_impl<mlm, T, C, V, Tied> {
   static void backward(const params& p, params& g, const T* emb, T* demb, workspace<B, S>& w,
                        const batch_type<B, S>& batch, const loss_value& lv, const T* hidden, T* dhidden,
                        T smoothing, T loss_scale, const std::int32_t*) {
-    constexpr std::size_t BS = B * S;
-    const T scale = lv.count ? loss_scale / T(lv.count) : T(0);
-    cross_entropy_backward<T>(w.logits.data(), batch.targets.data(), BS, V, scale, smoothing);
-    const T* dl = w.logits.data();
-    detail::add_column_sums(g.bias.data(), dl, BS, V, V);
-    if constexpr (Tied) {
-      kernels::gemm<T>(false, false, BS, C, V, T(1), dl, V, emb, C, T(0), w.d1.data(), C);
-      kernels::gemm<T>(true, false, V, C, BS, T(1), dl, V, w.t_norm.data(), C, T(1), demb, C);
-    } else {
-      kernels::gemm<T>(false, true, BS, C, V, T(1), dl, V, p.decoder.data(), V, T(0), w.d1.data(), C);
-      kernels::gemm<T>(true, false, C, V, BS, T(1), w.t_norm.data(), C, dl, V, T(1), g.decoder.data(), V);
-    }
-    std::memset(w.d2.data(), 0, BS * C * sizeof(T));
-    kernels::layernorm_backward<T>(w.d2.data(), g.ln.weight.data(), g.ln.bias.data(), w.d1.data(),
-                                   w.t_act.data(), p.ln.weight.data(), w.mean.data(), w.rstd.data(), BS, C);
-    kernels::gelu_backward(w.d1.data(), w.d2.data(), w.t_pre.data(), BS * C, false);
-    linear_backward<T, BS, C, C>(dhidden, C, g.transform, w.d1.data(), C, hidden, C, p.transform);
+    rows_backward(p, g, emb, demb, w, hidden, batch.targets.data(), B * S, lv, dhidden, T(1), smoothing, loss_scale);
   }
 };
 
@@ -164,18 +182,7 @@ struct head_impl<mlm_sparse, T, C, V, Tied> {
         ++n;
       }
     w.count = n;
-    if (n == 0) return;
-    kernels::gemm<T>(false, false, n, C, C, T(1), w.h.data(), C, p.transform.weight.data(), C, T(0),
-                     w.t_pre.data(), C, p.transform.bias.data());
-    kernels::gelu_forward(w.t_act.data(), w.t_pre.data(), n * C);
-    kernels::layernorm_forward<T>(w.t_norm.data(), w.mean.data(), w.rstd.data(), w.t_act.data(),
-                                  p.ln.weight.data(), p.ln.bias.data(), n, C, eps);
-    if constexpr (Tied)
-      kernels::gemm<T>(false, true, n, V, C, T(1), w.t_norm.data(), C, emb, C, T(0), w.logits.data(), V,
-                       p.bias.data());
-    else
-      kernels::gemm<T>(false, false, n, V, C, T(1), w.t_norm.data(), C, p.decoder.data(), V, T(0),
-                       w.logits.data(), V, p.bias.data());
+    if (n > 0) dense::rows_forward(p, emb, w, w.h.data(), n, eps);
   }
   template <std::size_t B, std::size_t S>
   static loss_value loss(workspace<B, S>& w, const batch_type<B, S>&, T smoothing) {
@@ -187,25 +194,9 @@ struct head_impl<mlm_sparse, T, C, V, Tied> {
                        T loss_scale, const std::int32_t*) {
     const std::size_t n = w.count;
     if (n == 0) return;
-    const T scale = lv.count ? loss_scale / T(lv.count) : T(0);
-    cross_entropy_backward<T>(w.logits.data(), w.targets.data(), n, V, scale, smoothing);
-    const T* dl = w.logits.data();
-    detail::add_column_sums(g.bias.data(), dl, n, V, V);
-    if constexpr (Tied) {
-      kernels::gemm<T>(false, false, n, C, V, T(1), dl, V, emb, C, T(0), w.d1.data(), C);
-      kernels::gemm<T>(true, false, V, C, n, T(1), dl, V, w.t_norm.data(), C, T(1), demb, C);
-    } else {
-      kernels::gemm<T>(false, true, n, C, V, T(1), dl, V, p.decoder.data(), V, T(0), w.d1.data(), C);
-      kernels::gemm<T>(true, false, C, V, n, T(1), w.t_norm.data(), C, dl, V, T(1), g.decoder.data(), V);
-    }
-    std::memset(w.d2.data(), 0, n * C * sizeof(T));
-    kernels::layernorm_backward<T>(w.d2.data(), g.ln.weight.data(), g.ln.bias.data(), w.d1.data(),
-                                   w.t_act.data(), p.ln.weight.data(), w.mean.data(), w.rstd.data(), n, C);
-    kernels::gelu_backward(w.d1.data(), w.d2.data(), w.t_pre.data(), n * C, false);
-    // Through the dense layer: d(hidden rows) into d2, then scattered back to their positions.
-    kernels::gemm<T>(false, true, n, C, C, T(1), w.d1.data(), C, p.transform.weight.data(), C, T(0), w.d2.data(), C);
-    kernels::gemm<T>(true, false, C, C, n, T(1), w.h.data(), C, w.d1.data(), C, T(1), g.transform.weight.data(), C);
-    detail::add_column_sums(g.transform.bias.data(), w.d1.data(), n, C, C);
+    // d(gathered hidden rows) into d2, then scattered back to their positions.
+    dense::rows_backward(p, g, emb, demb, w, w.h.data(), w.targets.data(), n, lv, w.d2.data(), T(0), smoothing,
+                         loss_scale);
     for (std::size_t i = 0; i < n; ++i) kernels::axpy(dhidden + std::size_t(w.rows[i]) * C, T(1), w.d2.data() + i * C, C);
   }
 };
