@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/cli.hpp"
+
 using namespace ctformer;
 namespace m = ctformer::metrics;
 namespace fs = std::filesystem;
@@ -118,59 +120,39 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "missing value after %s\n", a.c_str());
-        usage(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") usage(0);
-    else if (a == "--data") o.data = next();
-    else if (a == "--out") o.out = next();
-    else if (a == "--vocab") o.vocab = std::stoul(next());
-    else if (a == "--pretrain-steps") o.pretrain_steps = std::stol(next());
-    else if (a == "--finetune-steps") o.finetune_steps = std::stol(next());
-    else if (a == "--seeds") o.seeds = std::stoul(next());
-    else if (a == "--lr") o.lr = std::stod(next());
-    else if (a == "--scratch-lr") o.scratch_lr = std::stod(next());
-    else if (a == "--pretrain-lr") o.pretrain_lr = std::stod(next());
-    else if (a == "--mask-rate") o.mask_rate = std::stod(next());
-    else if (a == "--shakespeare-share") o.shakespeare_share = std::stod(next());
-    else if (a == "--extra") {
-      o.extra = next();
+  ctformer_examples::arg_reader args(argc, argv, usage);
+  while (args.next()) {
+    if (args.is("--data")) o.data = args.text();
+    else if (args.is("--out")) o.out = args.text();
+    else if (args.is("--vocab")) o.vocab = args.count();
+    else if (args.is("--pretrain-steps")) o.pretrain_steps = args.integer();
+    else if (args.is("--finetune-steps")) o.finetune_steps = args.integer();
+    else if (args.is("--seeds")) o.seeds = args.count();
+    else if (args.is("--lr")) o.lr = args.real();
+    else if (args.is("--scratch-lr")) o.scratch_lr = args.real();
+    else if (args.is("--pretrain-lr")) o.pretrain_lr = args.real();
+    else if (args.is("--mask-rate")) o.mask_rate = args.real();
+    else if (args.is("--shakespeare-share")) o.shakespeare_share = args.real();
+    else if (args.is("--extra")) {
+      o.extra = args.text();
       if (o.extra == "none") o.extra.clear();
-    }
-    else if (a == "--extra-share") o.extra_share = std::stod(next());
-    else if (a == "--body-lr-scale") o.body_lr_scale = std::stod(next());
-    else if (a == "--scratch-body-lr-scale") o.scratch_body_lr_scale = std::stod(next());
-    else if (a == "--freeze-embeddings") o.freeze_embeddings = true;
-    else if (a == "--freeze-layers") o.freeze_layers = std::stoi(next());
-    else if (a == "--patience") o.patience = std::stol(next());
-    else if (a == "--eval-every") o.eval_every = std::stol(next());
-    else if (a == "--pretrained") o.pretrained = next();
-    else if (a == "--keep-embedding-scale") o.rescale_embeddings = false;
-    else if (a == "--labelled") o.labelled = std::stod(next());
-    else if (a == "--transfer") {
-      const std::string v = next();
-      if (v != "all" && v != "embeddings") usage(2);
-      o.embeddings_only = v == "embeddings";
-    }
-    else if (a == "--pooling") {
-      const std::string v = next();
-      if (v != "cls" && v != "mean") usage(2);
-      o.mean_pooling = v == "mean";
-    } else if (a == "--arms") {
-      const std::string v = next();
+    } else if (args.is("--extra-share")) o.extra_share = args.real();
+    else if (args.is("--body-lr-scale")) o.body_lr_scale = args.real();
+    else if (args.is("--scratch-body-lr-scale")) o.scratch_body_lr_scale = args.real();
+    else if (args.is("--freeze-embeddings")) o.freeze_embeddings = true;
+    else if (args.is("--freeze-layers")) o.freeze_layers = int(args.integer());
+    else if (args.is("--patience")) o.patience = args.integer();
+    else if (args.is("--eval-every")) o.eval_every = args.integer();
+    else if (args.is("--pretrained")) o.pretrained = args.text();
+    else if (args.is("--keep-embedding-scale")) o.rescale_embeddings = false;
+    else if (args.is("--labelled")) o.labelled = args.real();
+    else if (args.is("--transfer")) o.embeddings_only = args.choice({"all", "embeddings"}) == "embeddings";
+    else if (args.is("--pooling")) o.mean_pooling = args.choice({"mean", "cls"}) == "mean";
+    else if (args.is("--arms")) {
+      const std::string v = args.choice({"both", "pretrained", "scratch"});
       o.run_pretrained = v != "scratch";
       o.run_scratch = v != "pretrained";
-    }
-    else {
-      std::fprintf(stderr, "unknown option %s\n", a.c_str());
-      usage(2);
-    }
+    } else args.unknown();
   }
   if (o.seeds == 0 || o.finetune_steps <= 0 || o.vocab < 100 || o.vocab > V || !(o.labelled > 0 && o.labelled <= 1))
     usage(2);

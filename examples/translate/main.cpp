@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/cli.hpp"
+
 using namespace ctformer;
 namespace m = ctformer::metrics;
 namespace fs = std::filesystem;
@@ -73,32 +75,21 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "missing value after %s\n", a.c_str());
-        usage(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") usage(0);
-    else if (a == "--data") o.data = next();
-    else if (a == "--out") o.out = next();
-    else if (a == "--steps") o.steps = std::stol(next());
-    else if (a == "--lr") o.lr = std::stod(next());
-    else if (a == "--eval-every") o.eval_every = std::stol(next());
-    else if (a == "--patience") o.patience = std::stol(next());
-    else if (a == "--beam") o.beam = std::stoul(next());
-    else if (a == "--length-penalty") o.length_penalty = std::stod(next());
-    else if (a == "--val-sentences") o.val_sentences = std::stoul(next());
-    else if (a == "--test-sentences") o.test_sentences = std::stoul(next());
-    else if (a == "--weights") o.weights = next();
-    else if (a == "--seed") o.seed = std::stoull(next());
-    else {
-      std::fprintf(stderr, "unknown option %s\n", a.c_str());
-      usage(2);
-    }
+  ctformer_examples::arg_reader args(argc, argv, usage);
+  while (args.next()) {
+    if (args.is("--data")) o.data = args.text();
+    else if (args.is("--out")) o.out = args.text();
+    else if (args.is("--steps")) o.steps = args.integer();
+    else if (args.is("--lr")) o.lr = args.real();
+    else if (args.is("--eval-every")) o.eval_every = args.integer();
+    else if (args.is("--patience")) o.patience = args.integer();
+    else if (args.is("--beam")) o.beam = args.count();
+    else if (args.is("--length-penalty")) o.length_penalty = args.real();
+    else if (args.is("--val-sentences")) o.val_sentences = args.count();
+    else if (args.is("--test-sentences")) o.test_sentences = args.count();
+    else if (args.is("--weights")) o.weights = args.text();
+    else if (args.is("--seed")) o.seed = args.u64();
+    else args.unknown();
   }
   if (o.beam == 0 || o.beam > K || o.steps <= 0 || o.val_sentences == 0) usage(2);
   return o;
