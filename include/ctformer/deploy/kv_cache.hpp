@@ -2,7 +2,7 @@
 // the keys and values of earlier positions come from the cache (their own are appended), so a new
 // token costs O(params + L * context * d_model) instead of a full forward over the prefix.
 // It calls decoder_lm::forward's kernels in the same order with the same arguments (eval mode), so
-// its logits equal the full forward's bit for bit when d_ff is a multiple of the SIMD width.
+// its logits equal the full forward's bit for bit at any vector width (elementwise kernels never round by position).
 #pragma once
 
 #include <algorithm>

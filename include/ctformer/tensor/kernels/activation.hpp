@@ -20,79 +20,48 @@ template <class T>
 inline constexpr T gelu_k1 = T(0.044715);
 }  // namespace detail
 
+// Each kernel below is elementwise(): an element's result does not depend on where it sits.
 template <class T>
-void gelu_forward(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, std::size_t n) {
+void gelu_forward(T* y, const T* x, std::size_t n) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
   const B k0(detail::gelu_k0<T>), k1(detail::gelu_k1<T>), half(T(0.5)), one(T(1));
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) {
-    const B v = B::load_unaligned(x + i);
-    const B u = k0 * xsimd::fma(k1 * v * v, v, v);
-    (half * v * (one + xsimd::tanh(u))).store_unaligned(y + i);
-  }
-  for (; i < n; ++i) {
-    const T v = x[i];
-    const T u = detail::gelu_k0<T> * (v + detail::gelu_k1<T> * v * v * v);
-    y[i] = T(0.5) * v * (T(1) + std::tanh(u));
-  }
+  elementwise(y, n, [&](B a) { return half * a * (one + v::tanh(k0 * v::fma(k1 * a * a, a, a))); }, x);
 }
 
 // dx (+)= dy * gelu'(x)
 template <class T>
-void gelu_backward(T* CTFORMER_RESTRICT dx, const T* CTFORMER_RESTRICT dy,
-                   const T* CTFORMER_RESTRICT x, std::size_t n, bool accumulate = true) {
+void gelu_backward(T* dx, const T* dy, const T* x, std::size_t n, bool accumulate = true) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
-  const B k0(detail::gelu_k0<T>), k1(detail::gelu_k1<T>), k13(T(3) * detail::gelu_k1<T>),
-      half(T(0.5)), one(T(1));
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) {
-    const B v = B::load_unaligned(x + i);
-    const B v2 = v * v;
-    const B t = xsimd::tanh(k0 * xsimd::fma(k1 * v2, v, v));
-    const B dudx = k0 * xsimd::fma(k13, v2, one);
-    const B d = half * (one + t) + half * v * (one - t * t) * dudx;
-    B g = d * B::load_unaligned(dy + i);
-    if (accumulate) g += B::load_unaligned(dx + i);
-    g.store_unaligned(dx + i);
-  }
-  for (; i < n; ++i) {
-    const T v = x[i];
-    const T t = std::tanh(detail::gelu_k0<T> * (v + detail::gelu_k1<T> * v * v * v));
-    const T dudx = detail::gelu_k0<T> * (T(1) + T(3) * detail::gelu_k1<T> * v * v);
-    const T g = dy[i] * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * dudx);
-    dx[i] = accumulate ? dx[i] + g : g;
-  }
+  const B k0(detail::gelu_k0<T>), k1(detail::gelu_k1<T>), k13(T(3) * detail::gelu_k1<T>), half(T(0.5)), one(T(1));
+  auto grad = [&](B a, B d) {
+    const B a2 = a * a;
+    const B t = v::tanh(k0 * v::fma(k1 * a2, a, a));
+    const B dudx = k0 * v::fma(k13, a2, one);
+    return (half * (one + t) + half * a * (one - t * t) * dudx) * d;
+  };
+  if (accumulate)
+    elementwise(dx, n, [&](B a, B d, B acc) { return grad(a, d) + acc; }, x, dy, static_cast<const T*>(dx));
+  else
+    elementwise(dx, n, grad, x, dy);
 }
 
 template <class T>
-void relu_forward(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, std::size_t n) {
+void relu_forward(T* y, const T* x, std::size_t n) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
-  std::size_t i = 0;
   const B zero(T(0));
-  for (; i + W <= n; i += W) xsimd::max(B::load_unaligned(x + i), zero).store_unaligned(y + i);
-  for (; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  elementwise(y, n, [&](B a) { return v::max(a, zero); }, x);
 }
 
 // dx (+)= dy * [x > 0]
 template <class T>
-void relu_backward(T* CTFORMER_RESTRICT dx, const T* CTFORMER_RESTRICT dy,
-                   const T* CTFORMER_RESTRICT x, std::size_t n, bool accumulate = true) {
+void relu_backward(T* dx, const T* dy, const T* x, std::size_t n, bool accumulate = true) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
-  std::size_t i = 0;
   const B zero(T(0));
-  for (; i + W <= n; i += W) {
-    B g = xsimd::select(B::load_unaligned(x + i) > zero, B::load_unaligned(dy + i), zero);
-    if (accumulate) g += B::load_unaligned(dx + i);
-    g.store_unaligned(dx + i);
-  }
-  for (; i < n; ++i) {
-    const T g = x[i] > T(0) ? dy[i] : T(0);
-    dx[i] = accumulate ? dx[i] + g : g;
-  }
+  if (accumulate)
+    elementwise(dx, n, [&](B a, B d, B acc) { return v::select(a > zero, d, zero) + acc; }, x, dy,
+                static_cast<const T*>(dx));
+  else
+    elementwise(dx, n, [&](B a, B d) { return v::select(a > zero, d, zero); }, x, dy);
 }
 
 namespace scalar {

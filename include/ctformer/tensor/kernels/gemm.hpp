@@ -134,7 +134,7 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
     for (std::size_t i = 0; i < MR; ++i) {
       const B av(a[i]);
 #pragma GCC unroll 4
-      for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(av, bv[v], acc[i][v]);
+      for (std::size_t v = 0; v < NV; ++v) acc[i][v] = v::fma(av, bv[v], acc[i][v]);
     }
     a += MR;
     b += NR;
@@ -169,7 +169,7 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
         T* p = dst + i * ld + v * W;
         B base = beta == T(0) ? B(T(0)) : vb * B::load_unaligned(p);
         if (bias_src) base = base + B::load_unaligned(bias_src + v * W);
-        xsimd::fma(va, acc[i][v], base).store_unaligned(p);
+        v::fma(va, acc[i][v], base).store_unaligned(p);
       }
   } else {
 #pragma GCC unroll 8
@@ -177,7 +177,7 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < NV; ++v) {
         T* p = dst + i * ld + v * W;
-        xsimd::fma(va, acc[i][v], B::load_unaligned(p)).store_unaligned(p);
+        v::fma(va, acc[i][v], B::load_unaligned(p)).store_unaligned(p);
       }
   }
   if (!full) {
@@ -229,7 +229,6 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
                   std::byte* scratch) {
   using B = simd<T>;
   using G = gemm_blocking<T>;
-  constexpr std::size_t W = B::size;
   const std::size_t nw = n1 - n0;
   auto a_at = [&](std::size_t m, std::size_t k) { return ta ? a[k * lda + m] : a[m * lda + k]; };
   for (std::size_t pc = 0; pc < K; pc += G::KC) {
@@ -249,38 +248,27 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
       bk = b + pc * ldb + n0;
       ldk = ldb;
     }
-    std::size_t j = 0;
-    for (; j + W <= nw; j += W) {
+    // Columns one batch at a time, the last partial batch zero-padded: every column runs the same
+    // vector FMA (fused or not, as the build's SIMD has it) as the blocked path's tiles.
+    for_each_block<T>(nw, [&](std::size_t j, std::size_t count) {
       B acc[MS];
       for (std::size_t m = 0; m < MS; ++m) acc[m] = B(T(0));
       for (std::size_t k = 0; k < kc; ++k) {
-        const B bv = B::load_unaligned(bk + k * ldk + j);
-        for (std::size_t m = 0; m < MS; ++m) acc[m] = xsimd::fma(B(a_at(m, pc + k)), bv, acc[m]);
+        const B bv = load_n(bk + k * ldk + j, count);
+        for (std::size_t m = 0; m < MS; ++m) acc[m] = v::fma(B(a_at(m, pc + k)), bv, acc[m]);
       }
       for (std::size_t m = 0; m < MS; ++m) {
         T* p = c + m * ldc + n0 + j;
         B base;
         if (first) {
-          base = beta == T(0) ? B(T(0)) : B(beta) * B::load_unaligned(p);
-          if (bias) base = base + B::load_unaligned(bias + n0 + j);
+          base = beta == T(0) ? B(T(0)) : B(beta) * load_n(p, count);
+          if (bias) base = base + load_n(bias + n0 + j, count);
         } else {
-          base = B::load_unaligned(p);
+          base = load_n(p, count);
         }
-        xsimd::fma(B(alpha), acc[m], base).store_unaligned(p);
+        store_n<T>(v::fma(B(alpha), acc[m], base), p, count);
       }
-    }
-    for (; j < nw; ++j)
-      for (std::size_t m = 0; m < MS; ++m) {
-        T acc = T(0);
-        for (std::size_t k = 0; k < kc; ++k) acc = std::fma(a_at(m, pc + k), bk[k * ldk + j], acc);
-        T& out = c[m * ldc + n0 + j];
-        T base = out;
-        if (first) {
-          base = beta == T(0) ? T(0) : beta * out;
-          if (bias) base = base + bias[n0 + j];
-        }
-        out = std::fma(alpha, acc, base);
-      }
+    });
   }
 }
 

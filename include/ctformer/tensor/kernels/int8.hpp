@@ -33,7 +33,11 @@ inline const char* int8_path_name() {
 #elif defined(__AVX2__)
   return "avx2";
 #else
+#if defined(CTFORMER_SIMD_SCALAR)
+  return "scalar";
+#else
   return "xsimd-generic";
+#endif
 #endif
 }
 
@@ -124,7 +128,7 @@ inline void dot_s8_x4(const std::int8_t* a, const std::int8_t* const* b, std::si
   acc[2] = hsum(s2);
   acc[3] = hsum(s3);
 #else
-  using I = xsimd::batch<std::int32_t>;
+  using I = simd<std::int32_t>;
   constexpr std::size_t W = I::size;
   I s0(0), s1(0), s2(0), s3(0);
   for (; k + W <= n; k += W) {
@@ -134,10 +138,10 @@ inline void dot_s8_x4(const std::int8_t* a, const std::int8_t* const* b, std::si
     s2 += av * I::load_unaligned(b[2] + k);
     s3 += av * I::load_unaligned(b[3] + k);
   }
-  acc[0] = xsimd::hadd(s0);
-  acc[1] = xsimd::hadd(s1);
-  acc[2] = xsimd::hadd(s2);
-  acc[3] = xsimd::hadd(s3);
+  acc[0] = v::hadd(s0);
+  acc[1] = v::hadd(s1);
+  acc[2] = v::hadd(s2);
+  acc[3] = v::hadd(s3);
 #endif
   for (; k < n; ++k) {
     const std::int32_t av = a[k];

@@ -13,35 +13,27 @@ CTFORMER_KERNELS_BEGIN
 
 namespace ctformer::kernels {
 
+// Rows are walked one batch at a time with a padded last batch (see simd.hpp), so a row's result
+// depends only on its values and C: the same row gives the same bits in any batch of rows.
 template <class T>
 void layernorm_forward(T* CTFORMER_RESTRICT y, T* mean, T* rstd, const T* CTFORMER_RESTRICT x,
                        const T* w, const T* b, std::size_t rows, std::size_t C, T eps = T(1e-5)) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
   for (std::size_t r = 0; r < rows; ++r) {
     const T* xr = x + r * C;
     T* yr = y + r * C;
-    std::size_t j = 0;
     B vs(T(0));
-    for (; j + W <= C; j += W) vs += B::load_unaligned(xr + j);
-    T s = xsimd::hadd(vs);
-    for (; j < C; ++j) s += xr[j];
-    const T m = s / T(C);
+    for_each_block<T>(C, [&](std::size_t j, std::size_t count) { vs += load_n(xr + j, count); });
+    const T m = v::hadd(vs) / T(C);
     const B vm(m);
     B vv(T(0));
-    for (j = 0; j + W <= C; j += W) {
-      const B d = B::load_unaligned(xr + j) - vm;
-      vv = xsimd::fma(d, d, vv);
-    }
-    T v = xsimd::hadd(vv);
-    for (; j < C; ++j) v += (xr[j] - m) * (xr[j] - m);
-    const T rs = T(1) / std::sqrt(v / T(C) + eps);
+    for_each_block<T>(C, [&](std::size_t j, std::size_t count) {
+      const B d = load_n(xr + j, count, m) - vm;  // padding m: d is exactly 0 there
+      vv = v::fma(d, d, vv);
+    });
+    const T rs = T(1) / std::sqrt(v::hadd(vv) / T(C) + eps);
     const B vr(rs);
-    for (j = 0; j + W <= C; j += W) {
-      const B n = (B::load_unaligned(xr + j) - vm) * vr;
-      xsimd::fma(n, B::load_unaligned(w + j), B::load_unaligned(b + j)).store_unaligned(yr + j);
-    }
-    for (; j < C; ++j) yr[j] = (xr[j] - m) * rs * w[j] + b[j];
+    elementwise(yr, C, [&](B xv, B wv, B bv) { return v::fma((xv - vm) * vr, wv, bv); }, xr, w, b);
     if (mean) mean[r] = m;
     if (rstd) rstd[r] = rs;
   }
@@ -52,47 +44,29 @@ void layernorm_backward(T* CTFORMER_RESTRICT dx, T* CTFORMER_RESTRICT dw, T* CTF
                         const T* dy, const T* x, const T* w, const T* mean, const T* rstd,
                         std::size_t rows, std::size_t C) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
   for (std::size_t r = 0; r < rows; ++r) {
     const T* xr = x + r * C;
     const T* dyr = dy + r * C;
     T* dxr = dx + r * C;
     const T m = mean[r], rs = rstd[r];
     const B vm(m), vr(rs);
-    // Two means over the row: of g = dy * w and of g * n.
+    // Two means over the row: of g = dy * w and of g * n (padding dy = 0 adds nothing).
     B vg(T(0)), vgn(T(0));
-    std::size_t j = 0;
-    for (; j + W <= C; j += W) {
-      const B n = (B::load_unaligned(xr + j) - vm) * vr;
-      const B g = B::load_unaligned(dyr + j) * B::load_unaligned(w + j);
+    for_each_block<T>(C, [&](std::size_t j, std::size_t count) {
+      const B n = (load_n(xr + j, count, m) - vm) * vr;
+      const B g = load_n(dyr + j, count) * load_n(w + j, count);
       vg += g;
-      vgn = xsimd::fma(g, n, vgn);
-    }
-    T sg = xsimd::hadd(vg), sgn = xsimd::hadd(vgn);
-    for (; j < C; ++j) {
-      const T n = (xr[j] - m) * rs;
-      const T g = dyr[j] * w[j];
-      sg += g;
-      sgn += g * n;
-    }
-    const T mg = sg / T(C), mgn = sgn / T(C);
-    const B vmg(mg), vmgn(mgn);
-    for (j = 0; j + W <= C; j += W) {
-      const B n = (B::load_unaligned(xr + j) - vm) * vr;
-      const B d = B::load_unaligned(dyr + j);
-      const B g = d * B::load_unaligned(w + j);
-      (B::load_unaligned(db + j) + d).store_unaligned(db + j);
-      xsimd::fma(d, n, B::load_unaligned(dw + j)).store_unaligned(dw + j);
-      const B gx = (g - vmg - n * vmgn) * vr;
-      (B::load_unaligned(dxr + j) + gx).store_unaligned(dxr + j);
-    }
-    for (; j < C; ++j) {
-      const T n = (xr[j] - m) * rs;
-      const T g = dyr[j] * w[j];
-      db[j] += dyr[j];
-      dw[j] += dyr[j] * n;
-      dxr[j] += (g - mg - n * mgn) * rs;
-    }
+      vgn = v::fma(g, n, vgn);
+    });
+    const B vmg(v::hadd(vg) / T(C)), vmgn(v::hadd(vgn) / T(C));
+    for_each_block<T>(C, [&](std::size_t j, std::size_t count) {
+      const B n = (load_n(xr + j, count) - vm) * vr;
+      const B d = load_n(dyr + j, count);
+      const B g = d * load_n(w + j, count);
+      store_n<T>(load_n(db + j, count) + d, db + j, count);
+      store_n<T>(v::fma(d, n, load_n(dw + j, count)), dw + j, count);
+      store_n<T>(load_n(dxr + j, count) + (g - vmg - n * vmgn) * vr, dxr + j, count);
+    });
   }
 }
 

@@ -20,41 +20,26 @@ namespace ctformer::kernels {
 template <class T>
 T softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(1)) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
+  constexpr T lowest = -std::numeric_limits<T>::infinity();
   n_valid = std::min(n_valid, n);
   if (n_valid == 0) {
     std::fill(y, y + n, T(0));
-    return -std::numeric_limits<T>::infinity();
+    return lowest;
   }
-  std::size_t j = 0;
-  T mx = -std::numeric_limits<T>::infinity();
-  if (n_valid >= W) {
-    B vm = B::load_unaligned(x);
-    for (j = W; j + W <= n_valid; j += W) vm = xsimd::max(vm, B::load_unaligned(x + j));
-    alignas(64) T lanes[W];
-    vm.store_aligned(lanes);
-    for (std::size_t l = 0; l < W; ++l) mx = std::max(mx, lanes[l]);
-  }
-  for (; j < n_valid; ++j) mx = std::max(mx, x[j]);
-  const T shift = mx * scale;
-
+  // Padding of the last batch is -inf: it never wins the maximum and its exp is exactly 0.
+  B vm(lowest);
+  for_each_block<T>(n_valid, [&](std::size_t j, std::size_t count) { vm = v::max(vm, load_n(x + j, count, lowest)); });
+  const T shift = hmax(vm) * scale;
   const B vs(scale), vshift(shift);
   B vsum(T(0));
-  for (j = 0; j + W <= n_valid; j += W) {
-    B e = xsimd::exp(xsimd::fms(B::load_unaligned(x + j), vs, vshift));
-    e.store_unaligned(y + j);
+  for_each_block<T>(n_valid, [&](std::size_t j, std::size_t count) {
+    const B e = v::exp(v::fms(load_n(x + j, count, lowest), vs, vshift));
+    store_n<T>(e, y + j, count);
     vsum += e;
-  }
-  T sum = xsimd::hadd(vsum);
-  for (; j < n_valid; ++j) {
-    const T e = std::exp(x[j] * scale - shift);
-    y[j] = e;
-    sum += e;
-  }
-  const T inv = T(1) / sum;
-  const B vinv(inv);
-  for (j = 0; j + W <= n_valid; j += W) (B::load_unaligned(y + j) * vinv).store_unaligned(y + j);
-  for (; j < n_valid; ++j) y[j] *= inv;
+  });
+  const T sum = v::hadd(vsum);
+  const B vinv(T(1) / sum);
+  elementwise(y, n_valid, [&](B e) { return e * vinv; }, static_cast<const T*>(y));
   std::fill(y + n_valid, y + n, T(0));
   return shift + std::log(sum);
 }
@@ -103,22 +88,13 @@ template <class T>
 void softmax_backward_row(T* dx, const T* y, const T* dy, std::size_t n, bool accumulate = true,
                           T scale = T(1)) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
-  std::size_t j = 0;
   B vdot(T(0));
-  for (; j + W <= n; j += W) vdot = xsimd::fma(B::load_unaligned(y + j), B::load_unaligned(dy + j), vdot);
-  T dot = xsimd::hadd(vdot);
-  for (; j < n; ++j) dot += y[j] * dy[j];
-  const B vd(dot), vs(scale);
-  for (j = 0; j + W <= n; j += W) {
-    B g = B::load_unaligned(y + j) * (B::load_unaligned(dy + j) - vd) * vs;
-    if (accumulate) g += B::load_unaligned(dx + j);
-    g.store_unaligned(dx + j);
-  }
-  for (; j < n; ++j) {
-    const T g = y[j] * (dy[j] - dot) * scale;
-    dx[j] = accumulate ? dx[j] + g : g;
-  }
+  for_each_block<T>(n, [&](std::size_t j, std::size_t count) { vdot = v::fma(load_n(y + j, count), load_n(dy + j, count), vdot); });
+  const B vd(v::hadd(vdot)), vs(scale);
+  if (accumulate)
+    elementwise(dx, n, [&](B yv, B dyv, B acc) { return yv * (dyv - vd) * vs + acc; }, y, dy, static_cast<const T*>(dx));
+  else
+    elementwise(dx, n, [&](B yv, B dyv) { return yv * (dyv - vd) * vs; }, y, dy);
 }
 
 namespace scalar {
