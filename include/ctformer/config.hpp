@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "tensor/random.hpp"
+#include "base/random.hpp"
 
 namespace ctformer {
 

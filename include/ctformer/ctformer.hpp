@@ -1,10 +1,12 @@
 // ctformer: transformers as static types, trained on the CPU. The umbrella header.
 #pragma once
 
+#include "base/random.hpp"
+#include "base/run_mode.hpp"
+#include "base/utf8.hpp"
 #include "config.hpp"
 #include "error.hpp"
 #include "tensor/kernels.hpp"
-#include "tensor/random.hpp"
 #include "tensor/tensor.hpp"
 #include "tensor/threading.hpp"
 #include "tensor/visit.hpp"
@@ -23,7 +25,6 @@
 #include "data/tokenizers/tokenizer.hpp"
 #include "data/tokenizers/wordpiece.hpp"
 #include "data/unicode/unicode.hpp"
-#include "data/utf8.hpp"
 #include "data/word_vectors.hpp"
 
 #include "layers/attention.hpp"
@@ -45,6 +46,7 @@
 #include "losses/mse.hpp"
 
 #include "optim/clip.hpp"
+#include "optim/mask.hpp"
 #include "optim/optimizers.hpp"
 #include "schedules/schedules.hpp"
 
@@ -52,6 +54,7 @@
 #include "train/progress.hpp"
 #include "train/trainer.hpp"
 
+#include "io/checkpoint.hpp"
 #include "io/json.hpp"
 #include "io/safetensors.hpp"
 #include "io/weights.hpp"
@@ -65,3 +68,10 @@
 #include "metrics/regression.hpp"
 #include "metrics/report.hpp"
 #include "metrics/svg.hpp"
+
+#include "deploy/export.hpp"
+#include "deploy/generate.hpp"
+#include "deploy/kv_cache.hpp"
+#include "deploy/prune.hpp"
+#include "deploy/quantize.hpp"
+#include "deploy/seq2seq_decode.hpp"

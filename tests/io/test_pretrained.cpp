@@ -7,25 +7,20 @@
 #include <ctformer/models/encoder.hpp>
 #include <ctformer/train/trainer.hpp>
 
+#include "support/same_bits.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
 using namespace ctformer;
+using testing::same_bits;
 
 namespace {
 constexpr bert_config cfg{.vocab = 30, .context = 8, .d_model = 16, .heads = 2, .d_ff = 32, .layers = 2};
 using pretrain_model = encoder<cfg, mlm>;
 using finetune_model = encoder<cfg, classify<2>>;
 
-template <class P>
-bool same_bits(const P& a, const P& b) {
-  bool same = true;
-  for_each_tensor(a, b, [&](const tensor_info&, const auto& x, const auto& y) {
-    same = same && std::memcmp(x.data(), y.data(), x.size() * sizeof(*x.data())) == 0;
-  });
-  return same;
-}
 }  // namespace
 
 TEST_CASE("an MLM-pretrained body loads under a classification head", "[io]") {

@@ -8,12 +8,15 @@
 #include <ctformer/models/encoder.hpp>
 #include <ctformer/models/init.hpp>
 
+#include "support/same_bits.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 
 using namespace ctformer;
+using testing::same_bits;
 
 namespace {
 
@@ -27,15 +30,6 @@ using bert = encoder<tiny_bert, classify<3>>;
 
 std::string tmp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("ctformer_test_" + name)).string();
-}
-
-template <class P>
-bool same_bits(const P& a, const P& b) {
-  bool same = true;
-  for_each_tensor(a, b, [&](const tensor_info&, const auto& x, const auto& y) {
-    same = same && std::memcmp(x.data(), y.data(), x.size() * sizeof(*x.data())) == 0;
-  });
-  return same;
 }
 
 std::string load_error(const std::string& path) {

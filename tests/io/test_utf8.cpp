@@ -1,7 +1,7 @@
 // Strict UTF-8 validation, byte offsets in errors, and U+FFFD repair by maximal subpart.
 #include <catch2/catch.hpp>
 
-#include <ctformer/data/utf8.hpp>
+#include <ctformer/base/utf8.hpp>
 
 namespace u = ctformer::utf8;
 

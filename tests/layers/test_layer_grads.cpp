@@ -19,6 +19,8 @@
 #include <ctformer/models/init.hpp>
 #include <ctformer/tensor/kernels/activation.hpp>
 
+#include "support/gradcheck.hpp"
+
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -45,21 +47,13 @@ struct harness {
   void check(double rtol = 1e-6, double atol = 1e-9, double h = 1e-5) {
     zero_and_back();
     // Copy the analytic gradients first: the loss evaluations below may overwrite them.
-    std::vector<std::vector<double>> analytic;
-    for (auto& p : probes) analytic.emplace_back(p.dx, p.dx + p.n);
-    for (std::size_t k = 0; k < probes.size(); ++k) {
-      auto& p = probes[k];
-      for (std::size_t i = 0; i < p.n; ++i) {
-        const double saved = p.x[i];
-        p.x[i] = saved + h;
-        const double lp = loss();
-        p.x[i] = saved - h;
-        const double lm = loss();
-        p.x[i] = saved;
-        const double num = (lp - lm) / (2 * h), ana = analytic[k][i];
-        INFO(p.name << "[" << i << "]: numeric " << num << " analytic " << ana);
-        REQUIRE(std::abs(num - ana) <= atol + rtol * std::max(std::abs(num), std::abs(ana)));
-      }
+    for (auto& p : probes) {
+      const std::vector<double> analytic(p.dx, p.dx + p.n);
+      testing::grad_report r;
+      testing::check_values(r, p.name, p.x, analytic.data(), p.n, loss, rtol, atol, h);
+      INFO(p.name << ": worst at " << r.where << ": numeric " << r.num << " analytic " << r.ana << " ("
+                  << r.checked << " values)");
+      REQUIRE(r.worst <= 1.0);
     }
   }
 };

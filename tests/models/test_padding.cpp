@@ -7,10 +7,13 @@
 #include <ctformer/models/init.hpp>
 #include <ctformer/models/seq2seq.hpp>
 
+#include "support/same_bits.hpp"
+
 #include <cstring>
 #include <memory>
 
 using namespace ctformer;
+using testing::same_bits;
 
 namespace {
 
@@ -22,23 +25,6 @@ constexpr std::size_t B = 2;
 const std::size_t lens[B] = {5, 3};
 const std::int32_t seq[B][5] = {{3, 7, 1, 9, 4}, {8, 2, 6, 0, 0}};
 const std::int32_t tgt[B][5] = {{5, 2, 11, 3, 7}, {4, 13, 1, 0, 0}};
-
-template <class P>
-bool same_bits(const P& a, const P& b, std::string& first_diff) {
-  bool same = true;
-  for_each_tensor(a, b, [&](const tensor_info& info, const auto& x, const auto& y) {
-    if (same && std::memcmp(x.data(), y.data(), x.size() * sizeof(*x.data())) != 0) {
-      same = false;
-      first_diff = info.str();
-      for (std::size_t i = 0; i < x.size(); ++i)
-        if (x.data()[i] != y.data()[i]) {
-          first_diff += " [" + std::to_string(i) + "] " + std::to_string(x.data()[i]) + " vs " + std::to_string(y.data()[i]);
-          break;
-        }
-    }
-  });
-  return same;
-}
 
 template <std::size_t S, class Batch>
 void fill_lm(Batch& b) {
@@ -67,7 +53,7 @@ void check_same(Batch1& b1, Batch2& b2, W1& w1, W2& w2, unsigned seed) {
   REQUIRE(l1.count == l2.count);
   REQUIRE(l1.loss == l2.loss);
   std::string where;
-  const bool same = same_bits(*g1, *g2, where);
+  const bool same = same_bits(*g1, *g2, &where);
   INFO("first differing gradient: " << where);
   REQUIRE(same);
 }

@@ -7,6 +7,8 @@
 #include <ctformer/models/decoder_lm.hpp>
 #include <ctformer/train/trainer.hpp>
 
+#include "support/same_bits.hpp"
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include <memory>
 
 using namespace ctformer;
+using testing::same_bits;
 
 namespace {
 
@@ -50,15 +53,6 @@ double max_rel_diff(const P& a, const P& b) {
     worst = std::max(worst, num / den);
   });
   return worst;
-}
-
-template <class P>
-bool same_bits(const P& a, const P& b) {
-  bool same = true;
-  for_each_tensor(a, b, [&](const tensor_info&, const auto& x, const auto& y) {
-    same = same && std::memcmp(x.data(), y.data(), x.size() * sizeof(*x.data())) == 0;
-  });
-  return same;
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 
 #include "../error.hpp"
 #include "unicode/unicode.hpp"
-#include "utf8.hpp"
+#include "../base/utf8.hpp"
 
 namespace ctformer::cleaning {
 

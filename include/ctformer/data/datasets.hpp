@@ -21,7 +21,7 @@
 #include "sampling.hpp"
 #include "text_file.hpp"
 #include "tokenizers/tokenizer.hpp"
-#include "utf8.hpp"
+#include "../base/utf8.hpp"
 
 namespace ctformer {
 

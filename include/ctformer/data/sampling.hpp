@@ -1,5 +1,5 @@
-// Seeded sampling: a portable RNG (xoshiro256**, seeded by splitmix64; unlike std:: distributions
-// it gives the same stream on every standard library), shuffles, train/validation/test splits
+// Seeded sampling: a portable RNG (base/random.hpp's xoshiro256**; unlike std:: distributions it
+// gives the same stream on every standard library), shuffles, train/validation/test splits
 // (stratified by label: per class and split the count is within one example of the class's
 // share, by rounding the class x split matrix with a small max-flow), k-fold indices, and batch
 // plans that pad or drop the last batch.
@@ -13,51 +13,30 @@
 #include <span>
 #include <vector>
 
+#include "../base/random.hpp"
 #include "../error.hpp"
 
 namespace ctformer {
 
+// The sampling generator: xoshiro256** whose state words are SplitMix64 outputs of the seed
+// (one step earlier in SplitMix64's sequence than rng's seeding, which keeps split and shuffle
+// streams as they have always been).
 class sample_rng {
  public:
   explicit sample_rng(std::uint64_t seed = 0) {
-    for (auto& w : s_) {
+    for (auto& w : g_.s) {
       seed += 0x9E3779B97F4A7C15ull;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      w = z ^ (z >> 31);
+      w = mix64(seed - 0x9E3779B97F4A7C15ull);
     }
   }
-  std::uint64_t next() noexcept {
-    const std::uint64_t r = rotl(s_[1] * 5, 7) * 9, t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return r;
-  }
-  // Uniform in [0, n), unbiased (Lemire's multiply-and-reject).
-  std::uint64_t uniform(std::uint64_t n) noexcept {
-    if (n <= 1) return 0;
-    unsigned __int128 m = (unsigned __int128)next() * n;
-    std::uint64_t lo = std::uint64_t(m);
-    if (lo < n) {
-      const std::uint64_t threshold = (0 - n) % n;
-      while (lo < threshold) {
-        m = (unsigned __int128)next() * n;
-        lo = std::uint64_t(m);
-      }
-    }
-    return std::uint64_t(m >> 64);
-  }
+  std::uint64_t next() noexcept { return g_.next(); }
+  // Uniform in [0, n), unbiased.
+  std::uint64_t uniform(std::uint64_t n) noexcept { return n <= 1 ? 0 : g_.below(n); }
   // Uniform in [0, 1) with 53 random bits.
-  double uniform01() noexcept { return double(next() >> 11) * 0x1.0p-53; }
+  double uniform01() noexcept { return to_unit(next()); }
 
  private:
-  static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  std::array<std::uint64_t, 4> s_{};
+  xoshiro256ss g_;
 };
 
 template <class T>

@@ -20,7 +20,7 @@
 
 #include "../data/batch.hpp"
 #include "../error.hpp"
-#include "../tensor/random.hpp"
+#include "../base/random.hpp"
 #include "kv_cache.hpp"
 
 namespace ctformer {

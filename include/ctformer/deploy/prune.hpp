@@ -16,25 +16,10 @@
 #include "../error.hpp"
 #include "../layers/block.hpp"
 #include "../models/init.hpp"
+#include "../optim/mask.hpp"
 #include "../tensor/visit.hpp"
 
 namespace ctformer {
-
-// A mask with every entry 1.
-template <class P>
-std::unique_ptr<P> full_mask() {
-  auto m = std::make_unique<P>();
-  for_each_tensor(*m, [](const tensor_info&, auto& t) { std::fill(t.data(), t.data() + t.size(), 1); });
-  return m;
-}
-
-// w *= mask, everywhere.
-template <class P>
-void apply_mask(P& params, const P& mask) {
-  for_each_tensor(params, mask, [](const tensor_info&, auto& w, const auto& m) {
-    for (std::size_t i = 0; i < w.size(); ++i) w.data()[i] *= m.data()[i];
-  });
-}
 
 // Fraction of zero entries among the weight matrices (role::weight), and over everything.
 struct sparsity_report {

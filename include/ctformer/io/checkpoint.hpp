@@ -10,7 +10,7 @@
 #include <string>
 
 #include "../error.hpp"
-#include "../tensor/random.hpp"
+#include "../base/random.hpp"
 #include "../tensor/visit.hpp"
 #include "json.hpp"
 #include "safetensors.hpp"

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "../base/utf8.hpp"
 #include "../error.hpp"
 
 namespace ctformer::json {
@@ -334,24 +335,6 @@ class parser {
     return v;
   }
 
-  static void append_utf8(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(char(cp));
-    } else if (cp < 0x800) {
-      out.push_back(char(0xC0 | (cp >> 6)));
-      out.push_back(char(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(char(0xE0 | (cp >> 12)));
-      out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(char(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(char(0xF0 | (cp >> 18)));
-      out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(char(0x80 | (cp & 0x3F)));
-    }
-  }
-
   std::string parse_string() {
     ++pos_;  // opening quote
     std::string out;
@@ -386,7 +369,7 @@ class parser {
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             error("unpaired low surrogate");
           }
-          append_utf8(out, cp);
+          utf8::append(out, cp);
           break;
         }
         default: error("invalid escape");

@@ -6,20 +6,16 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../tensor/random.hpp"
+#include "../base/random.hpp"
+#include "../base/run_mode.hpp"
 
 namespace ctformer {
 
-// What a forward pass is for. In eval mode dropout is the identity.
-struct run_mode {
-  bool train = false;
-  std::uint64_t seed = 0;  // the run's seed
-  std::uint64_t step = 0;  // the optimizer step, so each step draws new masks
-  static constexpr run_mode eval() noexcept { return {}; }
-  static constexpr run_mode training(std::uint64_t seed, std::uint64_t step) noexcept { return {true, seed, step}; }
-};
-
-// site: a distinct number per dropout location in the model (layer * 16 + position in block).
+// site: a distinct number per dropout location, so no two locations share a stream. The models
+// number them: 0 the (encoder) embeddings, 1 seq2seq's decoder embeddings; a block of site b (its
+// layer + 1, or 1000 + layer in seq2seq's decoder) uses 8b + 1..5 (1 self-attention
+// probabilities, 2 its residual branch, 3 cross-attention probabilities, 4 its branch, 5 the
+// FFN's branch), and attention probabilities draw per (batch row, head) at (8b + k) * 4096 + task.
 template <class T>
 void dropout_forward(T* y, T* mask, const T* x, std::size_t n, float p, const run_mode& mode,
                      std::uint64_t site) {

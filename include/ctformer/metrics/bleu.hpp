@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../data/utf8.hpp"
+#include "../base/utf8.hpp"
 #include "core.hpp"
 
 namespace ctformer::metrics {

@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "../layers/dropout.hpp"
+#include "../base/run_mode.hpp"
 #include "core.hpp"
 
 namespace ctformer::metrics {

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "../config.hpp"
-#include "../tensor/random.hpp"
+#include "../base/random.hpp"
 #include "../tensor/visit.hpp"
 
 namespace ctformer {

@@ -19,17 +19,19 @@
 #include <string>
 #include <vector>
 
+#include "../base/run_mode.hpp"
 #include "../error.hpp"
 #include "../io/checkpoint.hpp"
 #include "../io/json.hpp"
 #include "../io/weights.hpp"
-#include "../deploy/prune.hpp"
-#include "../layers/dropout.hpp"
+#include "../losses/cross_entropy.hpp"
 #include "../models/common.hpp"
 #include "../models/init.hpp"
 #include "../optim/clip.hpp"
+#include "../optim/mask.hpp"
 #include "../optim/optimizers.hpp"
 #include "../schedules/schedules.hpp"
+#include "../tensor/threading.hpp"
 #include "early_stopping.hpp"
 #include "progress.hpp"
 
@@ -171,7 +173,7 @@ class trainer {
   long steps_done() const { return state_.step; }
   // Rebuilds the optimizer state (after changing groups or decay rules, or loading weights).
   void reset_optimizer() { state_ = opt_.make_state(*p_); }
-  // A pruning mask (deploy/prune.hpp): applied now and after every optimizer step, so pruned
+  // A pruning mask (optim/mask.hpp; deploy/prune.hpp makes them): applied now and after every optimizer step, so pruned
   // weights stay zero while training goes on. Pass null to drop it.
   void set_mask(std::unique_ptr<params> mask) {
     mask_ = std::move(mask);

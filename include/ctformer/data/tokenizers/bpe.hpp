@@ -23,7 +23,7 @@
 #include "../../error.hpp"
 #include "../../io/json.hpp"
 #include "../text_file.hpp"
-#include "../utf8.hpp"
+#include "../../base/utf8.hpp"
 #include "gpt2_pretokenize.hpp"
 #include "hash.hpp"
 #include "input_check.hpp"

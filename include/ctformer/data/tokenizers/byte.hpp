@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "../../error.hpp"
-#include "../utf8.hpp"
+#include "../../base/utf8.hpp"
 #include "input_check.hpp"
 #include "special_names.hpp"
 #include "tokenizer.hpp"

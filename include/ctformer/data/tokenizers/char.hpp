@@ -13,7 +13,7 @@
 
 #include "../../error.hpp"
 #include "../../io/json.hpp"
-#include "../utf8.hpp"
+#include "../../base/utf8.hpp"
 #include "byte.hpp"  // default_specials
 #include "hash.hpp"
 #include "special_names.hpp"

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "../../error.hpp"
-#include "../utf8.hpp"
+#include "../../base/utf8.hpp"
 #include "double_array.hpp"
 #include "sentencepiece_model.hpp"
 

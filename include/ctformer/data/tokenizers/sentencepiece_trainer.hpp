@@ -22,7 +22,7 @@
 
 #include "../../error.hpp"
 #include "../unicode/script_tables.hpp"
-#include "../utf8.hpp"
+#include "../../base/utf8.hpp"
 #include "sentencepiece.hpp"
 #include "sentencepiece_nfkc.hpp"
 

@@ -18,7 +18,7 @@
 #include "../../error.hpp"
 #include "../text_file.hpp"
 #include "../unicode/unicode.hpp"
-#include "../utf8.hpp"
+#include "../../base/utf8.hpp"
 #include "hash.hpp"
 #include "input_check.hpp"
 #include "merge_trainer.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "../utf8.hpp"
+#include "../../base/utf8.hpp"
 #include "unicode_tables.hpp"
 
 namespace ctformer::unicode {

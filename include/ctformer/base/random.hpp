@@ -33,6 +33,42 @@ struct counter_rng {
   constexpr double uniform(std::uint64_t i) const noexcept { return to_unit(bits(i)); }
 };
 
+// The high 64 bits of a 64 x 64-bit product, in portable code (32-bit targets have no 128-bit
+// integer type).
+constexpr std::uint64_t mul_hi64(std::uint64_t a, std::uint64_t b, std::uint64_t& lo) noexcept {
+  const std::uint64_t a0 = a & 0xFFFFFFFFu, a1 = a >> 32, b0 = b & 0xFFFFFFFFu, b1 = b >> 32;
+  const std::uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const std::uint64_t mid = (p00 >> 32) + (p01 & 0xFFFFFFFFu) + (p10 & 0xFFFFFFFFu);
+  lo = (mid << 32) | (p00 & 0xFFFFFFFFu);
+  return p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+}
+
+// xoshiro256** (Blackman and Vigna): the state step shared by every sequential generator here.
+struct xoshiro256ss {
+  std::array<std::uint64_t, 4> s{};
+  constexpr std::uint64_t next() noexcept {
+    const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const std::uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+  }
+  // Uniform integer in [0, n) without modulo bias (Lemire's multiply-and-reject); 0 for n == 0.
+  constexpr std::uint64_t below(std::uint64_t n) noexcept {
+    if (n == 0) return 0;
+    for (;;) {
+      std::uint64_t low = 0;
+      const std::uint64_t high = mul_hi64(next(), n, low);
+      if (low >= n || low >= (0 - n) % n) return high;
+    }
+  }
+  static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+};
+
 // xoshiro256** seeded through SplitMix64. Normal deviates use Box-Muller with both outputs.
 class rng {
  public:
@@ -40,35 +76,18 @@ class rng {
 
   void reseed(std::uint64_t seed) noexcept {
     std::uint64_t x = seed;
-    for (auto& w : s_) {
+    for (auto& w : g_.s) {
       x += 0x9E3779B97F4A7C15ull;
       w = mix64(x);
     }
     has_spare_ = false;
   }
 
-  std::uint64_t next() noexcept {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
+  std::uint64_t next() noexcept { return g_.next(); }
   double uniform() noexcept { return to_unit(next()); }
   double uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
   // Uniform integer in [0, n) without modulo bias (Lemire's method with rejection).
-  std::uint64_t below(std::uint64_t n) noexcept {
-    if (n == 0) return 0;
-    for (;;) {
-      const unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
-      const std::uint64_t low = static_cast<std::uint64_t>(m);
-      if (low >= n || low >= (0 - n) % n) return static_cast<std::uint64_t>(m >> 64);
-    }
-  }
+  std::uint64_t below(std::uint64_t n) noexcept { return g_.below(n); }
   double normal() noexcept {
     if (has_spare_) {
       has_spare_ = false;
@@ -91,16 +110,15 @@ class rng {
     bool has_spare;
     double spare;
   };
-  state_type state() const noexcept { return {s_, has_spare_, spare_}; }
+  state_type state() const noexcept { return {g_.s, has_spare_, spare_}; }
   void set_state(const state_type& st) noexcept {
-    s_ = st.s;
+    g_.s = st.s;
     has_spare_ = st.has_spare;
     spare_ = st.spare;
   }
 
  private:
-  static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  std::array<std::uint64_t, 4> s_{};
+  xoshiro256ss g_;
   bool has_spare_ = false;
   double spare_ = 0;
 };
