@@ -1,5 +1,6 @@
 // The README's 15-line example: a GPT as a type, its size and memory checked by the compiler.
-#include <ctformer/ctformer.hpp>
+#include <ctformer/models/decoder_lm.hpp>
+#include <ctformer/train/trainer.hpp>
 using namespace ctformer;
 
 constexpr gpt_config tiny{.vocab = 256, .context = 64, .d_model = 128, .heads = 4, .d_ff = 512, .layers = 4};

@@ -42,8 +42,6 @@ struct kv_cache {
   static_assert(B > 0, "ctformer kv_cache: batch must be positive");
   static_assert(rows >= B, "ctformer kv_cache: a pass must hold one position per batch row");
   static constexpr bool pre = Model::pre;
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
 
   tensor4<T, L, B, Ctx, C> k;             // (L, B, Ctx, C) keys of every cached position
   tensor4<T, L, B, Ctx, C> v;             // (L, B, Ctx, C) values

@@ -70,8 +70,6 @@ struct quantized_lm {
   static constexpr std::size_t V = Model::V, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
                                L = Model::L, D = C / H;
   static constexpr bool pre = Model::pre, tied = Model::tied, learned_pos = Model::learned_pos;
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
 
   struct block {
     layernorm_params<float, C> ln1;
@@ -144,7 +142,7 @@ struct quantized_lm {
   template <std::size_t B, std::size_t S>
   struct workspace {
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
-    static constexpr std::size_t BS = B * S, Kmax = F > C ? F : C;
+    static constexpr std::size_t batch = B, seq = S, BS = B * S, Kmax = F > C ? F : C;
     tensor2<float, BS, C> x, s, n;        // (BS, C) stream, mid-block stream, normalized
     tensor2<float, BS, 3 * C> qkv;        // (BS, 3C)
     tensor4<float, B, H, S, S> att;       // (B, H, S, S)

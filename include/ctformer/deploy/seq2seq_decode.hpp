@@ -1,5 +1,5 @@
 // Greedy decoding and beam search for encoder-decoder models. Each source is encoded once; the
-// decoder then runs one step per target token, through a scorer that gives log p(y_t | y_<t, x).
+// decoder then runs one step per target token, through a scorer that gives log p(y_t | stream_next_<t, x).
 // A hypothesis scores log P(y) / lp(|y|) with GNMT's lp(n) = ((5 + n) / 6)^alpha, |y| counting eos.
 // Two step engines: `cached` keeps self-attention K/V per position and the cross-attention K/V of
 // the encoder output, so step t costs O(L (C^2 + C F + (t + Ss) C) + V C); `recompute` reruns the
@@ -255,22 +255,22 @@ class seq2seq_scorer {
     enc_out_.assign(K * Ss * C, T(0));
     src_mask_.assign(K * Ss, 0);
     if constexpr (Engine == decode_engine::cached) {
-      xk_.assign(Ld * K * Ss * C, T(0));
-      xv_.assign(Ld * K * Ss * C, T(0));
-      sk_.assign(Ld * K * St * C, T(0));
-      sv_.assign(Ld * K * St * C, T(0));
-      sk2_.assign(sk_.size(), T(0));
-      sv2_.assign(sv_.size(), T(0));
-      x_.assign(K * C, T(0));
-      y_.assign(K * C, T(0));
-      nrm_.assign(K * C, T(0));
-      q_.assign(K * C, T(0));
-      a_.assign(K * C, T(0));
-      sub_.assign(K * C, T(0));
-      hid_.assign(K * F, T(0));
-      hact_.assign(K * F, T(0));
-      att_.assign(H * std::max(St, Ss), T(0));
-      stat_.assign(2 * K, T(0));
+      cross_k_.assign(Ld * K * Ss * C, T(0));
+      cross_v_.assign(Ld * K * Ss * C, T(0));
+      self_k_.assign(Ld * K * St * C, T(0));
+      self_v_.assign(Ld * K * St * C, T(0));
+      self_k_next_.assign(self_k_.size(), T(0));
+      self_v_next_.assign(self_v_.size(), T(0));
+      stream_.assign(K * C, T(0));
+      stream_next_.assign(K * C, T(0));
+      normed_.assign(K * C, T(0));
+      queries_.assign(K * C, T(0));
+      att_out_.assign(K * C, T(0));
+      sublayer_out_.assign(K * C, T(0));
+      ffn_pre_.assign(K * F, T(0));
+      ffn_act_.assign(K * F, T(0));
+      att_probs_.assign(H * std::max(St, Ss), T(0));
+      ln_stats_.assign(2 * K, T(0));
       logits_.assign(K * V, T(0));
     } else {
       ws_ = std::make_unique<full_ws>();
@@ -300,8 +300,8 @@ class seq2seq_scorer {
         // Cross-attention keys and values of this source, once per decoder layer.
         for (std::size_t l = 0; l < Ld; ++l) {
           const auto& L = p_->dec[l];
-          linear_forward<T, Ss, C, C>(xk_.data() + (l * K + s) * Ss * C, C, enc_out_.data() + s * Ss * C, C, L.xk);
-          linear_forward<T, Ss, C, C>(xv_.data() + (l * K + s) * Ss * C, C, enc_out_.data() + s * Ss * C, C, L.xv);
+          linear_forward<T, Ss, C, C>(cross_k_.data() + (l * K + s) * Ss * C, C, enc_out_.data() + s * Ss * C, C, L.xk);
+          linear_forward<T, Ss, C, C>(cross_v_.data() + (l * K + s) * Ss * C, C, enc_out_.data() + s * Ss * C, C, L.xv);
         }
       }
     }
@@ -344,11 +344,11 @@ class seq2seq_scorer {
         const std::size_t used = (t_ + 1) * C;
         for (std::size_t l = 0; l < Ld; ++l)
           for (std::size_t r = 0; r < parent.size(); ++r) {
-            std::memcpy(sk2_.data() + (l * K + r) * St * C, sk_.data() + (l * K + parent[r]) * St * C, used * sizeof(T));
-            std::memcpy(sv2_.data() + (l * K + r) * St * C, sv_.data() + (l * K + parent[r]) * St * C, used * sizeof(T));
+            std::memcpy(self_k_next_.data() + (l * K + r) * St * C, self_k_.data() + (l * K + parent[r]) * St * C, used * sizeof(T));
+            std::memcpy(self_v_next_.data() + (l * K + r) * St * C, self_v_.data() + (l * K + parent[r]) * St * C, used * sizeof(T));
           }
-        std::swap(sk_, sk2_);
-        std::swap(sv_, sv2_);
+        std::swap(self_k_, self_k_next_);
+        std::swap(self_v_, self_v_next_);
       }
     } else {
       std::vector<std::vector<std::int32_t>> old(prefix_.begin(), prefix_.begin() + std::ptrdiff_t(n_));
@@ -392,7 +392,7 @@ class seq2seq_scorer {
     // Embedding (scaled by sqrt(C)) plus position t. Rows >= n repeat row 0 (never read).
     for (std::size_t r = 0; r < R; ++r) {
       const std::int32_t id = input_[r < n ? r : 0];
-      T* xr = x_.data() + r * C;
+      T* xr = stream_.data() + r * C;
       std::memcpy(xr, p_->dec_embed.data() + std::size_t(id) * C, C * sizeof(T));
       kernels::scale(xr, T(Model::embed_scale_d), C);
       const T* pos;
@@ -402,46 +402,46 @@ class seq2seq_scorer {
         pos = sinusoidal_table<T, Model::Ct, C>().data() + t * C;
       kernels::add(xr, xr, pos, C);
     }
-    T* x = x_.data();
-    T* y = y_.data();
+    T* x = stream_.data();
+    T* y = stream_next_.data();
     for (std::size_t l = 0; l < Ld; ++l) {
       const auto& L = p_->dec[l];
-      T* kc = sk_.data() + l * K * St * C;
-      T* vc = sv_.data() + l * K * St * C;
+      T* kc = self_k_.data() + l * K * St * C;
+      T* vc = self_v_.data() + l * K * St * C;
       // --- self-attention over positions 0..t (K/V of position t appended to the cache)
       const T* a_in = sublayer_input(x, L.ln1, eps);
-      linear_forward<T, R, C, C>(q_.data(), C, a_in, C, L.q);
+      linear_forward<T, R, C, C>(queries_.data(), C, a_in, C, L.q);
       for (std::size_t r = 0; r < R; ++r) {  // k and v of the new position, straight into the cache
         linear_forward<T, 1, C, C>(kc + (r * St + t) * C, C, a_in + r * C, C, L.k);
         linear_forward<T, 1, C, C>(vc + (r * St + t) * C, C, a_in + r * C, C, L.v);
       }
       for (std::size_t r = 0; r < n; ++r) {
-        const qkv_ptrs<T> in{q_.data() + r * C, C, kc + r * St * C, C, vc + r * St * C, C};
-        attention_forward<T, 1, 1, St, H, D>(a_.data() + r * C, att_.data(), in, attention_mask{nullptr, true, t});
+        const qkv_ptrs<T> in{queries_.data() + r * C, C, kc + r * St * C, C, vc + r * St * C, C};
+        attention_forward<T, 1, 1, St, H, D>(att_out_.data() + r * C, att_probs_.data(), in, attention_mask{nullptr, true, t});
       }
-      linear_forward<T, R, C, C>(sub_.data(), C, a_.data(), C, L.proj);
+      linear_forward<T, R, C, C>(sublayer_out_.data(), C, att_out_.data(), C, L.proj);
       add_residual(x, y, L.ln1, eps);  // x: the stream after self-attention
       // --- cross-attention over the source
       const T* x_in = sublayer_input(x, L.lnx, eps);
-      linear_forward<T, R, C, C>(q_.data(), C, x_in, C, L.xq);
+      linear_forward<T, R, C, C>(queries_.data(), C, x_in, C, L.xq);
       for (std::size_t r = 0; r < n; ++r) {
         const std::size_t s = slot_[r];
-        const T* xk = xk_.data() + (l * K + s) * Ss * C;
-        const T* xv = xv_.data() + (l * K + s) * Ss * C;
-        const qkv_ptrs<T> in{q_.data() + r * C, C, xk, C, xv, C};
-        attention_forward<T, 1, 1, Ss, H, D>(a_.data() + r * C, att_.data(), in,
+        const T* xk = cross_k_.data() + (l * K + s) * Ss * C;
+        const T* xv = cross_v_.data() + (l * K + s) * Ss * C;
+        const qkv_ptrs<T> in{queries_.data() + r * C, C, xk, C, xv, C};
+        attention_forward<T, 1, 1, Ss, H, D>(att_out_.data() + r * C, att_probs_.data(), in,
                                              attention_mask{source_mask(r), false, 0});
       }
-      linear_forward<T, R, C, C>(sub_.data(), C, a_.data(), C, L.xproj);
+      linear_forward<T, R, C, C>(sublayer_out_.data(), C, att_out_.data(), C, L.xproj);
       add_residual(x, y, L.lnx, eps);
       // --- feed-forward
       const T* f_in = sublayer_input(x, L.ln2, eps);
-      linear_forward<T, R, C, F>(hid_.data(), F, f_in, C, L.fc);
+      linear_forward<T, R, C, F>(ffn_pre_.data(), F, f_in, C, L.fc);
       if constexpr (Model::config.act == activation::gelu)
-        kernels::gelu_forward(hact_.data(), hid_.data(), R * F);
+        kernels::gelu_forward(ffn_act_.data(), ffn_pre_.data(), R * F);
       else
-        kernels::relu_forward(hact_.data(), hid_.data(), R * F);
-      linear_forward<T, R, F, C>(sub_.data(), C, hact_.data(), F, L.fc2);
+        kernels::relu_forward(ffn_act_.data(), ffn_pre_.data(), R * F);
+      linear_forward<T, R, F, C>(sublayer_out_.data(), C, ffn_act_.data(), F, L.fc2);
       add_residual(x, y, L.ln2, eps);
     }
     const T* h = sublayer_input(x, p_->dec_ln, eps);  // pre-LN's final norm
@@ -458,25 +458,25 @@ class seq2seq_scorer {
 
   template <class LN>
   void layer_norm(T* out, const T* in, const LN& ln, T eps) {
-    kernels::layernorm_forward<T>(out, stat_.data(), stat_.data() + K, in, ln.weight.data(), ln.bias.data(), K, C, eps);
+    kernels::layernorm_forward<T>(out, ln_stats_.data(), ln_stats_.data() + K, in, ln.weight.data(), ln.bias.data(), K, C, eps);
   }
 
   // A sublayer reads the normalised stream with pre-LN and the stream itself with post-LN.
   template <class LN>
   const T* sublayer_input(const T* x, const LN& ln, T eps) {
     if constexpr (Model::pre) {
-      layer_norm(nrm_.data(), x, ln, eps);
-      return nrm_.data();
+      layer_norm(normed_.data(), x, ln, eps);
+      return normed_.data();
     } else {
       return x;
     }
   }
 
-  // The residual after a sublayer whose output is in sub_: x + sub, normalised with post-LN. On
+  // The residual after a sublayer whose output is in sublayer_out_: x + sub, normalised with post-LN. On
   // return x points at the new stream and y at the free buffer.
   template <class LN>
   void add_residual(T*& x, T*& y, const LN& ln, T eps) {
-    kernels::add(y, x, sub_.data(), K * C);
+    kernels::add(y, x, sublayer_out_.data(), K * C);
     if constexpr (Model::pre)
       std::swap(x, y);
     else
@@ -512,9 +512,15 @@ class seq2seq_scorer {
   std::array<std::size_t, K> slot_{};    // the source slot of each row
   std::array<std::int32_t, K> input_{};  // the token each row feeds at position t
   // cached engine
-  std::vector<T> xk_, xv_;               // (Ld, slots, Ss, C) cross-attention keys and values
-  std::vector<T> sk_, sv_, sk2_, sv2_;   // (Ld, K, St, C) self-attention cache (and its reorder)
-  std::vector<T> x_, y_, nrm_, q_, a_, sub_, hid_, hact_, att_, stat_, logits_;
+  std::vector<T> cross_k_, cross_v_;  // (Ld, slots, Ss, C) cross-attention keys and values
+  // (Ld, K, St, C) self-attention cache, and the buffer a beam reorder copies it into
+  std::vector<T> self_k_, self_v_, self_k_next_, self_v_next_;
+  // one decoding step, (K, C) each unless noted: the residual stream and the next one, the
+  // normalised stream, queries, attention output, a sub-layer's output before the residual add,
+  // the FFN's (K, F) pre- and post-activation, attention probabilities (H, max(St, Ss)), the
+  // LayerNorm's mean and rstd (2K), and the (K, V) logits
+  std::vector<T> stream_, stream_next_, normed_, queries_, att_out_, sublayer_out_, ffn_pre_, ffn_act_;
+  std::vector<T> att_probs_, ln_stats_, logits_;
   // recompute engine
   std::unique_ptr<full_ws> ws_;
   std::unique_ptr<full_batch> batch_;

@@ -52,7 +52,10 @@ namespace detail {
 
 template <class P>
 void add_native(safetensors::writer& w, const P& p, const std::string& prefix) {
-  add_weights(w, p, save_options{.layout = weight_layout::native, .prefix = prefix});
+  save_options o;  // members set one by one: a designated initializer warns under -Wextra
+  o.layout = weight_layout::native;
+  o.prefix = prefix;
+  add_weights(w, p, o);
 }
 
 template <class P>

@@ -31,25 +31,24 @@ struct block_params {
   static constexpr bool fused_qkv = Fam == family::gpt2;
   static constexpr bool cross = Cross;
   // GPT-2 stores (in, out) like ctformer (Conv1D); BERT and BART use nn.Linear, (out, in).
-  static constexpr unsigned lf = Fam == family::gpt2 ? flag::none : flag::hf_transposed;
-  static constexpr unsigned rf = lf | flag::residual_proj;
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
+  // Residual projections (the attention output and fc2) also carry GPT-2's init scaling flag.
+  static constexpr unsigned linear_flags = Fam == family::gpt2 ? flag::none : flag::hf_transposed;
+  static constexpr unsigned residual_flags = linear_flags | flag::residual_proj;
 
   layernorm_params<T, C> ln1;
-  [[no_unique_address]] maybe<fused_qkv, linear_params<T, C, 3 * C, lf>> qkv;  // q|k|v fused
-  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, lf>> q;
-  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, lf>> k;
-  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, lf>> v;
-  linear_params<T, C, C, rf> proj;
+  [[no_unique_address]] maybe<fused_qkv, linear_params<T, C, 3 * C, linear_flags>> qkv;  // q|k|v fused
+  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags>> q;
+  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags>> k;
+  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags>> v;
+  linear_params<T, C, C, residual_flags> proj;
   [[no_unique_address]] maybe<Cross, layernorm_params<T, C>> lnx;
-  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, lf>> xq;
-  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, lf>> xk;
-  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, lf>> xv;
-  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, rf>> xproj;
+  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags>> xq;
+  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags>> xk;
+  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags>> xv;
+  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, residual_flags>> xproj;
   layernorm_params<T, C> ln2;
-  linear_params<T, C, F, lf> fc;
-  linear_params<T, F, C, rf> fc2;
+  linear_params<T, C, F, linear_flags> fc;
+  linear_params<T, F, C, residual_flags> fc2;
 
   static constexpr auto fields() {
     using S = block_params;
@@ -103,8 +102,6 @@ struct block_cache {
   using T = typename Sp::T;
   static constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, BS = Sp::BS,
                                Ss = Sp::Ssrc;
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
 
   tensor2<T, BS, C> n1;        // (BS, C) pre: LN1(x), the attention input; post: unused
   tensor1<T, BS> mean1, rstd1; // (BS)
@@ -144,12 +141,14 @@ struct block_scratch {
   static constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, BS = Sp::BS,
                                Ss = Sp::Ssrc;
   static constexpr std::size_t Sk = S > Ss ? S : Ss;
-  tensor2<T, BS, C> d1, d2, d3;       // (BS, C)
+  tensor2<T, BS, C> dresid;  // (BS, C) gradient of the residual stream between sub-layers
+  tensor2<T, BS, C> dwork;   // (BS, C) the sub-layer at hand: its LayerNorm's or attention's output
+                             // gradient, then its input's
+  tensor2<T, BS, C> dbranch; // (BS, C) its branch's gradient through the dropout mask; dq of
+                             // cross-attention
   tensor2<T, BS, 3 * C> dqkv;         // (BS, 3C)
   tensor2<T, BS, F> dh;               // (BS, F)
   tensor4<T, B, H, S, Sk> datt;       // (B, H, S, max(S, Ssrc))
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
   [[no_unique_address]] maybe<Sp::cross, tensor2<T, B * Ss, 2 * C>> dxkv;
 };
 
@@ -299,6 +298,18 @@ void block_forward(typename Sp::T* y, const typename Sp::T* x,
   }
 }
 
+// Cross blocks take the encoder output as a typed (B Ssrc, C) view: an encoder output of any
+// other shape fails to compile ("tensor shapes differ", naming both shapes).
+template <class Sp, family Fam>
+  requires(Sp::cross)
+void block_forward(typename Sp::T* y, const typename Sp::T* x,
+                   const block_params<typename Sp::T, Sp::C, Sp::F, Fam, Sp::cross>& p, block_cache<Sp>& c,
+                   in<typename Sp::T, Sp::B * Sp::Ssrc, Sp::C> enc, block_context<typename Sp::T> ctx, float p_drop,
+                   typename Sp::T eps) {
+  ctx.enc = enc.data();
+  block_forward<Sp, Fam>(y, x, p, c, ctx, p_drop, eps);
+}
+
 // Given dy (BS, C) = dL/dy, ADDS dL/dx into dx and the parameter gradients into g (and, for
 // cross blocks, dL/d(encoder output) into ctx.denc). dy is used as scratch and destroyed.
 template <class Sp, family Fam>
@@ -306,7 +317,7 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
                     block_params<typename Sp::T, Sp::C, Sp::F, Fam, Sp::cross>& g,
                     const typename Sp::T* x,
                     const block_params<typename Sp::T, Sp::C, Sp::F, Fam, Sp::cross>& p,
-                    const block_cache<Sp>& c, block_scratch<Sp>& w,
+                    const block_cache<Sp>& c, block_scratch<Sp>& scratch,
                     const block_context<typename Sp::T>& ctx, float p_drop) {
   using T = typename Sp::T;
   constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, D = Sp::D, BS = Sp::BS;
@@ -314,8 +325,8 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
   const T* drop1 = detail::data_or_null<const decltype(c.drop1), const T>(c.drop1);
   const T* drop2 = detail::data_or_null<const decltype(c.drop2), const T>(c.drop2);
 
-  // ds: gradient with respect to the residual stream between sub-layers, kept in w.d1.
-  T* ds = w.d1.data();
+  // ds: gradient with respect to the residual stream between sub-layers.
+  T* ds = scratch.dresid.data();
   const T* s_ffn;  // the FFN sub-layer's residual input
   if constexpr (Sp::cross) {
     s_ffn = Sp::pre ? c.sumx.data() : c.sx.data();
@@ -329,28 +340,28 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
     if constexpr (Sp::pre) {
       dsum = dy;
     } else {
-      std::memset(w.d2.data(), 0, BS * C * sizeof(T));
-      kernels::layernorm_backward<T>(w.d2.data(), g.ln2.weight.data(), g.ln2.bias.data(), dy,
+      std::memset(scratch.dwork.data(), 0, BS * C * sizeof(T));
+      kernels::layernorm_backward<T>(scratch.dwork.data(), g.ln2.weight.data(), g.ln2.bias.data(), dy,
                                      c.sum2.data(), p.ln2.weight.data(), c.mean2.data(),
                                      c.rstd2.data(), BS, C);
-      dsum = w.d2.data();
+      dsum = scratch.dwork.data();
     }
     std::memcpy(ds, dsum, BS * C * sizeof(T));  // the residual path
-    const T* dsub = detail::residual_sub_grad(w.d3.data(), dsum, BS * C, drop2, p_drop, mode);
+    const T* dsub = detail::residual_sub_grad(scratch.dbranch.data(), dsum, BS * C, drop2, p_drop, mode);
     // fc2: dh = dsub fc2^T (overwrite), then through the activation into dh again.
-    kernels::gemm<T>(false, true, BS, F, C, T(1), dsub, C, p.fc2.weight.data(), C, T(0), w.dh.data(), F);
+    kernels::gemm<T>(false, true, BS, F, C, T(1), dsub, C, p.fc2.weight.data(), C, T(0), scratch.dh.data(), F);
     kernels::gemm<T>(true, false, F, C, BS, T(1), c.fc_act.data(), F, dsub, C, T(1), g.fc2.weight.data(), C);
     detail::add_column_sums(g.fc2.bias.data(), dsub, BS, C, C);
-    detail::activation_backward<Sp>(w.dh.data(), w.dh.data(), c.fc_pre.data(), BS * F);
+    detail::activation_backward<Sp>(scratch.dh.data(), scratch.dh.data(), c.fc_pre.data(), BS * F);
     const T* f_in = Sp::pre ? c.n2.data() : s_ffn;
     if constexpr (Sp::pre) {
-      kernels::gemm<T>(false, true, BS, C, F, T(1), w.dh.data(), F, p.fc.weight.data(), F, T(0), w.d2.data(), C);
-      kernels::gemm<T>(true, false, C, F, BS, T(1), f_in, C, w.dh.data(), F, T(1), g.fc.weight.data(), F);
-      detail::add_column_sums(g.fc.bias.data(), w.dh.data(), BS, F, F);
-      kernels::layernorm_backward<T>(ds, g.ln2.weight.data(), g.ln2.bias.data(), w.d2.data(), s_ffn,
+      kernels::gemm<T>(false, true, BS, C, F, T(1), scratch.dh.data(), F, p.fc.weight.data(), F, T(0), scratch.dwork.data(), C);
+      kernels::gemm<T>(true, false, C, F, BS, T(1), f_in, C, scratch.dh.data(), F, T(1), g.fc.weight.data(), F);
+      detail::add_column_sums(g.fc.bias.data(), scratch.dh.data(), BS, F, F);
+      kernels::layernorm_backward<T>(ds, g.ln2.weight.data(), g.ln2.bias.data(), scratch.dwork.data(), s_ffn,
                                      p.ln2.weight.data(), c.mean2.data(), c.rstd2.data(), BS, C);
     } else {
-      linear_backward<T, BS, C, F>(ds, C, g.fc, w.dh.data(), F, f_in, C, p.fc);
+      linear_backward<T, BS, C, F>(ds, C, g.fc, scratch.dh.data(), F, f_in, C, p.fc);
     }
   }
 
@@ -361,34 +372,34 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
     const T* s_in = Sp::pre ? c.sum1.data() : c.s1.data();  // the sub-layer's residual input
     T* dsum = ds;
     if constexpr (!Sp::pre) {
-      std::memset(w.d2.data(), 0, BS * C * sizeof(T));
-      kernels::layernorm_backward<T>(w.d2.data(), g.lnx.weight.data(), g.lnx.bias.data(), ds,
+      std::memset(scratch.dwork.data(), 0, BS * C * sizeof(T));
+      kernels::layernorm_backward<T>(scratch.dwork.data(), g.lnx.weight.data(), g.lnx.bias.data(), ds,
                                      c.sumx.data(), p.lnx.weight.data(), c.meanx.data(),
                                      c.rstdx.data(), BS, C);
-      std::memcpy(ds, w.d2.data(), BS * C * sizeof(T));
+      std::memcpy(ds, scratch.dwork.data(), BS * C * sizeof(T));
     }
-    const T* dsub = detail::residual_sub_grad(w.d3.data(), dsum, BS * C, dropx, p_drop, mode);
-    // out projection: datt_y (in w.d2) = dsub xproj^T
-    T* datt_y = w.d2.data();
+    const T* dsub = detail::residual_sub_grad(scratch.dbranch.data(), dsum, BS * C, dropx, p_drop, mode);
+    // out projection: datt_y (in dwork) = dsub xproj^T
+    T* datt_y = scratch.dwork.data();
     kernels::gemm<T>(false, true, BS, C, C, T(1), dsub, C, p.xproj.weight.data(), C, T(0), datt_y, C);
     kernels::gemm<T>(true, false, C, C, BS, T(1), c.xatt_y.data(), C, dsub, C, T(1), g.xproj.weight.data(), C);
     detail::add_column_sums(g.xproj.bias.data(), dsub, BS, C, C);
-    // attention: dq into w.d3, dk|dv into w.dxkv
-    std::memset(w.d3.data(), 0, BS * C * sizeof(T));
-    std::memset(w.dxkv.data(), 0, B * Ss * 2 * C * sizeof(T));
+    // attention: dq into dbranch, dk|dv into dxkv
+    std::memset(scratch.dbranch.data(), 0, BS * C * sizeof(T));
+    std::memset(scratch.dxkv.data(), 0, B * Ss * 2 * C * sizeof(T));
     const qkv_ptrs<T> in{c.xq.data(), C, c.xkv.data(), 2 * C, c.xkv.data() + C, 2 * C};
-    const dqkv_ptrs<T> d{w.d3.data(), C, w.dxkv.data(), 2 * C, w.dxkv.data() + C, 2 * C};
+    const dqkv_ptrs<T> d{scratch.dbranch.data(), C, scratch.dxkv.data(), 2 * C, scratch.dxkv.data() + C, 2 * C};
     attention_dropout<T> ad;
     if constexpr (Sp::dropout) ad = {p_drop, const_cast<T*>(c.xatt_mask.data()), const_cast<T*>(c.xatt_dropped.data()), 0};
-    attention_backward<T, B, S, Ss, H, D>(d, w.datt.data(), datt_y, c.xatt.data(), in,
+    attention_backward<T, B, S, Ss, H, D>(d, scratch.datt.data(), datt_y, c.xatt.data(), in,
                                           attention_mask{ctx.src_mask, false, 0}, mode, ad);
     // projections of queries (from this stream) and keys/values (from the encoder)
     const T* xq_in = Sp::pre ? c.nx.data() : s_in;
     T* dxq_in = datt_y;  // reuse: gradient wrt the queries' input
     std::memset(dxq_in, 0, BS * C * sizeof(T));
-    linear_backward<T, BS, C, C>(dxq_in, C, g.xq, w.d3.data(), C, xq_in, C, p.xq);
-    linear_backward<T, B * Ss, C, C>(ctx.denc, C, g.xk, w.dxkv.data(), 2 * C, ctx.enc, C, p.xk);
-    linear_backward<T, B * Ss, C, C>(ctx.denc, C, g.xv, w.dxkv.data() + C, 2 * C, ctx.enc, C, p.xv);
+    linear_backward<T, BS, C, C>(dxq_in, C, g.xq, scratch.dbranch.data(), C, xq_in, C, p.xq);
+    linear_backward<T, B * Ss, C, C>(ctx.denc, C, g.xk, scratch.dxkv.data(), 2 * C, ctx.enc, C, p.xk);
+    linear_backward<T, B * Ss, C, C>(ctx.denc, C, g.xv, scratch.dxkv.data() + C, 2 * C, ctx.enc, C, p.xv);
     if constexpr (Sp::pre) {
       kernels::layernorm_backward<T>(ds, g.lnx.weight.data(), g.lnx.bias.data(), dxq_in, s_in,
                                      p.lnx.weight.data(), c.meanx.data(), c.rstdx.data(), BS, C);
@@ -400,35 +411,35 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
   // --- self-attention sub-layer
   {
     if constexpr (!Sp::pre) {
-      std::memset(w.d2.data(), 0, BS * C * sizeof(T));
-      kernels::layernorm_backward<T>(w.d2.data(), g.ln1.weight.data(), g.ln1.bias.data(), ds,
+      std::memset(scratch.dwork.data(), 0, BS * C * sizeof(T));
+      kernels::layernorm_backward<T>(scratch.dwork.data(), g.ln1.weight.data(), g.ln1.bias.data(), ds,
                                      c.sum1.data(), p.ln1.weight.data(), c.mean1.data(),
                                      c.rstd1.data(), BS, C);
-      std::memcpy(ds, w.d2.data(), BS * C * sizeof(T));
+      std::memcpy(ds, scratch.dwork.data(), BS * C * sizeof(T));
     }
     // ds is now dL/d(sum1); the residual path carries it to x.
     kernels::axpy(dx, T(1), ds, BS * C);
-    const T* dsub = detail::residual_sub_grad(w.d3.data(), ds, BS * C, drop1, p_drop, mode);
-    T* datt_y = w.d2.data();
+    const T* dsub = detail::residual_sub_grad(scratch.dbranch.data(), ds, BS * C, drop1, p_drop, mode);
+    T* datt_y = scratch.dwork.data();
     kernels::gemm<T>(false, true, BS, C, C, T(1), dsub, C, p.proj.weight.data(), C, T(0), datt_y, C);
     kernels::gemm<T>(true, false, C, C, BS, T(1), c.att_y.data(), C, dsub, C, T(1), g.proj.weight.data(), C);
     detail::add_column_sums(g.proj.bias.data(), dsub, BS, C, C);
-    std::memset(w.dqkv.data(), 0, BS * 3 * C * sizeof(T));
+    std::memset(scratch.dqkv.data(), 0, BS * 3 * C * sizeof(T));
     const qkv_ptrs<T> in{c.qkv.data(), 3 * C, c.qkv.data() + C, 3 * C, c.qkv.data() + 2 * C, 3 * C};
-    const dqkv_ptrs<T> d{w.dqkv.data(), 3 * C, w.dqkv.data() + C, 3 * C, w.dqkv.data() + 2 * C, 3 * C};
+    const dqkv_ptrs<T> d{scratch.dqkv.data(), 3 * C, scratch.dqkv.data() + C, 3 * C, scratch.dqkv.data() + 2 * C, 3 * C};
     attention_dropout<T> ad;
     if constexpr (Sp::dropout) ad = {p_drop, const_cast<T*>(c.att_mask.data()), const_cast<T*>(c.att_dropped.data()), 0};
-    attention_backward<T, B, S, S, H, D>(d, w.datt.data(), datt_y, c.att.data(), in,
+    attention_backward<T, B, S, S, H, D>(d, scratch.datt.data(), datt_y, c.att.data(), in,
                                          attention_mask{ctx.key_mask, Sp::causal, 0}, mode, ad);
     const T* a_in = Sp::pre ? c.n1.data() : x;
-    T* da_in = Sp::pre ? w.d2.data() : dx;  // post-LN: the projections read x directly
+    T* da_in = Sp::pre ? scratch.dwork.data() : dx;  // post-LN: the projections read x directly
     if constexpr (Sp::pre) std::memset(da_in, 0, BS * C * sizeof(T));
     if constexpr (Fam == family::gpt2) {
-      linear_backward<T, BS, C, 3 * C>(da_in, C, g.qkv, w.dqkv.data(), 3 * C, a_in, C, p.qkv);
+      linear_backward<T, BS, C, 3 * C>(da_in, C, g.qkv, scratch.dqkv.data(), 3 * C, a_in, C, p.qkv);
     } else {
-      linear_backward<T, BS, C, C>(da_in, C, g.q, w.dqkv.data(), 3 * C, a_in, C, p.q);
-      linear_backward<T, BS, C, C>(da_in, C, g.k, w.dqkv.data() + C, 3 * C, a_in, C, p.k);
-      linear_backward<T, BS, C, C>(da_in, C, g.v, w.dqkv.data() + 2 * C, 3 * C, a_in, C, p.v);
+      linear_backward<T, BS, C, C>(da_in, C, g.q, scratch.dqkv.data(), 3 * C, a_in, C, p.q);
+      linear_backward<T, BS, C, C>(da_in, C, g.k, scratch.dqkv.data() + C, 3 * C, a_in, C, p.k);
+      linear_backward<T, BS, C, C>(da_in, C, g.v, scratch.dqkv.data() + 2 * C, 3 * C, a_in, C, p.v);
     }
     if constexpr (Sp::pre) {
       kernels::layernorm_backward<T>(dx, g.ln1.weight.data(), g.ln1.bias.data(), da_in, x,

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <tuple>
+#include <type_traits>
 
 #include "../tensor/tensor.hpp"
 #include "../tensor/visit.hpp"
@@ -36,5 +37,9 @@ struct linear_params {
 // A member that is not there (a learned table when the encoding is sinusoidal, a head weight
 // when it is tied). Occupies no storage with [[no_unique_address]].
 struct absent {};
+
+// A member that exists only when On: `[[no_unique_address]] maybe<pre, tensor1<T, C>> mean;`.
+template <bool On, class P>
+using maybe = std::conditional_t<On, P, absent>;
 
 }  // namespace ctformer

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "../concepts.hpp"
 #include "../config.hpp"
 #include "../data/batch.hpp"
 #include "../layers/block.hpp"
@@ -38,8 +39,6 @@ struct decoder_lm {
   static constexpr bool tied = Cfg.tied_head;
   static constexpr bool has_dropout = Cfg.dropout > 0.0f;
   static constexpr T eps = T(Cfg.ln_eps);
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
 
   using block_type = block_params<T, C, F, family::gpt2, false>;
 
@@ -90,7 +89,7 @@ struct decoder_lm {
   struct workspace {
     static_assert(B > 0 && S > 0, "ctformer: batch and sequence must be positive");
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
-    static constexpr std::size_t BS = B * S;
+    static constexpr std::size_t batch = B, seq = S, BS = B * S;
     using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, has_dropout>;
     using batch_type = token_batch<B, S>;
 
@@ -115,9 +114,10 @@ struct decoder_lm {
 
   // ---- forward ---------------------------------------------------------------------------
   // Logits for every position land in ws.logits. Padding (attention_mask 0) is never attended to.
-  template <std::size_t B, std::size_t S>
-  static void forward(const params& p, workspace<B, S>& ws, const token_batch<B, S>& batch,
+  template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
+  static void forward(const params& p, workspace<B, S>& ws, const token_batch<Bb, Sb>& batch,
                       const run_mode& mode = {}) {
+    static_assert(check_batch_fits<token_batch<Bb, Sb>, workspace<B, S>>());
     constexpr std::size_t BS = B * S;
     T* x0 = ws.stream.data();
     embedding_forward<T, BS, V, C>(out<T, BS, C>(x0), in<std::int32_t, BS>(batch.ids.data()),
@@ -152,14 +152,15 @@ struct decoder_lm {
 
   // Mean cross-entropy over the positions whose target is not ignore_index. Turns the logits
   // into probabilities (call after forward, before backward).
-  template <std::size_t B, std::size_t S>
-  static loss_value loss(workspace<B, S>& ws, const token_batch<B, S>& batch, T label_smoothing = T(0)) {
+  template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
+  static loss_value loss(workspace<B, S>& ws, const token_batch<Bb, Sb>& batch, T label_smoothing = T(0)) {
+    static_assert(check_batch_fits<token_batch<Bb, Sb>, workspace<B, S>>());
     return cross_entropy_forward<T>(ws.logits.data(), ws.row_loss.data(), batch.targets.data(), B * S, V,
                                     label_smoothing);
   }
 
-  template <std::size_t B, std::size_t S>
-  static loss_value forward_loss(const params& p, workspace<B, S>& ws, const token_batch<B, S>& batch,
+  template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
+  static loss_value forward_loss(const params& p, workspace<B, S>& ws, const token_batch<Bb, Sb>& batch,
                                  const run_mode& mode = {}, T label_smoothing = T(0)) {
     forward(p, ws, batch, mode);
     return loss(ws, batch, label_smoothing);
@@ -168,10 +169,11 @@ struct decoder_lm {
   // ---- backward --------------------------------------------------------------------------
   // ADDS into g the gradient of loss_scale * L, where L is the mean loss that loss() returned
   // (its count is passed back in so that accumulation over micro-batches can rescale).
-  template <std::size_t B, std::size_t S>
-  static void backward(const params& p, params& g, workspace<B, S>& ws, const token_batch<B, S>& batch,
+  template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
+  static void backward(const params& p, params& g, workspace<B, S>& ws, const token_batch<Bb, Sb>& batch,
                        const loss_value& lv, const run_mode& mode = {}, T label_smoothing = T(0),
                        T loss_scale = T(1)) {
+    static_assert(check_batch_fits<token_batch<Bb, Sb>, workspace<B, S>>());
     constexpr std::size_t BS = B * S;
     using spec = typename workspace<B, S>::spec;
     const T scale = lv.count ? loss_scale / T(lv.count) : T(0);

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "../concepts.hpp"
 #include "../config.hpp"
 #include "../data/batch.hpp"
 #include "../layers/block.hpp"
@@ -34,8 +35,6 @@ struct encoder_body_params {
                              TV = Cfg.type_vocab;
   static constexpr bool learned_pos = Cfg.pos == positional::learned;
   static constexpr bool pre = Cfg.norm == norm_placement::pre;
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
   using layer_type = block_params<T, C, F, family::bert, false>;
 
   tensor2<T, V, C> word;                                                 // (V, C)
@@ -69,11 +68,10 @@ struct encoder {
   static constexpr bool pre = Cfg.norm == norm_placement::pre;
   static constexpr bool has_dropout = Cfg.dropout > 0.0f;
   static constexpr T eps = T(Cfg.ln_eps);
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
 
   using layer_type = block_params<T, C, F, family::bert, false>;
   using head_type = detail::head_impl<Head, T, C, V, Cfg.tied_head>;
+  static_assert(task_head<head_type>, "ctformer: the encoder's head breaks the task_head contract (concepts.hpp)");
 
   // The encoder without its head: what pretraining hands to fine-tuning. Its type depends on the
   // config and scalar type only, so a body trained under one head is assignable to another's.
@@ -118,7 +116,7 @@ struct encoder {
   struct workspace {
     static_assert(B > 0 && S > 0, "ctformer: batch and sequence must be positive");
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
-    static constexpr std::size_t BS = B * S;
+    static constexpr std::size_t batch = B, seq = S, BS = B * S;
     using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;
     using batch_type = typename head_type::template batch_type<B, S>;
 
@@ -145,6 +143,7 @@ struct encoder {
   // The body: embeddings, LayerNorm, layers (and the final LayerNorm for pre-LN).
   template <std::size_t B, std::size_t S, class Batch>
   static void forward_body(const body_params& p, workspace<B, S>& ws, const Batch& batch, const run_mode& mode) {
+    static_assert(check_batch_fits<Batch, workspace<B, S>>());
     constexpr std::size_t BS = B * S;
     T* e = ws.emb_sum.data();
     embedding_forward<T, BS, V, C>(out<T, BS, C>(e), in<std::int32_t, BS>(batch.ids.data()),
@@ -208,6 +207,7 @@ struct encoder {
   static void backward(const params& p, params& g, workspace<B, S>& ws, const Batch& batch,
                        const loss_value& lv, const run_mode& mode = {}, T label_smoothing = T(0),
                        T loss_scale = T(1)) {
+    static_assert(check_batch_fits<Batch, workspace<B, S>>());
     constexpr std::size_t BS = B * S;
     using spec = typename workspace<B, S>::spec;
     T* dh = pre ? ws.dprev.data() : ws.dstream.data();

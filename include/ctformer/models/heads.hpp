@@ -47,8 +47,6 @@ struct head_impl;
 // ---- masked language modelling ------------------------------------------------------------
 template <class T, std::size_t C, std::size_t V, bool Tied>
 struct head_impl<mlm, T, C, V, Tied> {
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
   struct params {
     linear_params<T, C, C, flag::hf_transposed> transform;  // (C, C)
     layernorm_params<T, C> ln;
@@ -247,7 +245,7 @@ struct pooled_head {
   }
   // dlogits (B, Out) given; adds into the head's gradients and into dhidden.
   template <std::size_t B, std::size_t S>
-  static void backward(const params& p, params& g, workspace<B, S>& w, const T* dlogits, const T* hidden,
+  static void backward(const params& p, params& g, workspace<B, S>& w, const T* dlogits, const T* /*hidden*/,
                        T* dhidden, const std::int32_t* mask) {
     std::memset(w.d1.data(), 0, B * C * sizeof(T));
     linear_backward<T, B, C, Out>(w.d1.data(), C, g.out, dlogits, Out, w.act.data(), C, p.out);

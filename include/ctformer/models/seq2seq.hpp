@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "../concepts.hpp"
 #include "../config.hpp"
 #include "../data/batch.hpp"
 #include "../layers/block.hpp"
@@ -45,8 +46,6 @@ struct seq2seq {
   static constexpr T eps = T(Cfg.ln_eps);
   // As in the original Transformer, embeddings are scaled by sqrt(d_model).
   static constexpr double embed_scale_d = detail::constexpr_sqrt(double(C));
-  template <bool On, class P>
-  using maybe = std::conditional_t<On, P, absent>;
 
   using enc_layer = block_params<T, C, F, family::bart, false>;
   using dec_layer = block_params<T, C, F, family::bart, true>;
@@ -102,7 +101,7 @@ struct seq2seq {
     static_assert(B > 0 && Ss > 0 && St > 0, "ctformer: batch and sequences must be positive");
     static_assert(Ss <= Cs, "ctformer: source length exceeds the model's source context");
     static_assert(St <= Ct, "ctformer: target length exceeds the model's target context");
-    static constexpr std::size_t BSs = B * Ss, BSt = B * St;
+    static constexpr std::size_t batch = B, src_seq = Ss, tgt_seq = St, BSs = B * Ss, BSt = B * St;
     using enc_spec = block_spec<T, B, Ss, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;
     using dec_spec = block_spec<T, B, St, C, F, H, Cfg.norm, Cfg.act, true, true, Ss, has_dropout>;
     using batch_type = seq2seq_batch<B, Ss, St>;
@@ -200,13 +199,12 @@ struct seq2seq {
     for (std::size_t l = 0; l < Ld; ++l) {
       block_context<T> ctx;
       ctx.key_mask = ws.tgt_mask;
-      ctx.enc = ws.encoder_output();
       ctx.src_mask = ws.src_mask;
       ctx.mode = mode;
       ctx.site = 1000 + l;
       block_forward<typename workspace<B, Ss, St>::dec_spec, family::bart>(
           ws.dec_stream.data() + (l + 1) * BSt * C, ws.dec_stream.data() + l * BSt * C, p.dec[l],
-          ws.dec_cache[l], ctx, Cfg.dropout, eps);
+          ws.dec_cache[l], in<T, B * Ss, C>(ws.encoder_output()), ctx, Cfg.dropout, eps);
     }
     if constexpr (pre)
       kernels::layernorm_forward<T>(ws.dec_out.data(), ws.dec_mean.data(), ws.dec_rstd.data(),
@@ -220,30 +218,33 @@ struct seq2seq {
                        ws.logits.data(), Vt);
   }
 
-  template <std::size_t B, std::size_t Ss, std::size_t St>
-  static void forward(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
+  template <std::size_t B, std::size_t Ss, std::size_t St, std::size_t Bb, std::size_t Sbs, std::size_t Sbt>
+  static void forward(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<Bb, Sbs, Sbt>& batch,
                       const run_mode& mode = {}) {
+    static_assert(check_batch_fits<seq2seq_batch<Bb, Sbs, Sbt>, workspace<B, Ss, St>>());
     encode(p, ws, batch, mode);
     decode(p, ws, batch, mode);
   }
 
-  template <std::size_t B, std::size_t Ss, std::size_t St>
-  static loss_value loss(workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch, T label_smoothing = T(0)) {
+  template <std::size_t B, std::size_t Ss, std::size_t St, std::size_t Bb, std::size_t Sbs, std::size_t Sbt>
+  static loss_value loss(workspace<B, Ss, St>& ws, const seq2seq_batch<Bb, Sbs, Sbt>& batch, T label_smoothing = T(0)) {
+    static_assert(check_batch_fits<seq2seq_batch<Bb, Sbs, Sbt>, workspace<B, Ss, St>>());
     return cross_entropy_forward<T>(ws.logits.data(), ws.row_loss.data(), batch.tgt_out.data(), B * St, Vt,
                                     label_smoothing);
   }
 
-  template <std::size_t B, std::size_t Ss, std::size_t St>
-  static loss_value forward_loss(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
+  template <std::size_t B, std::size_t Ss, std::size_t St, std::size_t Bb, std::size_t Sbs, std::size_t Sbt>
+  static loss_value forward_loss(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<Bb, Sbs, Sbt>& batch,
                                  const run_mode& mode = {}, T label_smoothing = T(0)) {
     forward(p, ws, batch, mode);
     return loss(ws, batch, label_smoothing);
   }
 
-  template <std::size_t B, std::size_t Ss, std::size_t St>
+  template <std::size_t B, std::size_t Ss, std::size_t St, std::size_t Bb, std::size_t Sbs, std::size_t Sbt>
   static void backward(const params& p, params& g, workspace<B, Ss, St>& ws,
-                       const seq2seq_batch<B, Ss, St>& batch, const loss_value& lv, const run_mode& mode = {},
+                       const seq2seq_batch<Bb, Sbs, Sbt>& batch, const loss_value& lv, const run_mode& mode = {},
                        T label_smoothing = T(0), T loss_scale = T(1)) {
+    static_assert(check_batch_fits<seq2seq_batch<Bb, Sbs, Sbt>, workspace<B, Ss, St>>());
     constexpr std::size_t BSs = B * Ss, BSt = B * St;
     using W = workspace<B, Ss, St>;
     const T escale = T(embed_scale_d);

@@ -1,6 +1,8 @@
 // Learning-rate schedules: callables from the 0-based optimizer step (and the optimizer's own lr)
-// to a learning rate.
-//   constant       lr, or the optimizer's lr when none is given
+// to a learning rate. There is one peak learning rate: a schedule's `lr` when it is given, and
+// the optimizer's `lr` when it is not (so `adamw{.lr = 5e-4}` with `warmup_cosine{.warmup = 100}`
+// peaks at 5e-4).
+//   constant       lr
 //   step_decay     lr * gamma^floor(t / step_size)                       (torch StepLR)
 //   exponential    lr * gamma^t                                          (torch ExponentialLR)
 //   warmup_cosine  lr (t+1)/warmup for t < warmup, then min + (lr-min)(1 + cos(pi (t-w)/(total-w)))/2,
@@ -21,24 +23,27 @@ struct constant {
 };
 
 struct step_decay {
-  double lr = 1e-3;
+  std::optional<double> lr;
   long step_size = 1000;
   double gamma = 0.1;
-  double operator()(long t, double = 0) const { return lr * std::pow(gamma, double(t / step_size)); }
+  double operator()(long t, double optimizer_lr = 0) const {
+    return lr.value_or(optimizer_lr) * std::pow(gamma, double(t / step_size));
+  }
 };
 
 struct exponential {
-  double lr = 1e-3;
+  std::optional<double> lr;
   double gamma = 0.999;
-  double operator()(long t, double = 0) const { return lr * std::pow(gamma, double(t)); }
+  double operator()(long t, double optimizer_lr = 0) const { return lr.value_or(optimizer_lr) * std::pow(gamma, double(t)); }
 };
 
 struct warmup_cosine {
-  double lr = 1e-3;
+  std::optional<double> lr;
   long warmup = 100;
   long total = 1000;
   double min_lr = 0.0;
-  double operator()(long t, double = 0) const {
+  double operator()(long t, double optimizer_lr = 0) const {
+    const double lr = this->lr.value_or(optimizer_lr);
     if (t < warmup) return lr * double(t + 1) / double(warmup);
     if (t >= total) return min_lr;
     const double progress = double(t - warmup) / double(std::max(1L, total - warmup));
@@ -47,11 +52,12 @@ struct warmup_cosine {
 };
 
 struct warmup_linear {
-  double lr = 1e-3;
+  std::optional<double> lr;
   long warmup = 100;
   long total = 1000;
   double min_lr = 0.0;
-  double operator()(long t, double = 0) const {
+  double operator()(long t, double optimizer_lr = 0) const {
+    const double lr = this->lr.value_or(optimizer_lr);
     if (t < warmup) return lr * double(t + 1) / double(warmup);
     if (t >= total) return min_lr;
     const double progress = double(t - warmup) / double(std::max(1L, total - warmup));

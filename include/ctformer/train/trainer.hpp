@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../base/run_mode.hpp"
+#include "../concepts.hpp"
 #include "../error.hpp"
 #include "../io/checkpoint.hpp"
 #include "../io/json.hpp"
@@ -137,7 +138,10 @@ inline std::string latest_checkpoint(const std::string& dir) {
   return best;
 }
 
-template <class Model, class Optim = adamw, class Sched = constant>
+// The model, optimizer and schedule satisfy the contracts of concepts.hpp; train_step and
+// eval_loss take a batch whose shape is the workspace's (checked at compile time).
+template <trainable_model Model, class Optim = adamw, lr_schedule Sched = constant>
+  requires optimizer_for<Optim, typename Model::params>
 class trainer {
  public:
   using model_type = Model;
@@ -182,7 +186,8 @@ class trainer {
 
   // One optimizer step over micro-batches. Throws ctformer::error (leaving the weights as they
   // were) when the loss or the gradient norm is not finite.
-  template <class Batch, class WS>
+  template <shaped_batch Batch, shaped_workspace WS>
+    requires(check_batch_fits<Batch, WS>() && trainable_on<Model, Batch, WS>)
   step_stats train_step(std::span<const Batch> micro, WS& ws) {
     zero(*g_);
     std::size_t total = 0;
@@ -209,13 +214,15 @@ class trainer {
     s.targets = total;
     return s;
   }
-  template <class Batch, class WS>
+  template <shaped_batch Batch, shaped_workspace WS>
+    requires(check_batch_fits<Batch, WS>() && trainable_on<Model, Batch, WS>)
   step_stats train_step(const Batch& batch, WS& ws) {
     return train_step(std::span<const Batch>(&batch, 1), ws);
   }
 
   // Mean loss over one batch in eval mode (dropout off); no gradients.
-  template <class Batch, class WS>
+  template <shaped_batch Batch, shaped_workspace WS>
+    requires(check_batch_fits<Batch, WS>())
   loss_value eval_loss(const Batch& batch, WS& ws) {
     return Model::forward_loss(*p_, ws, batch, run_mode::eval(), T(options_.label_smoothing));
   }
@@ -236,8 +243,16 @@ class trainer {
     return sum / double(count);
   }
 
+  // Trains on `train` alone (no validation data). See fit_options.
+  template <shaped_batch Batch>
+    requires trainable_on<Model, Batch, workspace_for_t<Model, Batch>>
+  fit_result fit(batch_source<Batch>& train, const fit_options& o) {
+    return fit(train, static_cast<batch_source<Batch>*>(nullptr), o);
+  }
+
   // Trains on `train`, evaluating on `val` (optional). See fit_options.
-  template <class Batch>
+  template <shaped_batch Batch>
+    requires trainable_on<Model, Batch, workspace_for_t<Model, Batch>>
   fit_result fit(batch_source<Batch>& train, batch_source<Batch>* val, const fit_options& o) {
     using WS = workspace_for_t<Model, Batch>;
     if (train.size() == 0) fail("fit: the training data is empty");
