@@ -9,7 +9,19 @@
 #include <type_traits>
 #include <utility>
 
+// xtensor brings in xsimd and, with -mavx512f, GCC 12's AVX-512 intrinsic headers, whose
+// `__m512 __Y = __Y;` idiom is reported as (maybe) uninitialized wherever a function from them
+// is emitted out of line (GCC bug 105593). Those headers are first read here, so their
+// locations fall inside this push/pop and the false positive stays out of users' builds.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <xtensor/xfixed.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace ctformer {
 
