@@ -178,6 +178,29 @@ TEST_CASE("safetensors rejects corrupt headers, overlaps, gaps and bad dtypes", 
   CHECK(err(R"({"__metadata__": {"format": "pt"}, "a": {"dtype": "I8", "shape": [2, 2], "data_offsets": [0, 4]}})", 4) == "no error");
 }
 
+// Issue 15's fuzz finding (86 bytes, also tests/fuzz/regressions/safetensors/): 242243305 x
+// 19037413721 = 2^62 + 1 elements, times 4 bytes wraps to 4, so the file passed as 4 bytes of data.
+TEST_CASE("safetensors rejects shapes whose size overflows", "[io]") {
+  const std::string header = R"({"w":{"dtype":"F32","shape":[242243305,19037413721],"data_offsets":[0,4]}})";
+  std::vector<char> bytes(8);
+  const std::uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  bytes.resize(bytes.size() + 4, 0);
+  REQUIRE(bytes.size() == 86);
+  CHECK_THROWS_AS(safetensors::file::parse(bytes, "wrap.safetensors"), error);
+  CHECK_THROWS_WITH(safetensors::file::parse(bytes, "wrap.safetensors"),
+                    Catch::Contains("'wrap.safetensors': tensor 'w' has shape [242243305, 19037413721], whose size in "
+                                    "bytes does not fit in 64 bits"));
+  // The element count alone overflowing, and a zero dimension making any product 0.
+  std::size_t count = 0;
+  CHECK_FALSE(safetensors::checked_elements({std::size_t(1) << 32, std::size_t(1) << 32}, count));
+  CHECK(safetensors::checked_elements({std::size_t(1) << 40, std::size_t(1) << 40, 0}, count));
+  CHECK(count == 0);
+  CHECK(safetensors::checked_elements({3, 5, 7}, count));
+  CHECK(count == 105);
+}
+
 TEST_CASE("weights convert from F64 and F16 files and honour prefixes", "[io]") {
   auto p = std::make_unique<gpt::params>();
   initialize(*p, init_scheme::gpt2, 0.02, gpt::L, 7);

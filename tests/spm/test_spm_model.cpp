@@ -151,7 +151,7 @@ TEST_CASE("spm model: inconsistent pieces and broken charsmaps", "[io][data]") {
   };
   CHECK_THROWS_WITH(sentencepiece_tokenizer::from_serialized(with_map("abc")), Contains("too short"));
   CHECK_THROWS_WITH(sentencepiece_tokenizer::from_serialized(with_map(std::string("\xFF\x00\x00\x00", 4) + "xxxx")),
-                    Contains("trie size 255 exceeds the blob size 8"));
+                    Contains("trie size 255 exceeds the 4 bytes after the 4-byte header (blob size 8)"));
   CHECK_THROWS_WITH(sentencepiece_tokenizer::from_serialized(with_map(std::string("\x04\x00\x00\x00", 4) + "xxxxab")),
                     Contains("do not end with a NUL byte"));
   std::string far(4, '\0');
@@ -265,4 +265,58 @@ TEST_CASE("spm model: randomly corrupted files either load or fail with ctformer
   INFO("loaded " << loaded << ", rejected " << rejected);
   CHECK(loaded + rejected == 1200);
   CHECK(rejected > 0);
+}
+
+// Inputs the fuzz harnesses (tests/fuzz/) found or that were built by hand for issue 15: each
+// used to read out of bounds, loop without end or let std::out_of_range escape.
+TEST_CASE("spm model: hostile charsmaps fail at load with ctformer::error", "[io][data]") {
+  const auto le32 = [](std::initializer_list<std::uint32_t> words) {
+    std::string s;
+    for (std::uint32_t w : words)
+      for (int i = 0; i < 4; ++i) s.push_back(char((w >> (8 * i)) & 0xFF));
+    return s;
+  };
+  const auto with_map = [](std::string blob) { return tiny_model("", "", bytes_field(1, "x") + bytes_field(2, blob)); };
+
+  // A rule for byte 0x01 whose value unit lacks the value flag and holds 0x40000000: it loaded,
+  // then encode("\x01") read normalized_.c_str() + 0x40000000.
+  const std::string bad_leaf = with_map(le32({16}) + le32({0x800, 0x40000000, 0x80000000, 0x901}) + std::string("a\0", 2));
+  CHECK(bad_leaf.size() == 54);
+  CHECK_THROWS_AS(sentencepiece_tokenizer::from_serialized(bad_leaf, "bad_leaf.model"), error);
+  CHECK_THROWS_WITH(sentencepiece_tokenizer::from_serialized(bad_leaf, "bad_leaf.model"),
+                    Contains("sentencepiece model 'bad_leaf.model': normalizer_spec.precompiled_charsmap: unit 3 ends a "
+                             "key but unit 1 holding its value is not a value unit (0x40000000)"));
+  // The same shape with a flagged value past the strings.
+  CHECK_THROWS_WITH(
+      sentencepiece_tokenizer::from_serialized(with_map(le32({16, 0x800, 0xC0000000, 0x80000000, 0x901}) + std::string("a\0", 2))),
+      Contains("points at offset 1073741824 past the 2 bytes"));
+
+  // A trie size that fits the blob (8 < 9) but not the 5 bytes after its header: the unit loop
+  // read past the end, then substr threw std::out_of_range out of the loader.
+  const std::string short_body = with_map(le32({8}) + "xxxxx");
+  CHECK_THROWS_AS(sentencepiece_tokenizer::from_serialized(short_body), error);
+  CHECK_THROWS_WITH(sentencepiece_tokenizer::from_serialized(short_body),
+                    Contains("trie size 8 exceeds the 5 bytes after the 4-byte header (blob size 9)"));
+  for (std::uint32_t n = 4; n <= 64; n += 4) {
+    std::string blob = le32({n}) + std::string(n - 1, 'x');  // always 1 byte short of the trie
+    CHECK_THROWS_AS(spm::charsmap::parse(blob), error);
+  }
+
+  // A cycle (unit 0 -> unit 1 -> unit 0 on byte 0x01) made every lookup walk the whole input:
+  // normalizing n bytes of 0x01 took n^2 steps.
+  CHECK_THROWS_WITH(spm::charsmap::parse(le32({8, 0x1, 0x1}) + std::string("\0", 1)),
+                    Contains("unit 0 leads back to itself (a cycle"));
+  // Two nodes (units 1 and 2) sharing one child (unit 7) is legal (darts-clone shares suffixes).
+  const auto shared = spm::charsmap::parse(le32({32, 0xFF, (5 << 10) | 1, (6 << 10) | 2, 0x80000000, 0x80000000,
+                                                 0x80000000, 0x80000000, 3}) +
+                                           std::string("\0", 1));
+  CHECK(shared.match("\x01\x03").first == 0);  // no key ends there: no rule, and no crash
+  // A key that never ends: a chain of 299 bytes (node i at unit i, its child on byte 1 at i + 1).
+  {
+    std::string units;
+    const std::uint32_t n = 300;
+    for (std::uint32_t i = 0; i < n; ++i) units += le32({((i ^ (i + 1) ^ 1) << 10) | (i == 0 ? 0xFFu : 1u)});
+    CHECK_THROWS_WITH(spm::charsmap::parse(le32({n * 4}) + units + std::string("\0", 1)),
+                      Contains("a key is longer than 256 bytes"));
+  }
 }

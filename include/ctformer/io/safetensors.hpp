@@ -68,12 +68,27 @@ struct tensor_entry {
   dtype type = dtype::F32;
   std::vector<std::size_t> shape;
   std::size_t begin = 0, end = 0;  // byte offsets in the data buffer
+  // The element count; files are checked with checked_elements() when read, so this cannot wrap.
   std::size_t elements() const {
     std::size_t n = 1;
     for (auto d : shape) n *= d;
     return n;
   }
 };
+
+// The product of a shape, false when it does not fit in size_t (a zero dimension makes it 0
+// whatever the others are, as in the reference library).
+inline bool checked_elements(const std::vector<std::size_t>& shape, std::size_t& n) {
+  n = 1;
+  for (auto d : shape)
+    if (d == 0) {
+      n = 0;
+      return true;
+    }
+  for (auto d : shape)
+    if (__builtin_mul_overflow(n, d, &n)) return false;
+  return true;
+}
 
 // A whole file read into memory and validated.
 class file {
@@ -139,7 +154,12 @@ class file {
       if (e.end > data_size)
         fail("safetensors: '{}' is truncated: tensor '{}' needs bytes [{}, {}) but the data buffer has {}",
              where, name, e.begin, e.end, data_size);
-      const std::size_t want = e.elements() * dtype_size(e.type);
+      // Checked products: a shape like [242243305, 19037413721] (2^62 + 1 elements, which times 4
+      // bytes wraps to 4) must not pass for a 4-byte tensor.
+      std::size_t count = 0, want = 0;
+      if (!checked_elements(e.shape, count) || __builtin_mul_overflow(count, dtype_size(e.type), &want))
+        fail("safetensors: '{}': tensor '{}' has shape {}, whose size in bytes does not fit in 64 bits", where, name,
+             shape_str(e.shape));
       if (e.end - e.begin != want)
         fail("safetensors: '{}': tensor '{}' is {} {} ({} bytes) but its data_offsets span {} bytes", where,
              name, dtype_name(e.type), shape_str(e.shape), want, e.end - e.begin);

@@ -81,10 +81,83 @@ class double_array {
     return val;
   }
 
+  // What check_tree() found: the longest path from the root (in bytes) and the largest value.
+  struct tree_facts {
+    std::size_t longest_key = 0;
+    std::uint32_t max_value = 0;
+    bool has_values = false;
+  };
+
+  // Checks an array read from a file before anyone walks it: the nodes reachable from the root
+  // form a DAG (darts-clone shares common suffixes, so a node may have several parents, but a
+  // cycle would make a walk as long as the text), no path is longer than max_key bytes, and every
+  // key's value sits in a value unit inside the array. O(256 x reachable nodes); throws
+  // ctformer::error naming `where`.
+  tree_facts check_tree(std::string_view where = "double-array trie", std::size_t max_key = 256) const {
+    tree_facts facts;
+    if (units_.empty()) return facts;
+    enum : std::uint8_t { unseen, open, done };
+    std::vector<std::uint8_t> state(units_.size(), unseen);
+    std::vector<std::uint16_t> height(units_.size(), 0);  // longest path below a node, <= max_key
+    struct frame {
+      std::size_t node, next_byte;
+    };
+    std::vector<frame> stack{{0, 0}};
+    state[0] = open;
+    const auto enter = [&](std::size_t node) {
+      const std::uint32_t u = units_[node];
+      if (!has_leaf(u)) return;
+      const std::size_t leaf = node ^ offset(u);
+      if (leaf >= units_.size())
+        fail("{}: unit {} ends a key but its value would be unit {}, past the {} units", where, node, leaf,
+             units_.size());
+      if (!(units_[leaf] & 0x80000000u))
+        fail("{}: unit {} ends a key but unit {} holding its value is not a value unit (0x{:08X})", where, node,
+             leaf, units_[leaf]);
+      facts.max_value = std::max(facts.max_value, value(units_[leaf]));
+      facts.has_values = true;
+    };
+    while (!stack.empty()) {
+      const std::size_t node = stack.back().node;
+      const std::size_t base = node ^ offset(units_[node]);
+      std::size_t c = stack.back().next_byte, child = 0;
+      for (; c < 256; ++c) {
+        child = base ^ c;
+        if (child < units_.size() && label(units_[child]) == c) break;
+      }
+      stack.back().next_byte = c + 1;
+      if (c < 256) {
+        if (state[child] == open)
+          fail("{}: unit {} leads back to itself (a cycle: corrupt trie)", where, child);
+        if (state[child] == unseen) {
+          if (stack.size() >= max_key) fail("{}: a key is longer than {} bytes (corrupt trie?)", where, max_key);
+          state[child] = open;
+          enter(child);
+          stack.push_back({child, 0});
+        } else if (std::size_t(height[child]) + 1 > height[node]) {
+          height[node] = std::uint16_t(height[child] + 1);
+        }
+        continue;
+      }
+      state[node] = done;
+      stack.pop_back();
+      if (!stack.empty()) {
+        const std::size_t parent = stack.back().node;
+        height[parent] = std::max<std::uint16_t>(height[parent], std::uint16_t(height[node] + 1));
+      }
+    }
+    if (height[0] > max_key) fail("{}: a key is longer than {} bytes (corrupt trie?)", where, max_key);
+    facts.longest_key = height[0];
+    return facts;
+  }
+
   // Every (key, value) pair, in byte order of the keys (for tests and for decompiling a charsmap).
-  std::vector<std::pair<std::string, std::uint32_t>> entries() const {
+  // Checks the array first, so a corrupt one fails instead of looping, and stops at max_entries
+  // (suffix sharing lets a small corrupt array spell exponentially many keys).
+  std::vector<std::pair<std::string, std::uint32_t>> entries(std::size_t max_entries = std::size_t(1) << 20) const {
     std::vector<std::pair<std::string, std::uint32_t>> out;
     if (units_.empty()) return out;
+    check_tree();
     std::string key;
     std::vector<std::pair<std::size_t, int>> stack{{0, 1}};  // (node, next byte to try)
     while (!stack.empty()) {
@@ -101,7 +174,7 @@ class double_array {
       const std::uint32_t u = units_[next];
       if (has_leaf(u) && (next ^ offset(u)) < units_.size())
         out.emplace_back(key, value(units_[next ^ offset(u)]));
-      if (key.size() > 64) fail("double-array trie: a key is longer than 64 bytes (corrupt trie?)");
+      if (out.size() > max_entries) fail("double-array trie: more than {} keys (corrupt trie?)", max_entries);
       stack.emplace_back(next, 1);
     }
     return out;

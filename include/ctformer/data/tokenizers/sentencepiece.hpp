@@ -250,7 +250,7 @@ class sentencepiece_tokenizer final : public tokenizer {
     if (model_.trainer.type != spm::model_type::unigram && model_.trainer.type != spm::model_type::bpe)
       fail("sentencepiece model '{}': model type {} is not supported (only UNIGRAM and BPE)", where,
            spm::to_string(model_.trainer.type));
-    init();
+    init(where);
   }
 
   static sentencepiece_tokenizer load(const std::filesystem::path& path) {
@@ -417,7 +417,7 @@ class sentencepiece_tokenizer final : public tokenizer {
   void save(const std::filesystem::path& path) const { spm::save_model(model_, path); }
 
  private:
-  void init() {
+  void init(std::string_view where) {
     const auto& pieces = model_.pieces;
     std::vector<std::string> user_defined;
     min_score_ = FLT_MAX;
@@ -445,9 +445,12 @@ class sentencepiece_tokenizer final : public tokenizer {
       std::sort(kv.begin(), kv.end());
       trie_ = detail::double_array::build(kv);
     }
-    normalizer_ = spm::normalizer(model_.normalizer, model_.trainer.treat_whitespace_as_suffix, user_defined);
+    normalizer_ = spm::normalizer(model_.normalizer, model_.trainer.treat_whitespace_as_suffix, user_defined,
+                                  fmt::format("sentencepiece model '{}': normalizer_spec.precompiled_charsmap", where));
     if (model_.denormalizer && !model_.denormalizer->precompiled_charsmap.empty())
-      denormalizer_ = std::make_shared<spm::normalizer>(*model_.denormalizer, false);
+      denormalizer_ = std::make_shared<spm::normalizer>(
+          *model_.denormalizer, false, std::vector<std::string>{},
+          fmt::format("sentencepiece model '{}': denormalizer_spec.precompiled_charsmap", where));
     if (!user_defined.empty()) {
       std::vector<std::pair<std::string, std::uint32_t>> kv;
       for (const auto& s : user_defined) kv.emplace_back(s, 0);

@@ -43,15 +43,19 @@ class charsmap {
     if (blob.size() <= 4) fail("{}: the blob is broken ({} bytes, too short for its header)", where, blob.size());
     const auto* p = reinterpret_cast<const unsigned char*>(blob.data());
     const std::uint32_t trie_size = std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
-    if (trie_size >= blob.size())
-      fail("{}: trie size {} exceeds the blob size {}", where, trie_size, blob.size());
+    // The size is checked against the bytes after the header, not the whole blob: a trie that
+    // fits the blob but not its header would read past the end.
+    const std::size_t body = blob.size() - 4;
+    if (trie_size > body)
+      fail("{}: trie size {} exceeds the {} bytes after the 4-byte header (blob size {})", where, trie_size, body,
+           blob.size());
     if (trie_size % 4 != 0 || trie_size == 0) fail("{}: trie size {} is not a positive multiple of 4", where, trie_size);
     std::vector<std::uint32_t> units(trie_size / 4);
     for (std::size_t i = 0; i < units.size(); ++i) {
       const unsigned char* q = p + 4 + 4 * i;
       units[i] = std::uint32_t(q[0]) | std::uint32_t(q[1]) << 8 | std::uint32_t(q[2]) << 16 | std::uint32_t(q[3]) << 24;
     }
-    m.normalized_ = std::string(blob.substr(4 + trie_size));
+    m.normalized_ = std::string(blob.substr(4 + std::size_t(trie_size)));
     // Every value points into the strings, each of which ends with a NUL byte: check both once
     // here so that a lookup can never run off the end.
     if (m.normalized_.empty() || m.normalized_.back() != '\0')
@@ -60,7 +64,13 @@ class charsmap {
       if ((u & 0x80000000u) && u != 0x80000000u && ctformer::detail::double_array::value(u) >= m.normalized_.size())
         fail("{}: a rule points at offset {} past the {} bytes of replacement strings", where,
              ctformer::detail::double_array::value(u), m.normalized_.size());
+    // The rules reachable from the root form a tree whose values are value units (checked above):
+    // lookups then stop after the longest key and never leave the strings.
     m.trie_ = ctformer::detail::double_array(std::move(units));
+    const auto facts = m.trie_.check_tree(where);
+    if (facts.has_values && facts.max_value >= m.normalized_.size())
+      fail("{}: a rule points at offset {} past the {} bytes of replacement strings", where, facts.max_value,
+           m.normalized_.size());
     for (int c = 1; c < 256; ++c) {
       const std::size_t node = ctformer::detail::double_array::offset(m.trie_.units()[0]) ^ std::size_t(c);
       m.first_byte_[c] = node < m.trie_.size() && ctformer::detail::double_array::label(m.trie_.units()[node]) == std::uint32_t(c);
@@ -147,9 +157,11 @@ class charsmap {
 class normalizer {
  public:
   normalizer() = default;
+  // `where` names the charsmap in errors (the tokenizer passes the file and the spec's field).
   normalizer(const normalizer_spec& spec, bool treat_whitespace_as_suffix,
-             const std::vector<std::string>& user_defined_symbols = {})
-      : spec_(spec), suffix_(treat_whitespace_as_suffix), map_(charsmap::parse(spec.precompiled_charsmap)) {
+             const std::vector<std::string>& user_defined_symbols = {},
+             std::string_view where = "precompiled_charsmap")
+      : spec_(spec), suffix_(treat_whitespace_as_suffix), map_(charsmap::parse(spec.precompiled_charsmap, where)) {
     if (!user_defined_symbols.empty()) {
       std::vector<std::pair<std::string, std::uint32_t>> kv;
       for (const auto& s : user_defined_symbols) kv.emplace_back(s, 0);
