@@ -15,6 +15,8 @@
 #include <limits>
 #include <string_view>
 
+#include "../../base/platform.hpp"
+
 #if !defined(CTFORMER_SIMD_SCALAR)
 #include <xsimd/xsimd.hpp>
 #if defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
