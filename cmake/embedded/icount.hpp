@@ -22,6 +22,8 @@ inline void start() {
   st().rvr = 0x00FFFFFFu;
   st().cvr = 0;
   st().csr = 0x7u;  // processor clock, interrupt on wrap, enabled
+  while (st().cvr == 0) {
+  }  // the counter holds 0 until its first reload
 }
 
 inline std::uint64_t ticks() {
