@@ -1,14 +1,26 @@
 // A "firmware" build of a trained model: the weights are compiled in (model_fp32.hpp or
 // model_int8.hpp, written by firmware_make_model), copied into static storage, and the program
 // continues its prompt greedily with no file system and no heap - operator new aborts here. It
-// checks its tokens against the ones the in-memory model produced before export.
+// checks its tokens against the ones the in-memory model produced before export (a full forward
+// per token there; fp32 here runs a one-row KV cache, whose logits equal the full forward's bit
+// for bit, so it needs the cache's RAM instead of a full workspace). Built for the host and, with
+// cmake/toolchains/cortex-m*.cmake, for a Cortex-M board under qemu; exits 0 only on a match.
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <span>
 
 #include <ctformer/deploy/exported.hpp>
 
 #include "firmware_model.hpp"
+
+// On the MPS2 boards (cmake/embedded), instructions per generated token under qemu -icount.
+#if CTFORMER_FIRMWARE_ICOUNT
+#include "icount.hpp"
+#define CTFORMER_ICOUNT_TICKS() ctformer_icount::ticks()
+#else
+#define CTFORMER_ICOUNT_TICKS() std::uint64_t(0)
+#endif
 
 #if CTFORMER_FIRMWARE_INT8
 #include <ctformer/deploy/quantize.hpp>
@@ -16,6 +28,8 @@
 #include "model_int8.hpp"
 using model_t = ctformer::quantized_lm<firmware::model>;
 #else
+#include <ctformer/deploy/kv_cache.hpp>
+
 #include "model_fp32.hpp"
 using model_t = firmware::model;
 #endif
@@ -38,17 +52,59 @@ void operator delete(void*, std::size_t, std::align_val_t) noexcept {}
 void operator delete[](void*, std::size_t, std::align_val_t) noexcept {}
 
 namespace {
-model_t::params weights;                                    // static storage
-model_t::workspace<1, firmware::window> ws;
-ctformer::token_batch<1, firmware::window> batch;
+model_t::params weights;  // static storage
 constexpr std::size_t n_prompt = sizeof(firmware_weights::prompt) / sizeof(std::int32_t);
 constexpr std::size_t n_expected = sizeof(firmware_weights::expected) / sizeof(std::int32_t);
+
+std::uint64_t decode_ticks = 0;  // ticks of the generated tokens only (no prompt)
+double decode_flops = 0;         // model FLOPs of those tokens
+
+#if CTFORMER_FIRMWARE_INT8
+model_t::workspace<1, firmware::window> ws;
+ctformer::token_batch<1, firmware::window> batch;
+
+// A full forward over the window per token: each token costs window positions' FLOPs.
+void generate(std::int32_t* out) {
+  const std::uint64_t t0 = CTFORMER_ICOUNT_TICKS();
+  firmware::greedy<model_t>(weights, ws, batch, firmware_weights::prompt, n_prompt, n_expected, out);
+  decode_ticks = CTFORMER_ICOUNT_TICKS() - t0;
+  decode_flops = double(n_expected) * double(firmware::window) * firmware::model::forward_flops_per_token(firmware::window);
+}
+#else
+// One position per pass: the smallest scratch. Static storage starts zeroed, as the cache needs.
+ctformer::kv_cache<model_t, 1, 1> cache;
+
+std::int32_t argmax(const float* row) {
+  std::int32_t best = 0;
+  for (std::int32_t v = 1; v < std::int32_t(firmware::cfg.vocab); ++v)
+    if (row[v] > row[best]) best = v;
+  return best;
+}
+
+// The prompt in one go, then one cached position per token; a token at position p costs
+// forward_flops_per_token(p + 1) (attention over the p + 1 cached positions).
+void generate(std::int32_t* out) {
+  const float* logits = ctformer::extend<model_t>(weights, cache, 0, std::span(firmware_weights::prompt, n_prompt));
+  const std::uint64_t t0 = CTFORMER_ICOUNT_TICKS();
+  out[0] = argmax(logits);
+  for (std::size_t t = 1; t < n_expected && n_prompt + t < firmware::window; ++t) {
+    logits = ctformer::extend<model_t>(weights, cache, 0, std::span(out + t - 1, 1));
+    decode_flops += model_t::forward_flops_per_token(n_prompt + t);
+    out[t] = argmax(logits);
+  }
+  decode_ticks = CTFORMER_ICOUNT_TICKS() - t0;
+}
+#endif
 }  // namespace
 
 int main() {
+#if CTFORMER_FIRMWARE_ICOUNT
+  ctformer_icount::start();
+  const double per_tick = ctformer_icount::calibrate();
+#endif
   ctformer::load_exported(weights, firmware_weights::tensors);
   std::int32_t out[n_expected];
-  firmware::greedy<model_t>(weights, ws, batch, firmware_weights::prompt, n_prompt, n_expected, out);
+  generate(out);
   std::printf("%s\n", firmware_weights::description);
   for (std::size_t i = 0; i < n_prompt; ++i) std::putchar(firmware::alphabet[std::size_t(firmware_weights::prompt[i])]);
   std::printf("|");
@@ -57,6 +113,15 @@ int main() {
     std::putchar(firmware::alphabet[std::size_t(out[i])]);
     same = same && out[i] == firmware_weights::expected[i];
   }
+#if CTFORMER_FIRMWARE_ICOUNT
+  // fp32 decodes n_expected - 1 cached tokens after the prompt's logits; int8 runs n_expected forwards.
+  const double tokens = CTFORMER_FIRMWARE_INT8 ? double(n_expected) : double(n_expected - 1);
+  const double instructions = double(decode_ticks) * per_tick;
+  // Integers only: newlib-nano's printf has no floating point.
+  const unsigned long per_flop_x100 = (unsigned long)(100.0 * instructions / decode_flops + 0.5);
+  std::printf("\ninstructions per generated token: %lu (%lu.%02lu per model FLOP; valid under qemu -icount shift=0)",
+              (unsigned long)(instructions / tokens + 0.5), per_flop_x100 / 100, per_flop_x100 % 100);
+#endif
   std::printf("\n%s\n", same ? "firmware output matches the in-memory model token for token"
                              : "FIRMWARE OUTPUT DIFFERS FROM THE IN-MEMORY MODEL");
   return same ? 0 : 1;

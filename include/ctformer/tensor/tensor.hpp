@@ -1,7 +1,9 @@
 // Fixed-shape tensors and non-owning views with compile-time shapes.
-// tensor<T, D...> owns its storage (xt::xtensor_fixed, row-major). tensor_view<T, D...> is a
-// pointer plus a compile-time shape that hands slices (per layer, per batch row, per head) to
-// layers and kernels without copying; views of different shapes never convert silently.
+// tensor<T, D...> owns its storage (xt::xtensor_fixed, row-major; on bare metal fixed_array, a
+// plain array with the part of its interface the library uses, because xtensor's containers pull
+// in <iostream>). tensor_view<T, D...> is a pointer plus a compile-time shape that hands slices
+// (per layer, per batch row, per head) to layers and kernels without copying; views of different
+// shapes never convert silently.
 #pragma once
 
 #include <array>
@@ -9,6 +11,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "../base/platform.hpp"
+
+#if !defined(CTFORMER_BARE_METAL)
 // xtensor brings in xsimd and, with -mavx512f, GCC 12's AVX-512 intrinsic headers, whose
 // `__m512 __Y = __Y;` idiom is reported as (maybe) uninitialized wherever a function from them
 // is emitted out of line (GCC bug 105593). Those headers are first read here, so their
@@ -22,11 +27,63 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+#endif
 
 namespace ctformer {
 
+// Row-major storage of Π D elements with a compile-time shape: what tensor<T, D...> is on bare
+// metal. Value-initialised like xtensor_fixed is not: static storage zeroes it anyway.
+template <class T, std::size_t... D>
+struct fixed_array {
+  using value_type = T;
+  using size_type = std::size_t;
+  static constexpr std::size_t rank = sizeof...(D);
+  static constexpr std::size_t count = (std::size_t{1} * ... * D);
+  using shape_type = std::array<std::size_t, rank>;
+  static constexpr shape_type shape_v{D...};
+
+  alignas(16) T storage[count];
+
+  constexpr T* data() noexcept { return storage; }
+  constexpr const T* data() const noexcept { return storage; }
+  static constexpr std::size_t size() noexcept { return count; }
+  static constexpr std::size_t dimension() noexcept { return rank; }
+  static constexpr const shape_type& shape() noexcept { return shape_v; }
+  static constexpr std::size_t shape(std::size_t i) noexcept { return shape_v[i]; }
+  constexpr T* begin() noexcept { return storage; }
+  constexpr T* end() noexcept { return storage + count; }
+  constexpr const T* begin() const noexcept { return storage; }
+  constexpr const T* end() const noexcept { return storage + count; }
+  constexpr void fill(const T& v) noexcept {
+    for (auto& x : storage) x = v;
+  }
+  template <class... I>
+    requires(sizeof...(I) == rank)
+  constexpr T& operator()(I... idx) noexcept {
+    return storage[offset(idx...)];
+  }
+  template <class... I>
+    requires(sizeof...(I) == rank)
+  constexpr const T& operator()(I... idx) const noexcept {
+    return storage[offset(idx...)];
+  }
+
+ private:
+  template <class... I>
+  static constexpr std::size_t offset(I... idx) noexcept {
+    std::size_t off = 0, k = 0;
+    ((off = off * shape_v[k++] + static_cast<std::size_t>(idx)), ...);
+    return off;
+  }
+};
+
+#if defined(CTFORMER_BARE_METAL)
+template <class T, std::size_t... D>
+using tensor = fixed_array<T, D...>;
+#else
 template <class T, std::size_t... D>
 using tensor = xt::xtensor_fixed<T, xt::xshape<D...>>;
+#endif
 template <class T, std::size_t D0>
 using tensor1 = tensor<T, D0>;
 template <class T, std::size_t D0, std::size_t D1>
@@ -93,6 +150,19 @@ class tensor_view {
   constexpr explicit tensor_view(T* data) noexcept : data_(data) {}
 
   // Views of owning tensors: the shapes must agree exactly.
+  template <class U, std::size_t... E>
+    requires std::is_same_v<std::remove_const_t<T>, U>
+  constexpr tensor_view(fixed_array<U, E...>& t) noexcept  // NOLINT
+      : data_(t.data()) {
+    detail::require_same_shape<detail::dims<D...>, detail::dims<E...>>();
+  }
+  template <class U, std::size_t... E>
+    requires(std::is_same_v<std::remove_const_t<T>, U> && std::is_const_v<T>)
+  constexpr tensor_view(const fixed_array<U, E...>& t) noexcept  // NOLINT
+      : data_(t.data()) {
+    detail::require_same_shape<detail::dims<D...>, detail::dims<E...>>();
+  }
+#if !defined(CTFORMER_BARE_METAL)
   template <class U, class FSH, xt::layout_type L, bool Sh, class Tag>
     requires std::is_same_v<std::remove_const_t<T>, U>
   constexpr tensor_view(xt::xfixed_container<U, FSH, L, Sh, Tag>& t) noexcept  // NOLINT
@@ -105,6 +175,7 @@ class tensor_view {
       : data_(t.data()) {
     check_fixed_shape<FSH>();
   }
+#endif
 
   // Mutable view -> read-only view; any other shape is a compile error naming both shapes.
   template <class U, std::size_t... E>
@@ -152,6 +223,7 @@ class tensor_view {
   }
 
  private:
+#if !defined(CTFORMER_BARE_METAL)
   template <class FSH>
   static constexpr void check_fixed_shape() {
     using got = decltype(to_dims(FSH{}));
@@ -161,6 +233,7 @@ class tensor_view {
   static constexpr detail::dims<E...> to_dims(xt::fixed_shape<E...>) {
     return {};
   }
+#endif
   template <std::size_t Count, std::size_t... I>
   constexpr auto rows_impl(std::size_t start, std::index_sequence<I...>) const noexcept {
     return tensor_view<T, Count, shape[I + 1]...>(data_ + start * strides[0]);
@@ -187,6 +260,15 @@ template <class T, std::size_t... D>
 using in = tensor_view<const T, D...>;
 
 // A view of an owning tensor with its shape deduced.
+template <class T, std::size_t... D>
+constexpr tensor_view<T, D...> view_of(fixed_array<T, D...>& t) noexcept {
+  return tensor_view<T, D...>(t.data());
+}
+template <class T, std::size_t... D>
+constexpr tensor_view<const T, D...> view_of(const fixed_array<T, D...>& t) noexcept {
+  return tensor_view<const T, D...>(t.data());
+}
+#if !defined(CTFORMER_BARE_METAL)
 template <class T, std::size_t... D, xt::layout_type L, bool Sh, class Tag>
 constexpr tensor_view<T, D...> view_of(
     xt::xfixed_container<T, xt::fixed_shape<D...>, L, Sh, Tag>& t) noexcept {
@@ -197,6 +279,7 @@ constexpr tensor_view<const T, D...> view_of(
     const xt::xfixed_container<T, xt::fixed_shape<D...>, L, Sh, Tag>& t) noexcept {
   return tensor_view<const T, D...>(t.data());
 }
+#endif
 
 // A (R, C) block inside a wider row-major matrix: row r starts at data + r * ld.
 // Used for one head's columns of a fused (S, 3C) projection.

@@ -4,23 +4,67 @@
 // scratch buffer (GEMM packing) made once when the pool starts. Results never depend on the
 // thread count because every caller gives each task a disjoint piece of the output. The calling
 // thread's scratch is static storage, so a one-thread program (firmware) never touches the heap.
+// Where threads are unavailable (CTFORMER_NO_THREADS, see base/platform.hpp) thread_pool has the
+// same interface and one thread, and its scratch is CTFORMER_SCRATCH_BYTES of static storage
+// (default 16 KiB on bare metal, which fits the GEMM blocks of float models; 5 MiB elsewhere).
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdlib>
-#include <memory>
 #include <new>
+
+#include "../base/platform.hpp"
+
+#if !defined(CTFORMER_NO_THREADS)
+#include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
+#endif
+
+#if !defined(CTFORMER_SCRATCH_BYTES)
+#if defined(CTFORMER_BARE_METAL)
+#define CTFORMER_SCRATCH_BYTES (std::size_t{16} << 10)
+#else
+#define CTFORMER_SCRATCH_BYTES (std::size_t{5} << 20)
+#endif
+#endif
 
 namespace ctformer {
+
+#if defined(CTFORMER_NO_THREADS)
+
+// One thread: every task runs inline, in order, on the caller, with one static scratch buffer.
+class thread_pool {
+ public:
+  static constexpr std::size_t scratch_bytes = CTFORMER_SCRATCH_BYTES;
+  static constexpr unsigned max_threads = 1;
+  struct process_wide {};
+
+  explicit thread_pool(unsigned = 1) {}
+  thread_pool(unsigned, process_wide) {}
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+
+  unsigned size() const noexcept { return 1; }
+  void resize(unsigned) {}
+  std::byte* scratch() noexcept {
+    alignas(64) static std::byte buffer[scratch_bytes];
+    return buffer;
+  }
+  template <class F>
+  void parallel_for(std::size_t tasks, F&& fn) {
+    for (std::size_t t = 0; t < tasks; ++t) fn(t, 0u);
+  }
+};
+
+#else
 
 class thread_pool {
  public:
   // Bytes of scratch each thread owns; GEMM packing buffers fit in it for float and double.
-  static constexpr std::size_t scratch_bytes = std::size_t{5} << 20;
+  static constexpr std::size_t scratch_bytes = CTFORMER_SCRATCH_BYTES;
   static constexpr unsigned max_threads = 256;
 
   explicit thread_pool(unsigned threads = 1) { start(threads == 0 ? 1 : threads); }
@@ -165,12 +209,16 @@ class thread_pool {
   std::size_t job_tasks_ = 0;
 };
 
+#endif  // CTFORMER_NO_THREADS
+
 namespace detail {
 inline unsigned default_thread_count() {
+#if !defined(CTFORMER_BARE_METAL)
   if (const char* env = std::getenv("CTFORMER_NUM_THREADS")) {
     int n = std::atoi(env);
     if (n > 0) return static_cast<unsigned>(n);
   }
+#endif
   return 1;
 }
 }  // namespace detail

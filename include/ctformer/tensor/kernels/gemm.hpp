@@ -28,13 +28,21 @@ struct gemm_blocking {
   static constexpr std::size_t MR = 6;
   static constexpr std::size_t NV = 2;
   static constexpr std::size_t NR = NV * W;
-  static constexpr std::size_t KC = 256;
-  static constexpr std::size_t MC = 20 * MR;  // op(A) block: MC x KC, meant to stay in L2
-  // op(B) block KC x NC, meant for L3; 3 MiB of the thread's scratch.
-  static constexpr std::size_t NC = ((std::size_t{3} << 20) / (KC * sizeof(T))) / NR * NR;
+  static constexpr std::size_t KC = 256;  // the only blocking size that changes rounding
+  static constexpr std::size_t scratch = thread_pool::scratch_bytes;
+  // op(B) block KC x NC, meant for L3: 3 MiB of a hosted thread's 5 MiB scratch, half of a
+  // smaller (firmware) scratch. NC and MC only tile the output, so they never change results.
+  static constexpr std::size_t b_bytes = scratch >= (std::size_t{5} << 20) ? (std::size_t{3} << 20) : scratch / 2;
+  static constexpr std::size_t NC = (b_bytes / (KC * sizeof(T))) / NR * NR;
   static constexpr std::size_t a_offset = KC * NC * sizeof(T);
-  static_assert(a_offset + MC * KC * sizeof(T) + 64 <= thread_pool::scratch_bytes,
-                "ctformer: GEMM blocks do not fit the thread scratch");
+  // op(A) block: MC x KC, meant to stay in L2.
+  static constexpr std::size_t a_rows = scratch > a_offset + 64 ? (scratch - a_offset - 64) / (KC * sizeof(T)) : 0;
+  static constexpr std::size_t MC = std::min<std::size_t>(20 * MR, a_rows / MR * MR);
+  // Columns per chunk of the few-row path (its transposed op(B) block is KC x this).
+  static constexpr std::size_t small_cols = std::min<std::size_t>(64, scratch / (KC * sizeof(T)));
+  static_assert(NC >= NR && MC >= MR && small_cols >= 1,
+                "ctformer: the thread scratch (CTFORMER_SCRATCH_BYTES) is too small for GEMM blocks of this type");
+  static_assert(a_offset + MC * KC * sizeof(T) + 64 <= scratch, "ctformer: GEMM blocks do not fit the thread scratch");
 };
 
 // op(B)[pc:pc+kc, jc:jc+nc] -> panels of NR columns, row k of a panel contiguous; zero padded.
@@ -294,10 +302,12 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
   const std::size_t threads = pool.size();
   const double flops = 2.0 * double(M) * double(N) * double(K);
   if (M <= 4) {
-    // Split N into chunks of 64 columns (fixed, so results do not depend on the thread count).
-    const std::size_t chunks = (N + 63) / 64;
+    // Split N into chunks of 64 columns (fewer with a small scratch; fixed, so results do not
+    // depend on the thread count).
+    constexpr std::size_t cols = G::small_cols;
+    const std::size_t chunks = (N + cols - 1) / cols;
     auto run = [&](std::size_t t, unsigned) {
-      const std::size_t n0 = t * 64, n1 = std::min(N, n0 + 64);
+      const std::size_t n0 = t * cols, n1 = std::min(N, n0 + cols);
       std::byte* scratch = pool.scratch();
       switch (M) {
         case 1: detail::gemm_small_m<T, 1>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;

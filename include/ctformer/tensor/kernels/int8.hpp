@@ -13,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "../../error.hpp"
 #include "../threading.hpp"
 #include "simd.hpp"
 
@@ -261,7 +262,7 @@ inline void gemm_s8(std::size_t M, std::size_t N, std::size_t K, const std::int8
   const std::size_t shared_elems = (M * lda + 31) / 32 * 32;
   const bool shared = (shared_elems + panel_elems) * sizeof(std::int16_t) + 64 <= thread_pool::scratch_bytes;
   if ((panel_elems + s8_mr * lda) * sizeof(std::int16_t) + 64 > thread_pool::scratch_bytes)
-    throw std::length_error("ctformer: gemm_s8 depth does not fit the thread scratch");
+    fail("gemm_s8: depth {} does not fit the thread scratch ({} bytes)", K, thread_pool::scratch_bytes);
   const std::int16_t* all_rows = nullptr;
   if (shared) {
     auto* w = reinterpret_cast<std::int16_t*>(pool.scratch());

@@ -15,6 +15,8 @@
 #include <limits>
 #include <string_view>
 
+#include "../../base/platform.hpp"
+
 #if !defined(CTFORMER_SIMD_SCALAR)
 #if defined(__GNUC__) && !defined(__clang__)  // see tensor/tensor.hpp: GCC bug 105593
 #pragma GCC diagnostic push

@@ -1,0 +1,24 @@
+// What the target offers, as three macros the rest of the library tests (a user may define any of
+// them first): CTFORMER_BARE_METAL (no operating system: no threads, files or iostream; tensors
+// are ctformer's own fixed arrays rather than xtensor's and the kernels run one lane),
+// CTFORMER_NO_THREADS (a one-thread pool with the same interface) and CTFORMER_NO_EXCEPTIONS.
+#pragma once
+
+#include <cstddef>  // brings in the standard library's configuration macros
+
+#if !defined(CTFORMER_BARE_METAL) && !defined(__unix__) && !defined(__APPLE__) && !defined(_WIN32)
+#define CTFORMER_BARE_METAL 1
+#endif
+
+#if defined(CTFORMER_BARE_METAL) && !defined(CTFORMER_SIMD_SCALAR)
+#define CTFORMER_SIMD_SCALAR 1
+#endif
+
+#if !defined(CTFORMER_NO_THREADS) && \
+    (defined(CTFORMER_BARE_METAL) || (defined(__GLIBCXX__) && !defined(_GLIBCXX_HAS_GTHREADS)))
+#define CTFORMER_NO_THREADS 1
+#endif
+
+#if !defined(CTFORMER_NO_EXCEPTIONS) && !defined(__cpp_exceptions) && !defined(__EXCEPTIONS)
+#define CTFORMER_NO_EXCEPTIONS 1
+#endif
