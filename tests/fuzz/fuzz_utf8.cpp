@@ -1,7 +1,7 @@
-// Fuzzes the UTF-8 layer (data/utf8.hpp and the tokenizers' fast checker): validity agrees
+// Fuzzes the UTF-8 layer (base/utf8.hpp and the tokenizers' fast checker): validity agrees
 // between the checkers, repair yields valid text, and valid text round-trips through code points.
 #include <ctformer/data/tokenizers/input_check.hpp>
-#include <ctformer/data/utf8.hpp>
+#include <ctformer/base/utf8.hpp>
 
 #include "fuzz_common.hpp"
 
