@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include "support/test_support.hpp"
 
 using namespace ctformer;
 
@@ -73,7 +74,7 @@ void check_model() {
   CHECK(std::abs(lq - lf) <= 0.01 * lf);
 
   // Save and load as safetensors: I8 weights and F32 scales, bit-identical.
-  const auto path = (std::filesystem::temp_directory_path() / "ctformer_q.safetensors").string();
+  const auto path = testing::temp_path("q.safetensors").string();
   save_weights(path, *q, {.layout = weight_layout::native});
   const auto f = safetensors::file::read(path);
   REQUIRE(f.find("h.0.attn.c_attn.weight"));
@@ -100,7 +101,7 @@ TEST_CASE("an int8 tensor loads only from an I8 tensor", "[deploy]") {
   auto q = std::make_unique<Q::params>();
   auto p = std::make_unique<decoder_lm<pre_cfg>::params>();
   decoder_lm<pre_cfg>::init(*p, 1);
-  const auto path = (std::filesystem::temp_directory_path() / "ctformer_notq.safetensors").string();
+  const auto path = testing::temp_path("notq.safetensors").string();
   save_weights(path, *p, {.layout = weight_layout::native});
   CHECK_THROWS_WITH(load_weights(path, *q, {.layout = weight_layout::native, .allow_unexpected = true}),
                     Catch::Contains("tensor 'wte.weight' has dtype F32 but the model needs I8"));

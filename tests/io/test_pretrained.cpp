@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include "support/test_support.hpp"
 
 using namespace ctformer;
 using testing::same_bits;
@@ -24,13 +25,12 @@ using finetune_model = encoder<cfg, classify<2>>;
 }  // namespace
 
 TEST_CASE("an MLM-pretrained body loads under a classification head", "[io]") {
-  const auto dir = std::filesystem::temp_directory_path();
   trainer<pretrain_model, adamw> pre;
   for_each_tensor(pre.weights(), [](const tensor_info&, auto& t) {
     for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] += 0.001f * float(i % 7);  // not the init
   });
-  const auto ckpt = (dir / "ctformer_pretrained_ckpt.safetensors").string();
-  const auto hf = (dir / "ctformer_pretrained_hf.safetensors").string();
+  const auto ckpt = testing::temp_path("pretrained_ckpt.safetensors").string();
+  const auto hf = testing::temp_path("pretrained_hf.safetensors").string();
   save_checkpoint(ckpt, pre);
   save_weights(hf, pre.weights(), {.prefix = "bert."});  // as BertForMaskedLM files name them
 

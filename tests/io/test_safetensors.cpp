@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include "support/test_support.hpp"
 
 using namespace ctformer;
 using testing::same_bits;
@@ -29,7 +30,7 @@ using gpt = decoder_lm<tiny>;
 using bert = encoder<tiny_bert, classify<3>>;
 
 std::string tmp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("ctformer_test_" + name)).string();
+  return testing::temp_path("test_" + name).string();
 }
 
 std::string load_error(const std::string& path) {

@@ -12,7 +12,15 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace ctformer::testing {
+
+// A path in the temporary folder that no other process uses: an area's tests built twice (native
+// and sanitized) run side by side under ctest -j, and so may two checkouts on one machine.
+inline std::filesystem::path temp_path(const std::string& name) {
+  return std::filesystem::temp_directory_path() / ("ctformer-" + std::to_string(::getpid()) + "-" + name);
+}
 
 inline std::filesystem::path data_dir() {
 #ifdef CTFORMER_DATA_DIR

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <memory>
 #include <thread>
+#include "support/test_support.hpp"
 
 using namespace ctformer;
 namespace fs = std::filesystem;
@@ -31,7 +32,7 @@ namespace {
 const std::string worker = CTFORMER_WORKER_resume_worker;
 
 fs::path fresh_dir(const std::string& name) {
-  const auto d = fs::temp_directory_path() / ("ctformer_ckpt_" + name);
+  const auto d = testing::temp_path("ckpt_" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d;

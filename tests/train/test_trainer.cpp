@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include "support/test_support.hpp"
 
 using namespace ctformer;
 using testing::same_bits;
@@ -144,8 +145,8 @@ TEST_CASE("a NaN loss fails with a clear message and leaves the weights alone", 
 }
 
 TEST_CASE("fit evaluates, stops early, keeps the best weights and logs JSON lines", "[train]") {
-  const auto log_path = (std::filesystem::temp_directory_path() / "ctformer_fit_log.jsonl").string();
-  const auto save_path = (std::filesystem::temp_directory_path() / "ctformer_fit.safetensors").string();
+  const auto log_path = testing::temp_path("fit_log.jsonl").string();
+  const auto save_path = testing::temp_path("fit.safetensors").string();
   adamw opt;
   opt.lr = 1e-2;
   trainer<M, adamw> t(opt);
@@ -190,7 +191,7 @@ TEST_CASE("fit evaluates, stops early, keeps the best weights and logs JSON line
 }
 
 TEST_CASE("Ctrl-C during fit finishes the step, saves and stops", "[train]") {
-  const auto save_path = (std::filesystem::temp_directory_path() / "ctformer_sigint.safetensors").string();
+  const auto save_path = testing::temp_path("sigint.safetensors").string();
   std::remove(save_path.c_str());
   trainer<M, adamw> t;
   int calls = 0;
