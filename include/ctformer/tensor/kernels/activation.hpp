@@ -28,7 +28,7 @@ void gelu_forward(T* CTFORMER_RESTRICT y, const T* CTFORMER_RESTRICT x, std::siz
   std::size_t i = 0;
   for (; i + W <= n; i += W) {
     const B v = B::load_unaligned(x + i);
-    const B u = k0 * xsimd::fma(k1 * v * v, v, v);
+    const B u = k0 * fmadd(k1 * v * v, v, v);
     (half * v * (one + xsimd::tanh(u))).store_unaligned(y + i);
   }
   for (; i < n; ++i) {
@@ -50,8 +50,8 @@ void gelu_backward(T* CTFORMER_RESTRICT dx, const T* CTFORMER_RESTRICT dy,
   for (; i + W <= n; i += W) {
     const B v = B::load_unaligned(x + i);
     const B v2 = v * v;
-    const B t = xsimd::tanh(k0 * xsimd::fma(k1 * v2, v, v));
-    const B dudx = k0 * xsimd::fma(k13, v2, one);
+    const B t = xsimd::tanh(k0 * fmadd(k1 * v2, v, v));
+    const B dudx = k0 * fmadd(k13, v2, one);
     const B d = half * (one + t) + half * v * (one - t * t) * dudx;
     B g = d * B::load_unaligned(dy + i);
     if (accumulate) g += B::load_unaligned(dx + i);

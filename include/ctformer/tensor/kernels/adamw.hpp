@@ -44,9 +44,9 @@ void adamw_update(T* CTFORMER_RESTRICT p, const T* CTFORMER_RESTRICT g, T* CTFOR
   const B vl2(l2);
   for (; i + W <= n; i += W) {
     B gi = B::load_unaligned(g + i);
-    if (l2 != T(0)) gi = xsimd::fma(vl2, B::load_unaligned(p + i), gi);
-    const B mi = xsimd::fma(vb1, B::load_unaligned(m + i), v1b1 * gi);
-    const B vi = xsimd::fma(vb2, B::load_unaligned(v + i), v1b2 * gi * gi);
+    if (l2 != T(0)) gi = fmadd(vl2, B::load_unaligned(p + i), gi);
+    const B mi = fmadd(vb1, B::load_unaligned(m + i), v1b1 * gi);
+    const B vi = fmadd(vb2, B::load_unaligned(v + i), v1b2 * gi * gi);
     mi.store_unaligned(m + i);
     vi.store_unaligned(v + i);
     const B denom = xsimd::sqrt(vi) / vbc2 + veps;

@@ -134,7 +134,7 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
     for (std::size_t i = 0; i < MR; ++i) {
       const B av(a[i]);
 #pragma GCC unroll 4
-      for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(av, bv[v], acc[i][v]);
+      for (std::size_t v = 0; v < NV; ++v) acc[i][v] = fmadd(av, bv[v], acc[i][v]);
     }
     a += MR;
     b += NR;
@@ -169,7 +169,7 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
         T* p = dst + i * ld + v * W;
         B base = beta == T(0) ? B(T(0)) : vb * B::load_unaligned(p);
         if (bias_src) base = base + B::load_unaligned(bias_src + v * W);
-        xsimd::fma(va, acc[i][v], base).store_unaligned(p);
+        fmadd(va, acc[i][v], base).store_unaligned(p);
       }
   } else {
 #pragma GCC unroll 8
@@ -177,7 +177,7 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < NV; ++v) {
         T* p = dst + i * ld + v * W;
-        xsimd::fma(va, acc[i][v], B::load_unaligned(p)).store_unaligned(p);
+        fmadd(va, acc[i][v], B::load_unaligned(p)).store_unaligned(p);
       }
   }
   if (!full) {
@@ -255,7 +255,7 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
       for (std::size_t m = 0; m < MS; ++m) acc[m] = B(T(0));
       for (std::size_t k = 0; k < kc; ++k) {
         const B bv = B::load_unaligned(bk + k * ldk + j);
-        for (std::size_t m = 0; m < MS; ++m) acc[m] = xsimd::fma(B(a_at(m, pc + k)), bv, acc[m]);
+        for (std::size_t m = 0; m < MS; ++m) acc[m] = fmadd(B(a_at(m, pc + k)), bv, acc[m]);
       }
       for (std::size_t m = 0; m < MS; ++m) {
         T* p = c + m * ldc + n0 + j;
@@ -266,7 +266,7 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
         } else {
           base = B::load_unaligned(p);
         }
-        xsimd::fma(B(alpha), acc[m], base).store_unaligned(p);
+        fmadd(B(alpha), acc[m], base).store_unaligned(p);
       }
     }
     for (; j < nw; ++j)

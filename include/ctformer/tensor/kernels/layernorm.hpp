@@ -31,7 +31,7 @@ void layernorm_forward(T* CTFORMER_RESTRICT y, T* mean, T* rstd, const T* CTFORM
     B vv(T(0));
     for (j = 0; j + W <= C; j += W) {
       const B d = B::load_unaligned(xr + j) - vm;
-      vv = xsimd::fma(d, d, vv);
+      vv = fmadd(d, d, vv);
     }
     T v = xsimd::hadd(vv);
     for (; j < C; ++j) v += (xr[j] - m) * (xr[j] - m);
@@ -39,7 +39,7 @@ void layernorm_forward(T* CTFORMER_RESTRICT y, T* mean, T* rstd, const T* CTFORM
     const B vr(rs);
     for (j = 0; j + W <= C; j += W) {
       const B n = (B::load_unaligned(xr + j) - vm) * vr;
-      xsimd::fma(n, B::load_unaligned(w + j), B::load_unaligned(b + j)).store_unaligned(yr + j);
+      fmadd(n, B::load_unaligned(w + j), B::load_unaligned(b + j)).store_unaligned(yr + j);
     }
     for (; j < C; ++j) yr[j] = (xr[j] - m) * rs * w[j] + b[j];
     if (mean) mean[r] = m;
@@ -66,7 +66,7 @@ void layernorm_backward(T* CTFORMER_RESTRICT dx, T* CTFORMER_RESTRICT dw, T* CTF
       const B n = (B::load_unaligned(xr + j) - vm) * vr;
       const B g = B::load_unaligned(dyr + j) * B::load_unaligned(w + j);
       vg += g;
-      vgn = xsimd::fma(g, n, vgn);
+      vgn = fmadd(g, n, vgn);
     }
     T sg = xsimd::hadd(vg), sgn = xsimd::hadd(vgn);
     for (; j < C; ++j) {
@@ -82,7 +82,7 @@ void layernorm_backward(T* CTFORMER_RESTRICT dx, T* CTFORMER_RESTRICT dw, T* CTF
       const B d = B::load_unaligned(dyr + j);
       const B g = d * B::load_unaligned(w + j);
       (B::load_unaligned(db + j) + d).store_unaligned(db + j);
-      xsimd::fma(d, n, B::load_unaligned(dw + j)).store_unaligned(dw + j);
+      fmadd(d, n, B::load_unaligned(dw + j)).store_unaligned(dw + j);
       const B gx = (g - vmg - n * vmgn) * vr;
       (B::load_unaligned(dxr + j) + gx).store_unaligned(dxr + j);
     }

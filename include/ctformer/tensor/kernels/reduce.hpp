@@ -58,10 +58,10 @@ T dot(const T* x, const T* y, std::size_t n) {
   B acc0(T(0)), acc1(T(0));
   std::size_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
-    acc0 = xsimd::fma(B::load_unaligned(x + i), B::load_unaligned(y + i), acc0);
-    acc1 = xsimd::fma(B::load_unaligned(x + i + W), B::load_unaligned(y + i + W), acc1);
+    acc0 = fmadd(B::load_unaligned(x + i), B::load_unaligned(y + i), acc0);
+    acc1 = fmadd(B::load_unaligned(x + i + W), B::load_unaligned(y + i + W), acc1);
   }
-  for (; i + W <= n; i += W) acc0 = xsimd::fma(B::load_unaligned(x + i), B::load_unaligned(y + i), acc0);
+  for (; i + W <= n; i += W) acc0 = fmadd(B::load_unaligned(x + i), B::load_unaligned(y + i), acc0);
   T s = xsimd::hadd(acc0 + acc1);
   for (; i < n; ++i) s += x[i] * y[i];
   return s;
@@ -89,7 +89,7 @@ void axpy(T* CTFORMER_RESTRICT y, T alpha, const T* CTFORMER_RESTRICT x, std::si
   constexpr std::size_t W = B::size;
   const B va(alpha);
   std::size_t i = 0;
-  for (; i + W <= n; i += W) xsimd::fma(va, B::load_unaligned(x + i), B::load_unaligned(y + i)).store_unaligned(y + i);
+  for (; i + W <= n; i += W) fmadd(va, B::load_unaligned(x + i), B::load_unaligned(y + i)).store_unaligned(y + i);
   for (; i < n; ++i) y[i] += alpha * x[i];
 }
 

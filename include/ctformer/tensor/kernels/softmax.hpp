@@ -41,7 +41,7 @@ T softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(
   const B vs(scale), vshift(shift);
   B vsum(T(0));
   for (j = 0; j + W <= n_valid; j += W) {
-    B e = xsimd::exp(xsimd::fms(B::load_unaligned(x + j), vs, vshift));
+    B e = xsimd::exp(fmsub(B::load_unaligned(x + j), vs, vshift));
     e.store_unaligned(y + j);
     vsum += e;
   }
@@ -106,7 +106,7 @@ void softmax_backward_row(T* dx, const T* y, const T* dy, std::size_t n, bool ac
   constexpr std::size_t W = B::size;
   std::size_t j = 0;
   B vdot(T(0));
-  for (; j + W <= n; j += W) vdot = xsimd::fma(B::load_unaligned(y + j), B::load_unaligned(dy + j), vdot);
+  for (; j + W <= n; j += W) vdot = fmadd(B::load_unaligned(y + j), B::load_unaligned(dy + j), vdot);
   T dot = xsimd::hadd(vdot);
   for (; j < n; ++j) dot += y[j] * dy[j];
   const B vd(dot), vs(scale);
