@@ -2,13 +2,14 @@
 # Installs the Debian packages ctformer needs that are missing, and nothing else.
 #   tools/install-deps.sh          what building the library, examples and demo needs
 #   tools/install-deps.sh --tests  plus what the test suite needs (aarch64 cross compiler, qemu-user,
-#                                  sentencepiece for the spm_encode interoperability test)
+#                                  sentencepiece for the spm_encode interoperability test, Clang 16
+#                                  with libc++ for the second compiler's build)
 # As root it runs apt-get; otherwise it prints the apt-get line to run and fails.
 set -eu
 
 pkgs="cmake make g++ xtensor-dev libxsimd-dev libfmt-dev catch2"
 if [ "${1:-}" = "--tests" ]; then
-  pkgs="$pkgs g++-aarch64-linux-gnu qemu-user sentencepiece"
+  pkgs="$pkgs g++-aarch64-linux-gnu qemu-user sentencepiece clang-16 libc++-16-dev libc++abi-16-dev"
 elif [ -n "${1:-}" ]; then
   echo "usage: $0 [--tests]" >&2
   exit 2

@@ -268,7 +268,9 @@ TEST_CASE("rng_state_from_json refuses malformed states with ctformer::error", "
   };
   rng target(7);
   const auto before = target.state();
-  for (const auto& [v, named] : bad) {
+  for (const auto& item : bad) {
+    const json::value& v = item.first;  // not a structured binding: Clang 14 cannot capture those
+    const std::string& named = item.second;
     INFO(v.dump());
     const std::string msg = error_of([&] { target.set_state(rng_state_from_json(v, "worker state")); });
     CHECK_THAT(msg, Catch::Contains("worker state") && Catch::Contains(named));
