@@ -277,3 +277,58 @@ TEST_CASE("rng_state_from_json refuses malformed states with ctformer::error", "
     CHECK(target.state().s == before.s);
   }
 }
+
+TEST_CASE("fit's resume from a checkpoint with a malformed fit state changes nothing", "[train][io]") {
+  const auto dir = fs::temp_directory_path() / "ctformer_fit_resume_transaction";
+  fs::remove_all(dir);
+  using M = decoder_lm<other_cfg>;
+  auto fill = [](std::size_t i, token_batch<2, 8>& b) {
+    for (std::size_t r = 0; r < 2; ++r)
+      for (std::size_t s = 0; s < 8; ++s) {
+        b.ids(r, s) = std::int32_t((i + r + s * 3) % 16);
+        b.targets(r, s) = std::int32_t((i + r + s * 5 + 1) % 16);
+        b.attention_mask(r, s) = 1;
+        b.token_type(r, s) = 0;
+      }
+  };
+  function_source<token_batch<2, 8>> train(4, fill), val(1, fill);
+  fit_options o;
+  o.max_steps = 4;
+  o.eval_every = 2;
+  o.checkpoint_dir = dir.string();
+  o.checkpoint_every = 2;
+  o.progress = progress_bar::style::quiet;
+  auto first = std::make_unique<trainer<M, adamw>>();
+  first->fit(train, &val, o);
+  // The newest checkpoint, with its early-stopping best value unreadable.
+  const auto latest = safetensors::file::read(latest_checkpoint(dir.string()));
+  const std::string bad = (dir / "step-000000099.safetensors").string();
+  rewrite(latest, bad, nullptr, [](const std::string& k, std::string& v) {
+    if (k != "ctformer.state") return;
+    json::value st = json::value::parse(v);
+    for (auto& [name, d] : st.as_object())
+      if (name == "data")
+        for (auto& [key, e] : d.as_object())
+          if (key == "early_stopping") e.set("best", "zz");
+    v = st.dump();
+  });
+  REQUIRE(latest_checkpoint(dir.string()) == bad);
+
+  auto t = std::make_unique<trainer<M, adamw>>();
+  train_steps(*t, 1, 5);
+  const auto bytes = [&] {
+    std::vector<unsigned char> b;
+    append_bytes(b, t->weights());
+    t->state().visit([&](const char*, const auto& buf) { append_bytes(b, buf); });
+    return b;
+  };
+  const auto before = bytes();
+  const long step_before = t->steps_done();
+  o.resume = true;
+  o.max_steps = 8;
+  const std::string msg = error_of([&] { t->fit(train, &val, o); });
+  CHECK_THAT(msg, Catch::Contains(bad) && Catch::Contains("field 'data'") && Catch::Contains("'zz'"));
+  CHECK(bytes() == before);
+  CHECK(t->steps_done() == step_before);
+  fs::remove_all(dir);
+}
