@@ -1,6 +1,8 @@
 // Model configs: structural aggregates used as template arguments, one per architecture, plus
 // the constexpr checks every model runs on them. Sizes are compile-time, so a mismatch between
 // parts (heads not dividing d_model, a sequence longer than the context) fails to compile.
+// Configs have no padding bytes (checked below): Clang up to at least 20 miscompiles or crashes on
+// a member of a padded class-type template argument (llvm-project issue 146272).
 #pragma once
 
 #include <bit>
@@ -27,6 +29,28 @@ enum class init_scheme : unsigned char {
 };
 enum class pooling : unsigned char { cls, mean };  // [CLS] position, or mean over real tokens
 
+// A float config value, held as its IEEE-754 bits. It converts to and from float implicitly, so
+// `.dropout = 0.1f` and `Cfg.dropout > 0.0f` read as with a float member. Holding bits keeps
+// configs free of floating-point members, whose template-argument support differs between
+// compilers, and lets std::has_unique_object_representations prove that a config has no padding.
+struct real {
+  std::uint32_t bits = 0;
+  constexpr real() = default;
+  // One constructor for float, double and integer literals alike: a float survives the trip
+  // through double exactly, and a double rounds as it would when stored in a float member.
+  constexpr real(double v) : bits(std::bit_cast<std::uint32_t>(static_cast<float>(v))) {}
+  constexpr operator float() const { return value(); }
+  constexpr float value() const { return std::bit_cast<float>(bits); }
+};
+
+namespace detail {
+// Explicit padding, so that a config's every byte belongs to a member (always zero).
+template <std::size_t N>
+struct pad {
+  std::uint8_t bytes[N] = {};
+};
+}  // namespace detail
+
 // Decoder-only language model (GPT-like).
 struct gpt_config {
   std::size_t vocab = 0;
@@ -40,10 +64,12 @@ struct gpt_config {
   ctformer::activation act = activation::gelu;
   positional pos = positional::learned;
   bool tied_head = true;
-  float dropout = 0.0f;       // embeddings, residual branches and attention probabilities
-  float ln_eps = 1e-5f;
+  real dropout = 0.0f;        // embeddings, residual branches and attention probabilities
+  real ln_eps = 1e-5f;
   init_scheme init = init_scheme::gpt2;
-  float init_std = 0.02f;
+  detail::pad<3> pad_0;       // fills the bytes a compiler would otherwise leave unset
+  real init_std = 0.02f;
+  detail::pad<4> pad_1;
 };
 
 // Encoder (BERT-like), with token types and an embedding LayerNorm.
@@ -60,10 +86,12 @@ struct bert_config {
   ctformer::activation act = activation::gelu;
   positional pos = positional::learned;
   bool tied_head = true;      // the MLM decoder shares the word embeddings
-  float dropout = 0.0f;
-  float ln_eps = 1e-12f;
+  real dropout = 0.0f;
+  real ln_eps = 1e-12f;
   init_scheme init = init_scheme::normal;
-  float init_std = 0.02f;
+  detail::pad<3> pad_0;
+  real init_std = 0.02f;
+  detail::pad<4> pad_1;
 };
 
 // Encoder-decoder (the original Transformer): self-attention encoder, decoder with causal
@@ -83,11 +111,18 @@ struct seq2seq_config {
   ctformer::activation act = activation::relu;
   positional pos = positional::sinusoidal;
   bool tied_head = true;      // the output projection shares the target embeddings
-  float dropout = 0.0f;
-  float ln_eps = 1e-5f;
+  real dropout = 0.0f;
+  real ln_eps = 1e-5f;
   init_scheme init = init_scheme::xavier_uniform;
-  float init_std = 0.02f;
+  detail::pad<3> pad_0;
+  real init_std = 0.02f;
+  detail::pad<4> pad_1;
 };
+
+// Every byte of a config is a member's: a new member must keep it so (add or resize a pad).
+static_assert(std::has_unique_object_representations_v<gpt_config>, "ctformer: gpt_config has padding");
+static_assert(std::has_unique_object_representations_v<bert_config>, "ctformer: bert_config has padding");
+static_assert(std::has_unique_object_representations_v<seq2seq_config>, "ctformer: seq2seq_config has padding");
 
 namespace detail {
 
@@ -107,6 +142,15 @@ constexpr bool check_dims() {
 
 }  // namespace detail
 }  // namespace ctformer
+
+// A real formats as the float it holds, with every float format spec.
+template <class Char>
+struct fmt::formatter<ctformer::real, Char> : fmt::formatter<float, Char> {
+  template <class FormatContext>
+  auto format(ctformer::real r, FormatContext& ctx) const {
+    return fmt::formatter<float, Char>::format(r.value(), ctx);
+  }
+};
 
 // ---- describing configs: readable text and a compile-time signature ----------------------------
 namespace ctformer {
@@ -134,6 +178,7 @@ struct signature_builder {
     return *this;
   }
   constexpr signature_builder& add(float f) { return add(std::uint64_t(std::bit_cast<std::uint32_t>(f))); }
+  constexpr signature_builder& add(real r) { return add(std::uint64_t(r.bits)); }
   template <class E>
     requires std::is_enum_v<E>
   constexpr signature_builder& add(E e) {

@@ -18,6 +18,7 @@
 #include "../error.hpp"
 #include "batch.hpp"
 #include "encode.hpp"
+#include "number.hpp"
 #include "sampling.hpp"
 #include "text_file.hpp"
 #include "tokenizers/tokenizer.hpp"
@@ -184,8 +185,7 @@ inline regression_set parse_regression_tsv(std::string_view content, std::string
   regression_set set;
   for (auto& r : rows) {
     double v = 0;
-    const auto res = std::from_chars(r.label.data(), r.label.data() + r.label.size(), v);
-    if (res.ec != std::errc() || res.ptr != r.label.data() + r.label.size() || !std::isfinite(v))
+    if (!detail::parse_real(std::string_view(r.label), v) || !std::isfinite(v))
       fail("{} line {}: malformed value \"{}\" (expected a finite number)", name, r.line, r.label);
     set.texts.push_back(std::move(r.text));
     set.values.push_back(float(v));

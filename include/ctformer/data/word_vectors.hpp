@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "number.hpp"
 #include "tokenizers/tokenizer.hpp"
 
 namespace ctformer {
@@ -150,8 +151,7 @@ inline word_vector_report load_word_vectors(std::istream& in, std::span<const st
     if (nw > 1) {
       float x;
       const std::string_view t = f[nw - 1];
-      const auto r = std::from_chars(t.data(), t.data() + t.size(), x);
-      if (r.ec == std::errc() && r.ptr == t.data() + t.size())
+      if (detail::parse_real(t, x))
         fail("word vectors '{}': line {}: '{}' has {} values, expected {} (dimension mismatch)", where, line_no, f[0],
              f.size() - 1, rep.dim);
     }
@@ -160,8 +160,7 @@ inline word_vector_report load_word_vectors(std::istream& in, std::span<const st
     values.resize(rep.dim);
     for (std::size_t k = 0; k < rep.dim; ++k) {
       const std::string_view t = f[nw + k];
-      const auto r = std::from_chars(t.data(), t.data() + t.size(), values[k]);
-      if (r.ec != std::errc() || r.ptr != t.data() + t.size())
+      if (!detail::parse_real(t, values[k]))
         fail("word vectors '{}': line {}: value {} of '{}' is not a number: '{}'", where, line_no, k + 1, word, t);
     }
     ++rep.file_vectors;

@@ -1,7 +1,8 @@
 // Model weights as safetensors, with the names and layouts Hugging Face uses. Tensors marked
 // hf_transposed are written (out, in) as nn.Linear stores them and transposed back on load.
 // Loading checks every name, dtype and shape first and lists every mismatch in one error; the
-// model is only written to when the whole file fits, so a bad file loses nothing.
+// model is only written to when the whole file fits (by copies that cannot fail), so a bad file
+// loses nothing.
 #pragma once
 
 #include <algorithm>
@@ -144,9 +145,21 @@ void save_weights(const std::string& path, const P& params, const save_options& 
   w.save(path);
 }
 
-// Loads from an already-read file; see load_weights.
+namespace detail {
+
+// A checked load: for each tensor of a params-like struct, in visiting order, the file entry its
+// values come from (null: `only` leaves that tensor alone). Only plan_weights can fail; applying a
+// plan allocates nothing and cannot, which is what makes every load a transaction.
+struct weights_plan {
+  const safetensors::file* file = nullptr;
+  weight_layout layout = weight_layout::huggingface;
+  std::vector<const safetensors::tensor_entry*> entries;
+};
+
+// Checks every name, shape and dtype against the file; throws ctformer::error listing every
+// problem. Writes nothing.
 template <class P>
-void load_weights(const safetensors::file& f, P& params, const load_options& opt = {}) {
+weights_plan plan_weights(const safetensors::file& f, const P& params, const load_options& opt) {
   // Pick the prefix under which the most expected names exist.
   std::string prefix;
   std::size_t best = 0;
@@ -160,19 +173,22 @@ void load_weights(const safetensors::file& f, P& params, const load_options& opt
       prefix = pre;
     }
   }
+  weights_plan plan{&f, opt.layout, {}};
   std::vector<std::string> problems;
   std::vector<std::string> used;
   for_each_tensor(params, [&](const tensor_info& info, const auto& t) {
     const std::string name = info.str();
-    if (!detail::starts_with_any(name, opt.only)) return;
+    plan.entries.push_back(nullptr);
+    if (!starts_with_any(name, opt.only)) return;
     const auto* e = f.find(prefix + name);
     if (!e) {
       problems.push_back(fmt::format("missing tensor '{}'", prefix + name));
       return;
     }
+    plan.entries.back() = e;
     used.push_back(e->name);
     const bool tr = opt.layout == weight_layout::huggingface && info.hf_transposed() && t.dimension() == 2;
-    const auto want = detail::file_shape(t, tr);
+    const auto want = file_shape(t, tr);
     if (e->shape != want)
       problems.push_back(fmt::format("tensor '{}' has shape {} in the file but the model expects {}", e->name,
                                      safetensors::shape_str(e->shape), safetensors::shape_str(want)));
@@ -183,7 +199,7 @@ void load_weights(const safetensors::file& f, P& params, const load_options& opt
         problems.push_back(fmt::format("tensor '{}' has dtype {} but the model needs {}", e->name,
                                        safetensors::dtype_name(e->type),
                                        safetensors::dtype_name(safetensors::dtype_of<V>())));
-    } else if (!detail::is_float(e->type)) {
+    } else if (!is_float(e->type)) {
       problems.push_back(fmt::format("tensor '{}' has dtype {} but the model needs floating point", e->name,
                                      safetensors::dtype_name(e->type)));
     }
@@ -191,7 +207,7 @@ void load_weights(const safetensors::file& f, P& params, const load_options& opt
   if (!opt.allow_unexpected) {
     for (const auto& e : f.tensors()) {
       if (std::find(used.begin(), used.end(), e.name) != used.end()) continue;
-      if (!detail::starts_with_any(e.name.substr(std::min(prefix.size(), e.name.size())), opt.only)) continue;
+      if (!starts_with_any(e.name.substr(std::min(prefix.size(), e.name.size())), opt.only)) continue;
       bool ignorable = false;
       for (const auto& s : opt.ignore_suffixes)
         if (e.name.size() >= s.size() && e.name.compare(e.name.size() - s.size(), s.size(), s) == 0) ignorable = true;
@@ -205,15 +221,19 @@ void load_weights(const safetensors::file& f, P& params, const load_options& opt
     if (problems.size() > 20) msg += fmt::format("\n  ... and {} more", problems.size() - 20);
     throw error(msg);
   }
-  if (opt.validate_only) return;
-  // Everything fits: copy (and convert, and transpose) into the model.
+  return plan;
+}
+
+// Copies (converting, transposing) a plan made for this struct's type into it.
+template <class P>
+void apply_weights(const weights_plan& plan, P& params) noexcept {
+  std::size_t k = 0;
   for_each_tensor(params, [&](const tensor_info& info, auto& t) {
     using T = typename std::remove_cvref_t<decltype(t)>::value_type;
-    const std::string name = info.str();
-    if (!detail::starts_with_any(name, opt.only)) return;
-    const auto* e = f.find(prefix + name);
-    const char* src = f.data(*e);
-    const bool tr = opt.layout == weight_layout::huggingface && info.hf_transposed() && t.dimension() == 2;
+    const auto* e = plan.entries[k++];
+    if (!e) return;
+    const char* src = plan.file->data(*e);
+    const bool tr = plan.layout == weight_layout::huggingface && info.hf_transposed() && t.dimension() == 2;
     const std::size_t n = t.size();
     if (!tr && e->type == safetensors::dtype_of<T>()) {
       std::memcpy(t.data(), src, n * sizeof(T));
@@ -222,9 +242,18 @@ void load_weights(const safetensors::file& f, P& params, const load_options& opt
     const std::size_t r = t.shape()[0], c = t.dimension() == 2 ? t.shape()[1] : 1;
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t fi = tr ? (i % c) * r + i / c : i;  // file index of our element i
-      t.data()[i] = T(detail::element(src, e->type, fi));
+      t.data()[i] = T(element(src, e->type, fi));
     }
   });
+}
+
+}  // namespace detail
+
+// Loads from an already-read file; see load_weights.
+template <class P>
+void load_weights(const safetensors::file& f, P& params, const load_options& opt = {}) {
+  const detail::weights_plan plan = detail::plan_weights(f, params, opt);
+  if (!opt.validate_only) detail::apply_weights(plan, params);
 }
 
 // Loads a params-like struct from a safetensors file. Throws ctformer::error listing every
@@ -252,11 +281,10 @@ std::size_t load_pretrained(const std::string& path, P& params, const std::vecto
     o.layout = weight_layout::native;
     o.prefixes = {"model."};
   }
-  load_weights(f, params, o);
+  const detail::weights_plan plan = detail::plan_weights(f, params, o);
   std::size_t n = 0;
-  for_each_tensor(params, [&](const tensor_info& info, const auto&) {
-    if (detail::starts_with_any(info.str(), only)) ++n;
-  });
+  for (const auto* e : plan.entries) n += e != nullptr;
+  detail::apply_weights(plan, params);
   return n;
 }
 

@@ -296,27 +296,39 @@ class trainer {
     };
     if (checkpoints && o.resume) {
       if (const auto latest = latest_checkpoint(o.checkpoint_dir); !latest.empty()) {
-        const checkpoint_state cs = load_checkpoint(latest, *this);
-        const json::value& d = cs.data;
-        epoch = std::size_t(d.at("epoch").as_int());
-        cursor = std::size_t(d.at("cursor").as_int());
-        const auto& e = d.at("early_stopping");
+        // Parsed into staging while load_checkpoint checks the rest: a bad field changes nothing.
+        std::size_t epoch_in = 0, cursor_in = 0;
         early_stopping::state es;
-        es.has_best = e.at("has_best").as_bool();
-        es.best = std::strtod(e.at("best").as_string().c_str(), nullptr);
-        es.best_step = std::size_t(e.at("best_step").as_int());
-        es.bad = std::size_t(e.at("bad").as_int());
+        std::vector<std::pair<long, double>> history;
+        const auto hex_double = [](const json::value& v) {
+          const std::string& s = v.as_string();
+          char* end = nullptr;
+          const double x = s.empty() ? 0.0 : std::strtod(s.c_str(), &end);
+          if (end != s.c_str() + s.size()) fail("'{}' is not a number", s);
+          return x;
+        };
+        const checkpoint_state cs = load_checkpoint(latest, *this, [&](const json::value& d) {
+          epoch_in = std::size_t(d.at("epoch").as_int());
+          cursor_in = std::size_t(d.at("cursor").as_int());
+          const auto& e = d.at("early_stopping");
+          es.has_best = e.at("has_best").as_bool();
+          es.best = hex_double(e.at("best"));
+          es.best_step = std::size_t(e.at("best_step").as_int());
+          es.bad = std::size_t(e.at("bad").as_int());
+          for (const auto& h : d.at("val_history").as_array()) history.emplace_back(long(h.at(0).as_int()), hex_double(h.at(1)));
+          d.at("source");
+        });
+        epoch = epoch_in;
+        cursor = cursor_in;
         stopper.set_state(es);
-        for (const auto& h : d.at("val_history").as_array())
-          r.val_history.emplace_back(long(h.at(0).as_int()), std::strtod(h.at(1).as_string().c_str(), nullptr));
+        r.val_history = std::move(history);
         if (es.has_best) {
           r.best_val_loss = es.best;
           r.best_step = long(es.best_step);
           const auto best_path = (fs::path(o.checkpoint_dir) / "best.safetensors").string();
-          if (best && fs::exists(best_path))
-            detail::load_native(safetensors::file::read(best_path), *best, "model.", false);
+          if (best && fs::exists(best_path)) detail::load_native(safetensors::file::read(best_path), *best, "model.");
         }
-        train.load_state(d.at("source"));
+        train.load_state(cs.data.at("source"));
         r.resumed = true;
       }
     }

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <limits>
 #include <string_view>
+#include <type_traits>
 
 #include "../../base/platform.hpp"
 
@@ -122,15 +123,32 @@ template <class T>
 CTFORMER_INLINE one_lane<T> sqrt(one_lane<T> a) { return std::sqrt(a.x); }
 
 #if !defined(CTFORMER_SIMD_SCALAR)
+// xsimd 8.1 has no AVX-512 kernel for fma / fms: its generic x * y + z is one FMA only where the
+// compiler contracts across inlined calls (GCC does by default, Clang does not), so 512-bit
+// batches call the intrinsics and every compiler rounds once.
 template <class T, class A>
 CTFORMER_INLINE xsimd::batch<T, A> fma(const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b,
                                        const xsimd::batch<T, A>& c) {
-  return xsimd::fma(a, b, c);
+#if defined(__AVX512F__)
+  if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, float>)
+    return _mm512_fmadd_ps(a, b, c);
+  else if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, double>)
+    return _mm512_fmadd_pd(a, b, c);
+  else
+#endif
+    return xsimd::fma(a, b, c);
 }
 template <class T, class A>
 CTFORMER_INLINE xsimd::batch<T, A> fms(const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b,
                                        const xsimd::batch<T, A>& c) {
-  return xsimd::fms(a, b, c);
+#if defined(__AVX512F__)
+  if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, float>)
+    return _mm512_fmsub_ps(a, b, c);
+  else if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, double>)
+    return _mm512_fmsub_pd(a, b, c);
+  else
+#endif
+    return xsimd::fms(a, b, c);
 }
 template <class T, class A>
 CTFORMER_INLINE T hadd(const xsimd::batch<T, A>& a) { return xsimd::hadd(a); }
