@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include "support/test_support.hpp"
 
 using namespace ctformer;
 using namespace ctformer::testing;
@@ -105,7 +106,7 @@ std::vector<fault> faults_of(const std::string& good, const fs::path& dir, const
 }  // namespace
 
 TEST_CASE("a failed load_weights leaves the params exactly as they were", "[io]") {
-  const auto dir = fs::temp_directory_path() / "ctformer_weights_transaction";
+  const auto dir = testing::temp_path("weights_transaction");
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto src = std::make_unique<gpt::params>();
@@ -151,7 +152,7 @@ TEST_CASE("a failed load_weights leaves the params exactly as they were", "[io]"
 TEST_CASE("a failed load_pretrained leaves the params exactly as they were", "[io]") {
   using pretrain = encoder<bcfg, mlm>;
   using finetune = encoder<bcfg, classify<2>>;
-  const auto dir = fs::temp_directory_path() / "ctformer_pretrained_transaction";
+  const auto dir = testing::temp_path("pretrained_transaction");
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto pre = std::make_unique<trainer<pretrain, adamw>>();

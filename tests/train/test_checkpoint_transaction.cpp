@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include "support/test_support.hpp"
 
 using namespace ctformer;
 using namespace ctformer::testing;
@@ -94,7 +95,7 @@ struct fault {
 }  // namespace
 
 TEST_CASE("a failed load_checkpoint leaves the trainer exactly as it was", "[train][io]") {
-  const auto dir = fs::temp_directory_path() / "ctformer_ckpt_transaction";
+  const auto dir = testing::temp_path("ckpt_transaction");
   fs::remove_all(dir);
   fs::create_directories(dir);
   const auto at = [&](const std::string& name) { return (dir / name).string(); };
@@ -279,7 +280,7 @@ TEST_CASE("rng_state_from_json refuses malformed states with ctformer::error", "
 }
 
 TEST_CASE("fit's resume from a checkpoint with a malformed fit state changes nothing", "[train][io]") {
-  const auto dir = fs::temp_directory_path() / "ctformer_fit_resume_transaction";
+  const auto dir = testing::temp_path("fit_resume_transaction");
   fs::remove_all(dir);
   using M = decoder_lm<other_cfg>;
   auto fill = [](std::size_t i, token_batch<2, 8>& b) {
