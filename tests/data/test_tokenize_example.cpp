@@ -74,7 +74,7 @@ TEST_CASE("tokenize --spm gives spm_encode's ids", "[data]") {
   const std::string fx = std::string(CTFORMER_TEST_SOURCE_DIR) + "/spm/fixtures/";
   // Each input line as a JSON string, then compare with spm_encode's recorded ids.
   std::ifstream text(fx + "text_edge.txt");
-  const auto jsonl = testing::temp_path("tokenize_spm.jsonl").string();
+  const auto jsonl = ctformer::testing::temp_path("tokenize_spm.jsonl").string();
   std::ofstream out(jsonl);
   std::vector<std::string> lines;
   std::string l;

@@ -22,3 +22,17 @@
 #if !defined(CTFORMER_NO_EXCEPTIONS) && !defined(__cpp_exceptions) && !defined(__EXCEPTIONS)
 #define CTFORMER_NO_EXCEPTIONS 1
 #endif
+
+// Around the first inclusion of xtensor and xsimd: GCC 12 reports its own AVX-512 intrinsic
+// headers' self-initialised temporaries (`__m512 __Y = __Y;`) as (maybe) uninitialized wherever
+// one of their functions is emitted out of line (GCC bug 105593). Headers first read between these
+// two macros keep that false positive out of users' builds; everything else keeps its warnings.
+#if defined(__GNUC__) && !defined(__clang__)
+#define CTFORMER_THIRD_PARTY_BEGIN                                                           \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"") \
+      _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
+#define CTFORMER_THIRD_PARTY_END _Pragma("GCC diagnostic pop")
+#else
+#define CTFORMER_THIRD_PARTY_BEGIN
+#define CTFORMER_THIRD_PARTY_END
+#endif

@@ -14,19 +14,9 @@
 #include "../base/platform.hpp"
 
 #if !defined(CTFORMER_BARE_METAL)
-// xtensor brings in xsimd and, with -mavx512f, GCC 12's AVX-512 intrinsic headers, whose
-// `__m512 __Y = __Y;` idiom is reported as (maybe) uninitialized wherever a function from them
-// is emitted out of line (GCC bug 105593). Those headers are first read here, so their
-// locations fall inside this push/pop and the false positive stays out of users' builds.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+CTFORMER_THIRD_PARTY_BEGIN  // see base/platform.hpp
 #include <xtensor/xfixed.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+CTFORMER_THIRD_PARTY_END
 #endif
 
 namespace ctformer {

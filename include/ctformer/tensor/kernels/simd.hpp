@@ -19,15 +19,9 @@
 #include "../../base/platform.hpp"
 
 #if !defined(CTFORMER_SIMD_SCALAR)
-#if defined(__GNUC__) && !defined(__clang__)  // see tensor/tensor.hpp: GCC bug 105593
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+CTFORMER_THIRD_PARTY_BEGIN  // see base/platform.hpp
 #include <xsimd/xsimd.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+CTFORMER_THIRD_PARTY_END
 #if defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
 #define CTFORMER_SIMD_SCALAR 1
 #endif
