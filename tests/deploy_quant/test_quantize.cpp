@@ -3,6 +3,7 @@
 // safetensors round trip of the quantized model; size close to a quarter.
 #include <catch2/catch.hpp>
 
+#include <ctformer/deploy/kv_cache.hpp>
 #include <ctformer/deploy/quantize.hpp>
 #include <ctformer/io/weights.hpp>
 #include <ctformer/models/init.hpp>
@@ -10,6 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <span>
+#include <vector>
 #include "support/test_support.hpp"
 
 using namespace ctformer;
@@ -89,7 +92,46 @@ void check_model() {
   std::remove(path.c_str());
 }
 
+// The int8 model through the KV cache: the same block and layer stack with cached keys and
+// values, so every position's logits equal the int8 full forward's bit for bit, whether the
+// prompt is prefilled in one pass, in uneven chunks or one token at a time.
+template <gpt_config Cfg>
+void check_int8_cache() {
+  using M = decoder_lm<Cfg>;
+  using Q = quantized_lm<M>;
+  auto p = std::make_unique<typename M::params>();
+  M::init(*p, 11);
+  auto q = std::make_unique<typename Q::params>();
+  Q::quantize(*p, *q);
+  constexpr std::size_t S = 13, V = M::V;
+  auto batch = std::make_unique<token_batch<1, S>>();
+  fill(*batch);
+  auto ws = std::make_unique<typename Q::template workspace<1, S>>();
+  Q::forward(*q, *ws, *batch);
+  const std::span<const std::int32_t> ids(batch->ids.data(), S);
+  for (const std::size_t chunk : {S, std::size_t(5), std::size_t(1)}) {
+    auto cache = kv_cache<Q>::make();
+    std::vector<float> logits(S * V);
+    for (std::size_t at = 0; at < S; at += chunk) {
+      const std::size_t n = std::min(chunk, S - at);
+      extend<Q>(*q, *cache, 0, ids.subspan(at, n), logits.data() + at * V);
+    }
+    INFO("chunk " << chunk);
+    CHECK(std::memcmp(logits.data(), ws->logits.data(), S * V * sizeof(float)) == 0);
+  }
+  // A one-row cache (the firmware's): the smallest pass buffers, the same bits.
+  auto one = kv_cache<Q, 1, 1>::make();
+  std::vector<float> logits(S * V);
+  extend<Q>(*q, *one, 0, ids, logits.data());
+  CHECK(std::memcmp(logits.data(), ws->logits.data(), S * V * sizeof(float)) == 0);
+}
+
 }  // namespace
+
+TEST_CASE("the int8 KV cache gives the int8 full forward's logits bit for bit", "[deploy]") {
+  check_int8_cache<pre_cfg>();
+  check_int8_cache<post_cfg>();
+}
 
 TEST_CASE("int8 quantization of a pre-LN GPT with tied head", "[deploy]") { check_model<pre_cfg>(); }
 TEST_CASE("int8 quantization of a post-LN GPT with untied head and sinusoidal positions", "[deploy]") {

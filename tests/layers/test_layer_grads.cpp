@@ -90,14 +90,14 @@ TEST_CASE("linear: gradients of input, weight and bias", "[grad]") {
   auto x = randv(R * I, 2), dx = std::vector<double>(R * I), r = randv(R * O, 3), y = std::vector<double>(R * O);
   harness h;
   h.loss = [&] {
-    linear_forward<double, R, I, O>(y.data(), O, x.data(), I, *p);
+    linear_forward(y.data(), O, x.data(), I, R, *p);
     return dotv(y.data(), r);
   };
   h.zero_and_back = [&] {
     zero(*g);
     std::fill(dx.begin(), dx.end(), 0.0);
     h.loss();
-    linear_backward<double, R, I, O>(dx.data(), I, *g, r.data(), O, x.data(), I, *p);
+    linear_backward(dx.data(), I, write_mode::accumulate, *g, r.data(), O, x.data(), I, R, *p);
   };
   h.probes.push_back({"x", x.data(), dx.data(), x.size()});
   add_param_probes(h, *p, *g);

@@ -1,8 +1,8 @@
-// KV cache and the incremental forward of decoder_lm: new positions run through every block while
-// the keys and values of earlier positions come from the cache (their own are appended), so a new
-// token costs O(params + L * context * d_model) instead of a full forward over the prefix.
-// It calls decoder_lm::forward's kernels in the same order with the same arguments (eval mode), so
-// its logits equal the full forward's bit for bit at any vector width (elementwise kernels never round by position).
+// KV cache and the incremental forward of decoder_lm (fp32 or int8): new positions run through the
+// model's own layer stack while the keys and values of earlier positions come from the cache
+// (their own are appended), so a new token costs O(params + L * context * d_model) instead of a
+// full forward over the prefix. The block is the training one (layers/block.hpp) with a cached
+// attention source, so its logits equal the full forward's bit for bit at any vector width.
 #pragma once
 
 #include <algorithm>
@@ -17,19 +17,15 @@
 
 #include "../error.hpp"
 #include "../layers/attention.hpp"
-#include "../layers/embedding.hpp"
+#include "../layers/block.hpp"
 #include "../models/decoder_lm.hpp"
-#include "../tensor/kernels/activation.hpp"
-#include "../tensor/kernels/gemm.hpp"
-#include "../tensor/kernels/layernorm.hpp"
-#include "../tensor/kernels/reduce.hpp"
 #include "../tensor/tensor.hpp"
 
 namespace ctformer {
 
-// The cache of a decoder_lm for B independent sequences (batch rows), plus the scratch of one pass
-// of up to `rows` new positions. Its size is a compile-time figure (`bytes`); make() puts it on
-// the heap once, and nothing in it grows afterwards.
+// The cache of a decoder_lm (or of its quantized_lm) for B independent sequences (batch rows),
+// plus the buffers of one pass of up to `rows` new positions. Its size is a compile-time figure
+// (`bytes`); make() puts it on the heap once (or declare it static), and nothing in it grows.
 template <class Model, std::size_t B = 1, std::size_t Rows = 0>
 struct kv_cache {
   using model_type = Model;
@@ -42,6 +38,8 @@ struct kv_cache {
   static_assert(B > 0, "ctformer kv_cache: batch must be positive");
   static_assert(rows >= B, "ctformer kv_cache: a pass must hold one position per batch row");
   static constexpr bool pre = Model::pre;
+  using spec = typename Model::template pass_spec<rows, Ctx>;
+  using source = cached_self_attention<T, Ctx, H, D, std::bit_floor(rows)>;
 
   tensor4<T, L, B, Ctx, C> k;             // (L, B, Ctx, C) keys of every cached position
   tensor4<T, L, B, Ctx, C> v;             // (L, B, Ctx, C) values
@@ -51,15 +49,9 @@ struct kv_cache {
   std::array<std::int32_t, rows> ids{};
   std::array<std::size_t, rows> row_of{};
   std::array<std::size_t, rows> pos_of{};
-  tensor2<T, rows, C> x, y;               // (R, C) block input and output
-  tensor2<T, rows, C> n;                  // (R, C) pre: LN1 / LN2 / ln_f output
-  tensor2<T, rows, 3 * C> qkv;            // (R, 3C) q | k | v of the new positions
-  tensor3<T, H, rows, Ctx> att;           // (H, R, Ctx) attention probabilities of one piece
-  tensor2<T, rows, C> att_y;              // (R, C) attention output before the projection
-  tensor2<T, rows, C> sum1;               // (R, C) the attention residual sum
-  [[no_unique_address]] maybe<!pre, tensor2<T, rows, C>> s1;    // post: LN1(sum1)
-  [[no_unique_address]] maybe<!pre, tensor2<T, rows, C>> sum2;  // post: the FFN residual sum
-  tensor2<T, rows, F> fc_pre, fc_act;     // (R, F) before and after the activation
+  tensor2<T, rows, C> x, y;               // (R, C) the residual stream, in and out of a block
+  block_cache<spec> work;                 // one block's buffers, shared by the layers
+  [[no_unique_address]] maybe<pre, tensor2<T, rows, C>> normed;  // (R, C) ln_f output
   tensor2<T, rows, V> logits;             // (R, V) logits of the pass's rows
 
   static constexpr std::size_t bytes() { return sizeof(kv_cache); }  // a compile-time figure
@@ -81,144 +73,37 @@ struct kv_cache {
   const T* logits_row(std::size_t r) const { return logits.data() + r * V; }
 };
 
-namespace detail {
-
-// Attention of Sq consecutive new positions of one sequence over its cached keys, with Sq a power
-// of two at most MaxSq chosen at run time (rows of attention are independent, so a run of any
-// length is cut into power-of-two pieces without changing a bit).
-template <class T, std::size_t Ctx, std::size_t H, std::size_t D, std::size_t MaxSq>
-void cached_attention_piece(std::size_t sq, T* y, T* att, const qkv_ptrs<T>& in, std::size_t first_pos) {
-  if constexpr (MaxSq > 1) {
-    if (sq < MaxSq) return cached_attention_piece<T, Ctx, H, D, MaxSq / 2>(sq, y, att, in, first_pos);
-  }
-  attention_forward<T, 1, MaxSq, Ctx, H, D>(y, att, in, attention_mask{nullptr, true, first_pos}, run_mode::eval());
-}
-
-template <class Cache>
-void cached_attention(Cache& c, std::size_t l, std::size_t n) {
-  using T = typename Cache::T;
-  constexpr std::size_t C = Cache::C, Ctx = Cache::Ctx, H = Cache::H, D = Cache::D;
-  constexpr std::size_t max_piece = std::bit_floor(Cache::rows);
-  std::size_t r = 0;
-  while (r < n) {
-    // A run: consecutive positions of one batch row.
-    std::size_t e = r + 1;
-    while (e < n && c.row_of[e] == c.row_of[r] && c.pos_of[e] == c.pos_of[e - 1] + 1) ++e;
-    const std::size_t b = c.row_of[r];
-    while (r < e) {
-      const std::size_t sq = std::min(max_piece, std::bit_floor(e - r));
-      const qkv_ptrs<T> in{c.qkv.data() + r * 3 * C, 3 * C, c.keys(l, b), C, c.values(l, b), C};
-      cached_attention_piece<T, Ctx, H, D, max_piece>(sq, c.att_y.data() + r * C, c.att.data(), in, c.pos_of[r]);
-      r += sq;
-    }
-  }
-}
-
-template <class Model, class T>
-void ffn_activation(T* y, const T* x, std::size_t count) {
-  if constexpr (Model::config.act == activation::gelu)
-    kernels::gelu_forward(y, x, count);
-  else
-    kernels::relu_forward(y, x, count);
-}
-
-}  // namespace detail
-
 // One pass over the n work rows staged in c.ids / row_of / pos_of (rows of one batch row in
 // increasing consecutive positions, each run starting where that row's cache ends). Appends their
-// keys and values and leaves the logits of rows [logits_from, n) in c.logits.
-// Mirrors decoder_lm::forward and block_forward (GPT-2 family, self-attention only, eval mode).
+// keys and values and leaves the logits of rows [logits_from, n) in c.logits. The embedding, the
+// layer stack and the head are the model's own (Model::embed_rows, blocks_forward, logits_rows),
+// with keys and values from the cache: the same calls as the full forward, so the logits equal
+// its logits bit for bit.
 template <class Model, std::size_t B, std::size_t R>
 void cached_pass(const typename Model::params& p, kv_cache<Model, B, R>& c, std::size_t n,
                  std::size_t logits_from) {
   using cache = kv_cache<Model, B, R>;
   using T = typename Model::T;
-  constexpr std::size_t C = cache::C, F = cache::F, V = cache::V, L = cache::L, Ctx = cache::Ctx;
-  constexpr bool pre = Model::pre;
-  constexpr T eps = Model::eps;
+  constexpr std::size_t C = cache::C;
   if (n == 0) return;
   if (n > cache::rows) fail("kv cache: a pass holds at most {} positions, got {}", cache::rows, n);
 
-  // Embeddings: token row plus position row, as embedding_forward and positions_forward do.
-  const T* pos_table;
-  if constexpr (Model::learned_pos)
-    pos_table = p.wpe.data();
-  else
-    pos_table = sinusoidal_table<T, Ctx, C>().data();
-  for (std::size_t r = 0; r < n; ++r) {
-    const std::int32_t id = c.ids[r];
-    if (id < 0 || std::size_t(id) >= V)
-      fail("token id {} at position {} is outside the vocabulary (size {})", id, c.pos_of[r], V);
-    if (c.pos_of[r] >= Ctx) fail("position {} is beyond the model's context of {}", c.pos_of[r], Ctx);
-    T* xr = c.x.data() + r * C;
-    std::memcpy(xr, p.wte.data() + std::size_t(id) * C, C * sizeof(T));
-    kernels::add(xr, xr, pos_table + c.pos_of[r] * C, C);
-  }
-
-  T* x = c.x.data();
-  T* y = c.y.data();
-  for (std::size_t l = 0; l < L; ++l) {
-    const auto& h = p.h[l];
-    // --- self-attention sub-layer
-    const T* a_in = x;
-    if constexpr (pre) {
-      kernels::layernorm_forward<T>(c.n.data(), nullptr, nullptr, x, h.ln1.weight.data(), h.ln1.bias.data(), n, C, eps);
-      a_in = c.n.data();
-    }
-    kernels::gemm<T>(false, false, n, 3 * C, C, T(1), a_in, C, h.qkv.weight.data(), 3 * C, T(0), c.qkv.data(),
-                     3 * C, h.qkv.bias.data());
-    for (std::size_t r = 0; r < n; ++r) {
-      const T* kv = c.qkv.data() + r * 3 * C;
-      std::memcpy(c.keys(l, c.row_of[r]) + c.pos_of[r] * C, kv + C, C * sizeof(T));
-      std::memcpy(c.values(l, c.row_of[r]) + c.pos_of[r] * C, kv + 2 * C, C * sizeof(T));
-    }
-    detail::cached_attention(c, l, n);
-    T* sum1 = c.sum1.data();
-    kernels::gemm<T>(false, false, n, C, C, T(1), c.att_y.data(), C, h.proj.weight.data(), C, T(0), sum1, C,
-                     h.proj.bias.data());
-    kernels::add(sum1, x, sum1, n * C);
-    const T* s = sum1;
-    if constexpr (!pre) {
-      kernels::layernorm_forward<T>(c.s1.data(), nullptr, nullptr, sum1, h.ln1.weight.data(), h.ln1.bias.data(), n, C, eps);
-      s = c.s1.data();
-    }
-    // --- feed-forward sub-layer
-    const T* f_in = s;
-    if constexpr (pre) {
-      kernels::layernorm_forward<T>(c.n.data(), nullptr, nullptr, s, h.ln2.weight.data(), h.ln2.bias.data(), n, C, eps);
-      f_in = c.n.data();
-    }
-    kernels::gemm<T>(false, false, n, F, C, T(1), f_in, C, h.fc.weight.data(), F, T(0), c.fc_pre.data(), F,
-                     h.fc.bias.data());
-    detail::ffn_activation<Model>(c.fc_act.data(), c.fc_pre.data(), n * F);
-    if constexpr (pre) {
-      kernels::gemm<T>(false, false, n, C, F, T(1), c.fc_act.data(), F, h.fc2.weight.data(), C, T(0), y, C,
-                       h.fc2.bias.data());
-      kernels::add(y, s, y, n * C);
-    } else {
-      T* sum2 = c.sum2.data();
-      kernels::gemm<T>(false, false, n, C, F, T(1), c.fc_act.data(), F, h.fc2.weight.data(), C, T(0), sum2, C,
-                       h.fc2.bias.data());
-      kernels::add(sum2, s, sum2, n * C);
-      kernels::layernorm_forward<T>(y, nullptr, nullptr, sum2, h.ln2.weight.data(), h.ln2.bias.data(), n, C, eps);
-    }
-    std::swap(x, y);
-  }
+  Model::embed_rows(p, c.ids.data(), c.pos_of.data(), n, c.x.data());
+  T* stream[2] = {c.x.data(), c.y.data()};
+  Model::template blocks_forward<typename cache::spec>(
+      p, n, [&](std::size_t l) { return stream[l % 2]; },
+      [&](std::size_t) -> block_cache<typename cache::spec>& { return c.work; },
+      [&](std::size_t l) {
+        return typename cache::source{c.keys(l, 0), c.values(l, 0), c.row_of.data(), c.pos_of.data()};
+      },
+      run_mode::eval());
   for (std::size_t r = 0; r < n; ++r) c.length[c.row_of[r]] = std::max(c.length[c.row_of[r]], c.pos_of[r] + 1);
 
   if (logits_from >= n) return;
-  const std::size_t m = n - logits_from;
-  const T* hidden = x + logits_from * C;
-  if constexpr (pre) {
-    kernels::layernorm_forward<T>(c.n.data(), nullptr, nullptr, hidden, p.ln_f.weight.data(), p.ln_f.bias.data(), m,
-                                  C, eps);
-    hidden = c.n.data();
-  }
-  T* out = c.logits.data() + logits_from * V;
-  if constexpr (Model::tied)
-    kernels::gemm<T>(false, true, m, V, C, T(1), hidden, C, p.wte.data(), C, T(0), out, V);
-  else
-    kernels::gemm<T>(false, false, m, V, C, T(1), hidden, C, p.lm_head.data(), V, T(0), out, V);
+  T* normed = nullptr;
+  if constexpr (cache::pre) normed = c.normed.data();
+  Model::logits_rows(p, stream[cache::L % 2] + logits_from * C, n - logits_from, c.logits.data() + logits_from * cache::V,
+                     normed, c.work);
 }
 
 namespace detail {

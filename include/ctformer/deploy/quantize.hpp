@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "../layers/attention.hpp"
+#include "../layers/block.hpp"
 #include "../layers/embedding.hpp"
+#include "../layers/layernorm.hpp"
 #include "../layers/params.hpp"
 #include "../models/common.hpp"
 #include "../models/decoder_lm.hpp"
-#include "../tensor/kernels/activation.hpp"
 #include "../tensor/kernels/int8.hpp"
-#include "../tensor/kernels/layernorm.hpp"
 #include "../tensor/kernels/reduce.hpp"
 
 namespace ctformer {
@@ -37,6 +37,16 @@ struct qlinear {
                       field("bias", &qlinear::bias, role::bias)};
   }
 };
+
+// y (rows, Out) = x (rows, In) W + b through int8: x is quantized per row into xq (rows, >= In)
+// with scales xs (rows), then one int8 GEMM. The block (layers/block.hpp) calls this for
+// quantized weights, with its cache's buffers.
+template <std::size_t In, std::size_t Out>
+void linear_forward(float* y, std::size_t ldy, const float* x, std::size_t ldx, std::size_t rows,
+                    const qlinear<In, Out>& w, std::int8_t* xq, float* xs) {
+  kernels::quantize_rows(xq, xs, x, rows, In, ldx);
+  kernels::gemm_s8(rows, Out, In, xq, xs, w.weight.data(), w.scale.data(), w.bias.data(), y, ldy);
+}
 
 namespace detail {
 
@@ -66,12 +76,14 @@ void dequantize_linear(float* w, float* b, const qlinear<In, Out>& q) {
 template <class Model>
 struct quantized_lm {
   static_assert(std::is_same_v<typename Model::T, float>, "ctformer: quantize a float model");
+  using T = float;  // activations, norms, biases and scales stay float
   static constexpr gpt_config Cfg = Model::config;
   static constexpr std::size_t V = Model::V, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
                                L = Model::L, D = C / H;
   static constexpr bool pre = Model::pre, tied = Model::tied, learned_pos = Model::learned_pos;
 
   struct block {
+    static constexpr bool fused_qkv = true;  // GPT-2's c_attn
     layernorm_params<float, C> ln1;
     qlinear<C, 3 * C> qkv;
     qlinear<C, C> proj;
@@ -139,96 +151,80 @@ struct quantized_lm {
     if constexpr (!tied) detail::dequantize_linear(p.lm_head.data(), nullptr, q.lm_head);
   }
 
+  // ---- inference: decoder_lm's layer stack and block, with int8 linear layers ------------------
+  template <std::size_t Rows, std::size_t Keys>
+  using pass_spec = typename Model::template pass_spec<Rows, Keys, true>;
+
+  template <class Sp, class Stream, class Cache, class Source>
+  static void blocks_forward(const params& p, std::size_t n, Stream&& stream, Cache&& cache, Source&& source,
+                             const run_mode& mode) {
+    Model::template blocks_forward<Sp>(p, n, stream, cache, source, mode);
+  }
+
+  // x (n, C) = dequantized wte[ids[r]] + position pos[r].
+  static void embed_rows(const params& p, const std::int32_t* ids, const std::size_t* pos, std::size_t n, float* x) {
+    const float* pos_table;
+    if constexpr (learned_pos)
+      pos_table = p.wpe.data();
+    else
+      pos_table = sinusoidal_table<float, Ctx, C>().data();
+    for (std::size_t r = 0; r < n; ++r) {
+      if (ids[r] < 0 || std::size_t(ids[r]) >= V)
+        fail("token id {} at position {} is outside the vocabulary (size {})", ids[r], pos[r], V);
+      if (pos[r] >= Ctx) fail("position {} is beyond the model's context of {}", pos[r], Ctx);
+      const std::size_t id = std::size_t(ids[r]);
+      float* xr = x + r * C;
+      for (std::size_t c = 0; c < C; ++c) xr[c] = float(p.wte(id, c)) * p.wte_scale(id);
+      kernels::add(xr, xr, pos_table + pos[r] * C, C);
+    }
+  }
+
+  // logits (m, V) of hidden states (m, C): ln_f (pre-LN) and the int8 LM head.
+  template <class Cache>
+  static void logits_rows(const params& p, const float* hidden, std::size_t m, float* logits, float* normed,
+                          Cache& c) {
+    if constexpr (pre) {
+      layernorm_forward(normed, static_cast<float*>(nullptr), static_cast<float*>(nullptr), hidden, m, p.ln_f,
+                        float(Cfg.ln_eps));
+      hidden = normed;
+    }
+    kernels::quantize_rows(c.xq8.data(), c.xs8.data(), hidden, m, C, C);
+    if constexpr (tied)
+      kernels::gemm_s8(m, V, C, c.xq8.data(), c.xs8.data(), p.wte.data(), p.wte_scale.data(), nullptr, logits, V);
+    else
+      kernels::gemm_s8(m, V, C, c.xq8.data(), c.xs8.data(), p.lm_head.weight.data(), p.lm_head.scale.data(), nullptr,
+                       logits, V);
+  }
+
   template <std::size_t B, std::size_t S>
   struct workspace {
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
-    static constexpr std::size_t batch = B, seq = S, BS = B * S, Kmax = F > C ? F : C;
-    tensor2<float, BS, C> x, s, n;        // (BS, C) stream, mid-block stream, normalized
-    tensor2<float, BS, 3 * C> qkv;        // (BS, 3C)
-    tensor4<float, B, H, S, S> att;       // (B, H, S, S)
-    tensor2<float, BS, C> att_y;          // (BS, C)
-    tensor2<float, BS, F> h;              // (BS, F)
-    tensor2<std::int8_t, BS, Kmax> xq;    // (BS, max(C, F)) quantized activations
-    tensor1<float, BS> xs;                // (BS) their scales
-    tensor1<float, BS> mean, rstd;
+    static constexpr std::size_t batch = B, seq = S, BS = B * S;
+    using spec = block_spec<float, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, false, S, true>;
+    tensor2<float, BS, C> x, y;           // (BS, C) the residual stream, in and out of a block
+    block_cache<spec> work;               // one block's buffers, shared by the layers
+    [[no_unique_address]] maybe<pre, tensor2<float, BS, C>> normed;  // (BS, C) ln_f output
     tensor2<float, BS, V> logits;         // (BS, V)
     tensor1<float, BS> row_loss;
+    std::array<std::size_t, BS> pos{};    // the position of each row
   };
-
-  // y (rows, Out) = x (rows, In) W + b through int8.
-  template <std::size_t Rows, std::size_t In, std::size_t Out, class WS>
-  static void linear(float* y, std::size_t ldy, const float* x, const qlinear<In, Out>& w, WS& ws) {
-    kernels::quantize_rows(ws.xq.data(), ws.xs.data(), x, Rows, In, In);
-    kernels::gemm_s8(Rows, Out, In, ws.xq.data(), ws.xs.data(), w.weight.data(), w.scale.data(), w.bias.data(), y,
-                     ldy);
-  }
 
   // Logits for every position land in ws.logits (as decoder_lm::forward, in eval mode).
   template <std::size_t B, std::size_t S>
   static void forward(const params& p, workspace<B, S>& ws, const token_batch<B, S>& batch) {
     constexpr std::size_t BS = B * S;
-    constexpr float eps = float(Cfg.ln_eps);
-    float* x = ws.x.data();
-    for (std::size_t r = 0; r < BS; ++r) {
-      const std::int32_t id = batch.ids.data()[r];
-      if (id < 0 || std::size_t(id) >= V) fail("token id {} at position {} is outside the vocabulary (size {})", id, r, V);
-      for (std::size_t c = 0; c < C; ++c) x[r * C + c] = float(p.wte(std::size_t(id), c)) * p.wte_scale(std::size_t(id));
-    }
-    if constexpr (learned_pos)
-      positions_forward<float, B, S, Ctx, C>(inout<float, BS, C>(x), in<float, Ctx, C>(p.wpe.data()));
-    else
-      positions_forward<float, B, S, Ctx, C>(inout<float, BS, C>(x), in<float, Ctx, C>(sinusoidal_table<float, Ctx, C>().data()));
+    using spec = typename workspace<B, S>::spec;
+    for (std::size_t r = 0; r < BS; ++r) ws.pos[r] = r % S;
+    embed_rows(p, batch.ids.data(), ws.pos.data(), BS, ws.x.data());
     const std::int32_t* mask = detail::mask_or_null(batch.attention_mask.data(), BS);
-    for (std::size_t l = 0; l < L; ++l) {
-      const block& b = p.h[l];
-      const float* a_in = x;
-      if constexpr (pre) {
-        kernels::layernorm_forward<float>(ws.n.data(), ws.mean.data(), ws.rstd.data(), x, b.ln1.weight.data(),
-                                          b.ln1.bias.data(), BS, C, eps);
-        a_in = ws.n.data();
-      }
-      linear<BS, C, 3 * C>(ws.qkv.data(), 3 * C, a_in, b.qkv, ws);
-      const qkv_ptrs<float> qkv{ws.qkv.data(), 3 * C, ws.qkv.data() + C, 3 * C, ws.qkv.data() + 2 * C, 3 * C};
-      attention_forward<float, B, S, S, H, D>(ws.att_y.data(), ws.att.data(), qkv, attention_mask{mask, true, 0});
-      linear<BS, C, C>(ws.s.data(), C, ws.att_y.data(), b.proj, ws);
-      kernels::add(ws.s.data(), ws.s.data(), x, BS * C);
-      if constexpr (!pre) {  // s = LN1(x + attn(x)), through n (the kernel does not work in place)
-        kernels::layernorm_forward<float>(ws.n.data(), ws.mean.data(), ws.rstd.data(), ws.s.data(), b.ln1.weight.data(),
-                                          b.ln1.bias.data(), BS, C, eps);
-        std::memcpy(ws.s.data(), ws.n.data(), BS * C * sizeof(float));
-      }
-      const float* f_in = ws.s.data();
-      if constexpr (pre) {
-        kernels::layernorm_forward<float>(ws.n.data(), ws.mean.data(), ws.rstd.data(), ws.s.data(), b.ln2.weight.data(),
-                                          b.ln2.bias.data(), BS, C, eps);
-        f_in = ws.n.data();
-      }
-      linear<BS, C, F>(ws.h.data(), F, f_in, b.fc, ws);
-      if constexpr (Cfg.act == activation::gelu)
-        kernels::gelu_forward(ws.h.data(), ws.h.data(), BS * F);
-      else
-        kernels::relu_forward(ws.h.data(), ws.h.data(), BS * F);
-      linear<BS, F, C>(x, C, ws.h.data(), b.fc2, ws);
-      kernels::add(x, x, ws.s.data(), BS * C);
-      if constexpr (!pre) {
-        kernels::layernorm_forward<float>(ws.n.data(), ws.mean.data(), ws.rstd.data(), x, b.ln2.weight.data(),
-                                          b.ln2.bias.data(), BS, C, eps);
-        std::memcpy(x, ws.n.data(), BS * C * sizeof(float));
-      }
-    }
-    const float* xf = x;
-    if constexpr (pre) {
-      kernels::layernorm_forward<float>(ws.n.data(), ws.mean.data(), ws.rstd.data(), x, p.ln_f.weight.data(),
-                                        p.ln_f.bias.data(), BS, C, eps);
-      xf = ws.n.data();
-    }
-    kernels::quantize_rows(ws.xq.data(), ws.xs.data(), xf, BS, C, C);
-    if constexpr (tied)
-      kernels::gemm_s8(BS, V, C, ws.xq.data(), ws.xs.data(), p.wte.data(), p.wte_scale.data(), nullptr,
-                       ws.logits.data(), V);
-    else
-      kernels::gemm_s8(BS, V, C, ws.xq.data(), ws.xs.data(), p.lm_head.weight.data(), p.lm_head.scale.data(), nullptr,
-                       ws.logits.data(), V);
+    float* stream[2] = {ws.x.data(), ws.y.data()};
+    blocks_forward<spec>(
+        p, BS, [&](std::size_t l) { return stream[l % 2]; },
+        [&](std::size_t) -> block_cache<spec>& { return ws.work; },
+        [&](std::size_t) { return sequence_self_attention<spec>{mask, run_mode::eval(), 0.0f, 0}; }, run_mode::eval());
+    float* normed = nullptr;
+    if constexpr (pre) normed = ws.normed.data();
+    logits_rows(p, stream[L % 2], BS, ws.logits.data(), normed, ws.work);
   }
 
   template <std::size_t B, std::size_t S>

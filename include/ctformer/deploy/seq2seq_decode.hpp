@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
@@ -23,10 +24,10 @@
 #include "../layers/attention.hpp"
 #include "../layers/block.hpp"
 #include "../layers/embedding.hpp"
+#include "../layers/layernorm.hpp"
 #include "../layers/linear.hpp"
 #include "../models/seq2seq.hpp"
 #include "../tensor/kernels/gemm.hpp"
-#include "../tensor/kernels/layernorm.hpp"
 
 namespace ctformer {
 
@@ -261,17 +262,10 @@ class seq2seq_scorer {
       self_v_.assign(Ld * K * St * C, T(0));
       self_k_next_.assign(self_k_.size(), T(0));
       self_v_next_.assign(self_v_.size(), T(0));
-      stream_.assign(K * C, T(0));
-      stream_next_.assign(K * C, T(0));
+      stream_.assign(2 * K * C, T(0));
       normed_.assign(K * C, T(0));
-      queries_.assign(K * C, T(0));
-      att_out_.assign(K * C, T(0));
-      sublayer_out_.assign(K * C, T(0));
-      ffn_pre_.assign(K * F, T(0));
-      ffn_act_.assign(K * F, T(0));
-      att_probs_.assign(H * std::max(St, Ss), T(0));
-      ln_stats_.assign(2 * K, T(0));
       logits_.assign(K * V, T(0));
+      work_ = std::make_unique<block_cache<step_spec>>();
     } else {
       ws_ = std::make_unique<full_ws>();
       batch_ = std::make_unique<full_batch>();
@@ -300,8 +294,8 @@ class seq2seq_scorer {
         // Cross-attention keys and values of this source, once per decoder layer.
         for (std::size_t l = 0; l < Ld; ++l) {
           const auto& L = p_->dec[l];
-          linear_forward<T, Ss, C, C>(cross_k_.data() + (l * K + s) * Ss * C, C, enc_out_.data() + s * Ss * C, C, L.xk);
-          linear_forward<T, Ss, C, C>(cross_v_.data() + (l * K + s) * Ss * C, C, enc_out_.data() + s * Ss * C, C, L.xv);
+          linear_forward(cross_k_.data() + (l * K + s) * Ss * C, C, enc_out_.data() + s * Ss * C, C, Ss, L.xk);
+          linear_forward(cross_v_.data() + (l * K + s) * Ss * C, C, enc_out_.data() + s * Ss * C, C, Ss, L.xv);
         }
       }
     }
@@ -384,16 +378,19 @@ class seq2seq_scorer {
 
   const std::int32_t* row_mask(std::size_t r) const { return src_mask_.data() + slot_[r] * Ss; }
 
-  // One decoder position for every row: the block of layers/block.hpp for a single query.
+  // The buffers of one decoding step (K rows, one position each) and its attention sources: the
+  // self-attention cache, and the source's keys and values projected once in set_sources().
+  using step_spec = block_spec<T, 1, K, C, F, H, Model::config.norm, Model::config.act, true, true, Ss, false, St>;
+  using self_source = cached_self_attention<T, St, H, D, std::bit_floor(K)>;
+
+  // One decoder position for the n current rows, through the model's decoder layer stack.
   void step_cached() {
-    constexpr std::size_t R = K;
-    const T eps = Model::eps;
     const std::size_t n = n_, t = t_;
-    // Embedding (scaled by sqrt(C)) plus position t. Rows >= n repeat row 0 (never read).
-    for (std::size_t r = 0; r < R; ++r) {
-      const std::int32_t id = input_[r < n ? r : 0];
-      T* xr = stream_.data() + r * C;
-      std::memcpy(xr, p_->dec_embed.data() + std::size_t(id) * C, C * sizeof(T));
+    T* stream[2] = {stream_.data(), stream_.data() + K * C};
+    // Embedding (scaled by sqrt(C)) plus position t.
+    for (std::size_t r = 0; r < n; ++r) {
+      T* xr = stream[0] + r * C;
+      std::memcpy(xr, p_->dec_embed.data() + std::size_t(input_[r]) * C, C * sizeof(T));
       kernels::scale(xr, T(Model::embed_scale_d), C);
       const T* pos;
       if constexpr (Model::learned_pos)
@@ -401,86 +398,42 @@ class seq2seq_scorer {
       else
         pos = sinusoidal_table<T, Model::Ct, C>().data() + t * C;
       kernels::add(xr, xr, pos, C);
+      row_of_[r] = r;
+      pos_of_[r] = t;
     }
-    T* x = stream_.data();
-    T* y = stream_next_.data();
-    for (std::size_t l = 0; l < Ld; ++l) {
-      const auto& L = p_->dec[l];
-      T* kc = self_k_.data() + l * K * St * C;
-      T* vc = self_v_.data() + l * K * St * C;
-      // --- self-attention over positions 0..t (K/V of position t appended to the cache)
-      const T* a_in = sublayer_input(x, L.ln1, eps);
-      linear_forward<T, R, C, C>(queries_.data(), C, a_in, C, L.q);
-      for (std::size_t r = 0; r < R; ++r) {  // k and v of the new position, straight into the cache
-        linear_forward<T, 1, C, C>(kc + (r * St + t) * C, C, a_in + r * C, C, L.k);
-        linear_forward<T, 1, C, C>(vc + (r * St + t) * C, C, a_in + r * C, C, L.v);
-      }
-      for (std::size_t r = 0; r < n; ++r) {
-        const qkv_ptrs<T> in{queries_.data() + r * C, C, kc + r * St * C, C, vc + r * St * C, C};
-        attention_forward<T, 1, 1, St, H, D>(att_out_.data() + r * C, att_probs_.data(), in, attention_mask{nullptr, true, t});
-      }
-      linear_forward<T, R, C, C>(sublayer_out_.data(), C, att_out_.data(), C, L.proj);
-      add_residual(x, y, L.ln1, eps);  // x: the stream after self-attention
-      // --- cross-attention over the source
-      const T* x_in = sublayer_input(x, L.lnx, eps);
-      linear_forward<T, R, C, C>(queries_.data(), C, x_in, C, L.xq);
-      for (std::size_t r = 0; r < n; ++r) {
-        const std::size_t s = slot_[r];
-        const T* xk = cross_k_.data() + (l * K + s) * Ss * C;
-        const T* xv = cross_v_.data() + (l * K + s) * Ss * C;
-        const qkv_ptrs<T> in{queries_.data() + r * C, C, xk, C, xv, C};
-        attention_forward<T, 1, 1, Ss, H, D>(att_out_.data() + r * C, att_probs_.data(), in,
-                                             attention_mask{source_mask(r), false, 0});
-      }
-      linear_forward<T, R, C, C>(sublayer_out_.data(), C, att_out_.data(), C, L.xproj);
-      add_residual(x, y, L.lnx, eps);
-      // --- feed-forward
-      const T* f_in = sublayer_input(x, L.ln2, eps);
-      linear_forward<T, R, C, F>(ffn_pre_.data(), F, f_in, C, L.fc);
-      if constexpr (Model::config.act == activation::gelu)
-        kernels::gelu_forward(ffn_act_.data(), ffn_pre_.data(), R * F);
-      else
-        kernels::relu_forward(ffn_act_.data(), ffn_pre_.data(), R * F);
-      linear_forward<T, R, F, C>(sublayer_out_.data(), C, ffn_act_.data(), F, L.fc2);
-      add_residual(x, y, L.ln2, eps);
+    const auto cross = [this](std::size_t l) {
+      return [this, l](T* y, block_cache<step_spec>& c, const auto&, std::size_t rows) {
+        for (std::size_t r = 0; r < rows; ++r) {
+          const std::size_t s = slot_[r];
+          const qkv_ptrs<T> in{c.xq.data() + r * C, C, cross_k_.data() + (l * K + s) * Ss * C, C,
+                               cross_v_.data() + (l * K + s) * Ss * C, C};
+          attention_forward<T, 1, 1, Ss, H, D>(y + r * C, c.xatt.data(), in, attention_mask{source_mask(r), false, 0});
+        }
+      };
+    };
+    Model::template decoder_blocks_forward<step_spec>(
+        *p_, n, [&](std::size_t l) { return stream[l % 2]; },
+        [&](std::size_t) -> block_cache<step_spec>& { return *work_; },
+        [&](std::size_t l) {
+          return self_source{self_k_.data() + l * K * St * C, self_v_.data() + l * K * St * C, row_of_.data(),
+                             pos_of_.data()};
+        },
+        cross, run_mode::eval());
+    const T* h = stream[Ld % 2];
+    if constexpr (Model::pre) {  // the decoder's final norm
+      layernorm_forward(normed_.data(), static_cast<T*>(nullptr), static_cast<T*>(nullptr), h, n, p_->dec_ln,
+                        Model::eps);
+      h = normed_.data();
     }
-    const T* h = sublayer_input(x, p_->dec_ln, eps);  // pre-LN's final norm
     if constexpr (Model::tied)
-      kernels::gemm<T>(false, true, R, V, C, T(1), h, C, p_->dec_embed.data(), C, T(0), logits_.data(), V);
+      kernels::gemm<T>(false, true, n, V, C, T(1), h, C, p_->dec_embed.data(), C, T(0), logits_.data(), V);
     else
-      kernels::gemm<T>(false, false, R, V, C, T(1), h, C, p_->lm_head.data(), V, T(0), logits_.data(), V);
+      kernels::gemm<T>(false, false, n, V, C, T(1), h, C, p_->lm_head.data(), V, T(0), logits_.data(), V);
   }
 
   // The same padding rule as training: no mask at all when the source has no padding.
   const std::int32_t* source_mask(std::size_t r) const {
     return detail::mask_or_null(row_mask(r), Ss);
-  }
-
-  template <class LN>
-  void layer_norm(T* out, const T* in, const LN& ln, T eps) {
-    kernels::layernorm_forward<T>(out, ln_stats_.data(), ln_stats_.data() + K, in, ln.weight.data(), ln.bias.data(), K, C, eps);
-  }
-
-  // A sublayer reads the normalised stream with pre-LN and the stream itself with post-LN.
-  template <class LN>
-  const T* sublayer_input(const T* x, const LN& ln, T eps) {
-    if constexpr (Model::pre) {
-      layer_norm(normed_.data(), x, ln, eps);
-      return normed_.data();
-    } else {
-      return x;
-    }
-  }
-
-  // The residual after a sublayer whose output is in sublayer_out_: x + sub, normalised with post-LN. On
-  // return x points at the new stream and y at the free buffer.
-  template <class LN>
-  void add_residual(T*& x, T*& y, const LN& ln, T eps) {
-    kernels::add(y, x, sublayer_out_.data(), K * C);
-    if constexpr (Model::pre)
-      std::swap(x, y);
-    else
-      layer_norm(x, y, ln, eps);
   }
 
   // The whole decoder over bos + prefix, padded to St (causal attention keeps the padding out).
@@ -515,12 +468,11 @@ class seq2seq_scorer {
   std::vector<T> cross_k_, cross_v_;  // (Ld, slots, Ss, C) cross-attention keys and values
   // (Ld, K, St, C) self-attention cache, and the buffer a beam reorder copies it into
   std::vector<T> self_k_, self_v_, self_k_next_, self_v_next_;
-  // one decoding step, (K, C) each unless noted: the residual stream and the next one, the
-  // normalised stream, queries, attention output, a sub-layer's output before the residual add,
-  // the FFN's (K, F) pre- and post-activation, attention probabilities (H, max(St, Ss)), the
-  // LayerNorm's mean and rstd (2K), and the (K, V) logits
-  std::vector<T> stream_, stream_next_, normed_, queries_, att_out_, sublayer_out_, ffn_pre_, ffn_act_;
-  std::vector<T> att_probs_, ln_stats_, logits_;
+  // one decoding step: the residual stream in and out of a block (2, K, C), the final norm's
+  // output (K, C), the (K, V) logits, each row's cache row and position, and one block's buffers
+  std::vector<T> stream_, normed_, logits_;
+  std::array<std::size_t, K> row_of_{}, pos_of_{};
+  std::unique_ptr<block_cache<step_spec>> work_;
   // recompute engine
   std::unique_ptr<full_ws> ws_;
   std::unique_ptr<full_batch> batch_;

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "../tensor/kernels/gemm.hpp"
 #include "../tensor/kernels/softmax.hpp"
@@ -128,5 +130,55 @@ void attention_backward(const dqkv_ptrs<T>& d, T* datt, const T* dy, const T* at
     kernels::gemm<T>(true, false, Sk, D, Sq, scale, da, Sk, q, in.ldq, T(1), d.k + b * Sk * d.ldk + h * D, d.ldk);
   });
 }
+
+// Self-attention whose keys and values live in a cache: new row r is position pos_of[r] of
+// sequence row_of[r]. Its key and value are stored at that position, then it attends to
+// positions 0..pos_of[r] of its sequence. keys / values are one layer's (sequences, Ctx, C).
+// A block's cache (any struct with qkv (rows, 3C) and att (>= H x MaxPiece x Ctx)) provides
+// the projections and the probabilities' buffer. Consecutive positions of one sequence attend
+// together in power-of-two pieces of at most MaxPiece rows; rows of attention are independent,
+// so any cut gives the same bits as the full forward's causal attention.
+template <class T, std::size_t Ctx, std::size_t H, std::size_t D, std::size_t MaxPiece>
+struct cached_self_attention {
+  static_assert(std::has_single_bit(MaxPiece), "ctformer: attention pieces are powers of two");
+  T* keys;
+  T* values;
+  const std::size_t* row_of;
+  const std::size_t* pos_of;
+
+  template <class Cache>
+  void operator()(T* y, Cache& c, std::size_t n) const {
+    constexpr std::size_t C = H * D;
+    const T* qkv = c.qkv.data();
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::size_t at = (row_of[r] * Ctx + pos_of[r]) * C;
+      std::memcpy(keys + at, qkv + r * 3 * C + C, C * sizeof(T));
+      std::memcpy(values + at, qkv + r * 3 * C + 2 * C, C * sizeof(T));
+    }
+    std::size_t r = 0;
+    while (r < n) {
+      // A run: consecutive positions of one sequence.
+      std::size_t e = r + 1;
+      while (e < n && row_of[e] == row_of[r] && pos_of[e] == pos_of[e - 1] + 1) ++e;
+      const std::size_t seq = row_of[r] * Ctx * C;
+      while (r < e) {
+        const std::size_t sq = std::min(MaxPiece, std::bit_floor(e - r));
+        const qkv_ptrs<T> in{qkv + r * 3 * C, 3 * C, keys + seq, C, values + seq, C};
+        piece<MaxPiece>(sq, y + r * C, c.att.data(), in, pos_of[r]);
+        r += sq;
+      }
+    }
+  }
+
+ private:
+  // Attention of sq consecutive positions, sq a power of two chosen at run time.
+  template <std::size_t Sq>
+  static void piece(std::size_t sq, T* y, T* att, const qkv_ptrs<T>& in, std::size_t first_pos) {
+    if constexpr (Sq > 1) {
+      if (sq < Sq) return piece<Sq / 2>(sq, y, att, in, first_pos);
+    }
+    attention_forward<T, 1, Sq, Ctx, H, D>(y, att, in, attention_mask{nullptr, true, first_pos}, run_mode::eval());
+  }
+};
 
 }  // namespace ctformer

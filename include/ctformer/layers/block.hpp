@@ -13,9 +13,9 @@
 #include <type_traits>
 
 #include "../config.hpp"
-#include "../tensor/kernels/activation.hpp"
 #include "../tensor/kernels/reduce.hpp"
 #include "../tensor/tensor.hpp"
+#include "activation.hpp"
 #include "attention.hpp"
 #include "dropout.hpp"
 #include "layernorm.hpp"
@@ -28,6 +28,7 @@ enum class family : unsigned char { gpt2, bert, bart };
 
 template <class T, std::size_t C, std::size_t F, family Fam, bool Cross>
 struct block_params {
+  static constexpr family fam = Fam;
   static constexpr bool fused_qkv = Fam == family::gpt2;
   static constexpr bool cross = Cross;
   // GPT-2 stores (in, out) like ctformer (Conv1D); BERT and BART use nn.Linear, (out, in).
@@ -81,57 +82,84 @@ struct block_params {
   }
 };
 
-// Compile-time description of one block instance.
+// Compile-time description of one block instance: B sequences of S rows (a training batch; or
+// B = 1 and S = the rows of one inference pass), keys per query Skv (S, or a cache's context),
+// and whether linear layers run through int8 (quantized weights, activations quantized per row).
 template <class T_, std::size_t B_, std::size_t S_, std::size_t C_, std::size_t F_, std::size_t H_,
           norm_placement Norm_, ctformer::activation Act_, bool Causal_, bool Cross_,
-          std::size_t Ssrc_, bool Dropout_>
+          std::size_t Ssrc_, bool Dropout_, std::size_t Skv_ = 0, bool Int8_ = false>
 struct block_spec {
   using T = T_;
   static constexpr std::size_t B = B_, S = S_, C = C_, F = F_, H = H_, D = C_ / H_, BS = B_ * S_;
   static constexpr std::size_t Ssrc = Cross_ ? Ssrc_ : 1;
+  static constexpr std::size_t Skv = Skv_ ? Skv_ : S_;
   static constexpr norm_placement norm = Norm_;
   static constexpr ctformer::activation act = Act_;
-  static constexpr bool causal = Causal_, cross = Cross_, dropout = Dropout_;
+  static constexpr bool causal = Causal_, cross = Cross_, dropout = Dropout_, int8 = Int8_;
   static constexpr bool pre = Norm_ == norm_placement::pre;
   static_assert(C_ % H_ == 0, "ctformer: heads must divide d_model");
 };
 
-// What backward needs from forward, per block.
+// What one block's forward writes: its activations (what backward needs, for training; the
+// working buffers of one pass, for inference, shared by all layers).
 template <class Sp>
 struct block_cache {
   using T = typename Sp::T;
   static constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, BS = Sp::BS,
-                               Ss = Sp::Ssrc;
+                               Ss = Sp::Ssrc, Sk = Sp::Skv;
+  static constexpr bool pre = Sp::pre, post = !Sp::pre, cross = Sp::cross;
 
-  tensor2<T, BS, C> n1;        // (BS, C) pre: LN1(x), the attention input; post: unused
-  tensor1<T, BS> mean1, rstd1; // (BS)
-  tensor2<T, BS, 3 * C> qkv;   // (BS, 3C) q | k | v
-  tensor4<T, B, H, S, S> att;  // (B, H, S, S) probabilities
+  [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n1;  // (BS, C) LN1(x), the attention input
+  tensor1<T, BS> mean1, rstd1;                             // (BS)
+  tensor2<T, BS, 3 * C> qkv;                               // (BS, 3C) q | k | v
+  tensor4<T, B, H, S, Sk> att;                             // (B, H, S, Skv) probabilities
   tensor2<T, BS, C> att_y;     // (BS, C) attention output before the projection
-  tensor2<T, BS, C> sum1;      // (BS, C) pre: x + attn; post: the pre-norm sum
-  tensor2<T, BS, C> s1;        // (BS, C) post: LN1(sum1); pre: unused
-  [[no_unique_address]] maybe<Sp::cross, tensor2<T, BS, C>> nx;        // LNx input/output
-  [[no_unique_address]] maybe<Sp::cross, tensor1<T, BS>> meanx;
-  [[no_unique_address]] maybe<Sp::cross, tensor1<T, BS>> rstdx;
-  [[no_unique_address]] maybe<Sp::cross, tensor2<T, BS, C>> xq;        // (BS, C) queries
-  [[no_unique_address]] maybe<Sp::cross, tensor2<T, B * Ss, 2 * C>> xkv;  // (B Ssrc, 2C) k | v
-  [[no_unique_address]] maybe<Sp::cross, tensor4<T, B, H, S, Ss>> xatt;
-  [[no_unique_address]] maybe<Sp::cross, tensor2<T, BS, C>> xatt_y;
-  [[no_unique_address]] maybe<Sp::cross, tensor2<T, BS, C>> sumx;
-  [[no_unique_address]] maybe<Sp::cross, tensor2<T, BS, C>> sx;        // post: LNx(sumx)
-  tensor2<T, BS, C> n2;        // (BS, C) pre: LN2 output, the FFN input
+  tensor2<T, BS, C> sum1;      // (BS, C) x + attn (the residual sum)
+  [[no_unique_address]] maybe<post, tensor2<T, BS, C>> s1;              // post: LN1(sum1)
+  [[no_unique_address]] maybe<cross && pre, tensor2<T, BS, C>> nx;      // pre: LNx(sum1)
+  [[no_unique_address]] maybe<cross, tensor1<T, BS>> meanx;
+  [[no_unique_address]] maybe<cross, tensor1<T, BS>> rstdx;
+  [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xq;             // (BS, C) queries
+  [[no_unique_address]] maybe<cross, tensor2<T, B * Ss, 2 * C>> xkv;    // (B Ssrc, 2C) k | v
+  [[no_unique_address]] maybe<cross, tensor4<T, B, H, S, Ss>> xatt;
+  [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xatt_y;
+  [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> sumx;
+  [[no_unique_address]] maybe<cross && post, tensor2<T, BS, C>> sx;     // post: LNx(sumx)
+  [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n2;  // (BS, C) pre: LN2 output, the FFN input
   tensor1<T, BS> mean2, rstd2;
   tensor2<T, BS, F> fc_pre;    // (BS, F) before the activation
   tensor2<T, BS, F> fc_act;    // (BS, F) after
-  tensor2<T, BS, C> sum2;      // (BS, C) post: the pre-norm sum of the FFN residual
+  [[no_unique_address]] maybe<post, tensor2<T, BS, C>> sum2;  // post: the FFN residual sum
   // Dropout masks (multipliers), only when the model has dropout.
   [[no_unique_address]] maybe<Sp::dropout, tensor2<T, BS, C>> drop1;
-  [[no_unique_address]] maybe<Sp::dropout && Sp::cross, tensor2<T, BS, C>> dropx;
+  [[no_unique_address]] maybe<Sp::dropout && cross, tensor2<T, BS, C>> dropx;
   [[no_unique_address]] maybe<Sp::dropout, tensor2<T, BS, C>> drop2;
   [[no_unique_address]] maybe<Sp::dropout, tensor4<T, B, H, S, S>> att_mask;
   [[no_unique_address]] maybe<Sp::dropout, tensor4<T, B, H, S, S>> att_dropped;
-  [[no_unique_address]] maybe<Sp::dropout && Sp::cross, tensor4<T, B, H, S, Ss>> xatt_mask;
-  [[no_unique_address]] maybe<Sp::dropout && Sp::cross, tensor4<T, B, H, S, Ss>> xatt_dropped;
+  [[no_unique_address]] maybe<Sp::dropout && cross, tensor4<T, B, H, S, Ss>> xatt_mask;
+  [[no_unique_address]] maybe<Sp::dropout && cross, tensor4<T, B, H, S, Ss>> xatt_dropped;
+  // int8 linear layers: the activations quantized per row, and their scales.
+  [[no_unique_address]] maybe<Sp::int8, tensor2<std::int8_t, BS, (F > C ? F : C)>> xq8;
+  [[no_unique_address]] maybe<Sp::int8, tensor1<float, BS>> xs8;
+
+  // What each sub-layer reads: the normalized stream (pre-LN) or the stream itself (post-LN).
+  const T* attn_input(const T* x) const {
+    if constexpr (pre) return n1.data(); else return x;
+  }
+  const T* cross_input() const {
+    if constexpr (pre) return nx.data(); else return s1.data();
+  }
+  // The residual stream after the attention sub-layer(s): the FFN's residual input.
+  const T* ffn_residual() const {
+    if constexpr (cross) {
+      if constexpr (pre) return sumx.data(); else return sx.data();
+    } else {
+      if constexpr (pre) return sum1.data(); else return s1.data();
+    }
+  }
+  const T* ffn_input() const {
+    if constexpr (pre) return n2.data(); else return ffn_residual();
+  }
 };
 
 // Backward scratch shared by all blocks of a model (one block runs at a time).
@@ -152,7 +180,7 @@ struct block_scratch {
   [[no_unique_address]] maybe<Sp::cross, tensor2<T, B * Ss, 2 * C>> dxkv;
 };
 
-// Inputs a block reads besides its own input and parameters.
+// Inputs a training (or full) forward gives a block besides its own input and parameters.
 template <class T>
 struct block_context {
   const std::int32_t* key_mask = nullptr;  // (B, S) self-attention keys, null = all real
@@ -163,35 +191,72 @@ struct block_context {
   std::uint64_t site = 0;  // distinct per block, for dropout streams
 };
 
-namespace detail {
+// ---- where attention finds its keys and values ------------------------------------------------
+// A block's forward computes the queries (and its own rows' keys and values) and hands the rest
+// to a source: (y, cache, n) for self-attention, reading q | k | v from cache.qkv; (y, cache,
+// params, n) for cross-attention, reading the queries from cache.xq. The sources for a full
+// sequence are here; a KV cache (cached_self_attention, layers/attention.hpp) and a decoder's
+// cached encoder keys (deploy/seq2seq_decode.hpp) are the others.
 
+// Self-attention over the block's own B x S rows, causal or not, with a key padding mask.
 template <class Sp>
-void activation_forward(typename Sp::T* y, const typename Sp::T* x, std::size_t n) {
-  if constexpr (Sp::act == activation::gelu)
-    kernels::gelu_forward(y, x, n);
-  else
-    kernels::relu_forward(y, x, n);
-}
+struct sequence_self_attention {
+  using T = typename Sp::T;
+  const std::int32_t* key_mask = nullptr;
+  run_mode mode{};
+  float p_drop = 0.0f;
+  std::uint64_t site = 0;
+
+  void operator()(T* y, block_cache<Sp>& c, std::size_t) const {
+    constexpr std::size_t C = Sp::C;
+    const qkv_ptrs<T> in{c.qkv.data(), 3 * C, c.qkv.data() + C, 3 * C, c.qkv.data() + 2 * C, 3 * C};
+    attention_dropout<T> ad;
+    if constexpr (Sp::dropout) ad = {p_drop, c.att_mask.data(), c.att_dropped.data(), site * 8 + 1};
+    attention_forward<T, Sp::B, Sp::S, Sp::S, Sp::H, Sp::D>(y, c.att.data(), in,
+                                                            attention_mask{key_mask, Sp::causal, 0}, mode, ad);
+  }
+};
+
+// Cross-attention over an encoder output (B Ssrc, C), projected to keys and values here.
 template <class Sp>
-void activation_backward(typename Sp::T* dx, const typename Sp::T* dy, const typename Sp::T* x, std::size_t n) {
-  if constexpr (Sp::act == activation::gelu)
-    kernels::gelu_backward(dx, dy, x, n, false);
-  else
-    kernels::relu_backward(dx, dy, x, n, false);
-}
+struct sequence_cross_attention {
+  using T = typename Sp::T;
+  const T* enc = nullptr;
+  const std::int32_t* src_mask = nullptr;
+  run_mode mode{};
+  float p_drop = 0.0f;
+  std::uint64_t site = 0;
+
+  template <class P>
+  void operator()(T* y, block_cache<Sp>& c, const P& p, std::size_t) const {
+    constexpr std::size_t C = Sp::C, Ss = Sp::Ssrc, B = Sp::B;
+    linear_forward(c.xkv.data(), 2 * C, enc, C, B * Ss, p.xk);
+    linear_forward(c.xkv.data() + C, 2 * C, enc, C, B * Ss, p.xv);
+    const qkv_ptrs<T> in{c.xq.data(), C, c.xkv.data(), 2 * C, c.xkv.data() + C, 2 * C};
+    attention_dropout<T> ad;
+    if constexpr (Sp::dropout) ad = {p_drop, c.xatt_mask.data(), c.xatt_dropped.data(), site * 8 + 3};
+    attention_forward<T, B, Sp::S, Ss, Sp::H, Sp::D>(y, c.xatt.data(), in, attention_mask{src_mask, false, 0}, mode,
+                                                     ad);
+  }
+};
+
+// For blocks without cross-attention.
+struct no_cross_attention {};
+
+namespace detail {
 
 // out = res + drop(sub), with sub computed into `sub` beforehand.
 template <class T>
-void residual_add(T* out, const T* res, T* sub, std::size_t n, T* mask, float p, const run_mode& mode,
-                  std::uint64_t site) {
+void residual_forward(T* out, const T* res, T* sub, std::size_t n, T* mask, float p, const run_mode& mode,
+                      std::uint64_t site) {
   if (mask && mode.train && p > 0.0f) dropout_forward(sub, mask, sub, n, p, mode, site);
   kernels::add(out, res, sub, n);
 }
 
-// d(sub) from d(out) of residual_add: through the dropout mask when it was applied.
+// d(sub) from d(out) of residual_forward: through the dropout mask when it was applied.
 template <class T>
-const T* residual_sub_grad(T* scratch, const T* dout, std::size_t n, const T* mask, float p,
-                           const run_mode& mode) {
+const T* residual_branch_backward(T* scratch, const T* dout, std::size_t n, const T* mask, float p,
+                                  const run_mode& mode) {
   if (!(mask && mode.train && p > 0.0f)) return dout;
   for (std::size_t i = 0; i < n; ++i) scratch[i] = dout[i] * mask[i];
   return scratch;
@@ -205,96 +270,93 @@ constexpr T* data_or_null(P& x) {
     return x.data();
 }
 
+// A linear layer of the block: fp32 weights, or int8 ones (deploy/quantize.hpp's overload, found
+// by argument-dependent lookup) with the cache's buffers for the quantized activations.
+template <class Sp, class W>
+void block_linear(typename Sp::T* y, std::size_t ldy, const typename Sp::T* x, std::size_t ldx, std::size_t n,
+                  const W& w, block_cache<Sp>& c) {
+  if constexpr (Sp::int8)
+    linear_forward(y, ldy, x, ldx, n, w, c.xq8.data(), c.xs8.data());
+  else
+    linear_forward(y, ldy, x, ldx, n, w);
+}
+
 }  // namespace detail
 
-// y (BS, C) = block(x). x and y must not alias.
+// ---- forward -------------------------------------------------------------------------------------
+// y (n, C) = block(x (n, C)) for the first n <= BS rows: the one forward of every path. Training
+// and full forwards use the sequence sources with n = BS; KV-cache passes and decoding steps use
+// cached sources with n new positions; P is block_params (fp32, owning or a view) or any struct
+// with the same members whose linear layers have a linear_forward overload (int8). x and y must
+// not alias.
+template <class Sp, class P, class SelfSource, class CrossSource>
+void block_forward(typename Sp::T* y, const typename Sp::T* x, std::size_t n, const P& p, block_cache<Sp>& c,
+                   const SelfSource& self_attention, const CrossSource& cross_attention, const run_mode& mode,
+                   float p_drop, std::uint64_t site, typename Sp::T eps) {
+  using T = typename Sp::T;
+  constexpr std::size_t C = Sp::C, F = Sp::F;
+  const std::size_t nc = n * C;
+  const auto linear = [&](T* out, std::size_t ldo, const T* in, std::size_t ldi, const auto& w) {
+    detail::block_linear<Sp>(out, ldo, in, ldi, n, w, c);
+  };
+
+  // --- self-attention sub-layer
+  if constexpr (Sp::pre) layernorm_forward(c.n1.data(), c.mean1.data(), c.rstd1.data(), x, n, p.ln1, eps);
+  const T* a_in = c.attn_input(x);
+  if constexpr (P::fused_qkv) {
+    linear(c.qkv.data(), 3 * C, a_in, C, p.qkv);
+  } else {
+    linear(c.qkv.data(), 3 * C, a_in, C, p.q);
+    linear(c.qkv.data() + C, 3 * C, a_in, C, p.k);
+    linear(c.qkv.data() + 2 * C, 3 * C, a_in, C, p.v);
+  }
+  self_attention(c.att_y.data(), c, n);
+  linear(c.sum1.data(), C, c.att_y.data(), C, p.proj);
+  detail::residual_forward(c.sum1.data(), x, c.sum1.data(), nc, detail::data_or_null<decltype(c.drop1), T>(c.drop1),
+                           p_drop, mode, site * 8 + 2);
+  if constexpr (!Sp::pre) layernorm_forward(c.s1.data(), c.mean1.data(), c.rstd1.data(), c.sum1.data(), n, p.ln1, eps);
+
+  // --- cross-attention sub-layer
+  if constexpr (Sp::cross) {
+    const T* s = Sp::pre ? c.sum1.data() : c.cross_input();  // its residual input
+    if constexpr (Sp::pre) layernorm_forward(c.nx.data(), c.meanx.data(), c.rstdx.data(), s, n, p.lnx, eps);
+    linear(c.xq.data(), C, c.cross_input(), C, p.xq);
+    cross_attention(c.xatt_y.data(), c, p, n);
+    linear(c.sumx.data(), C, c.xatt_y.data(), C, p.xproj);
+    detail::residual_forward(c.sumx.data(), s, c.sumx.data(), nc, detail::data_or_null<decltype(c.dropx), T>(c.dropx),
+                             p_drop, mode, site * 8 + 4);
+    if constexpr (!Sp::pre)
+      layernorm_forward(c.sx.data(), c.meanx.data(), c.rstdx.data(), c.sumx.data(), n, p.lnx, eps);
+  }
+
+  // --- feed-forward sub-layer
+  const T* s = c.ffn_residual();
+  if constexpr (Sp::pre) layernorm_forward(c.n2.data(), c.mean2.data(), c.rstd2.data(), s, n, p.ln2, eps);
+  linear(c.fc_pre.data(), F, c.ffn_input(), C, p.fc);
+  activation_forward<Sp::act>(c.fc_act.data(), c.fc_pre.data(), n * F);
+  T* drop2 = detail::data_or_null<decltype(c.drop2), T>(c.drop2);
+  if constexpr (Sp::pre) {
+    linear(y, C, c.fc_act.data(), F, p.fc2);
+    detail::residual_forward(y, s, y, nc, drop2, p_drop, mode, site * 8 + 5);
+  } else {
+    linear(c.sum2.data(), C, c.fc_act.data(), F, p.fc2);
+    detail::residual_forward(c.sum2.data(), s, c.sum2.data(), nc, drop2, p_drop, mode, site * 8 + 5);
+    layernorm_forward(y, c.mean2.data(), c.rstd2.data(), c.sum2.data(), n, p.ln2, eps);
+  }
+}
+
+// The training (full-sequence) forward: all BS rows, keys and values from the sequence itself.
 template <class Sp, family Fam>
 void block_forward(typename Sp::T* y, const typename Sp::T* x,
                    const block_params<typename Sp::T, Sp::C, Sp::F, Fam, Sp::cross>& p,
                    block_cache<Sp>& c, const block_context<typename Sp::T>& ctx, float p_drop,
                    typename Sp::T eps) {
-  using T = typename Sp::T;
-  constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, D = Sp::D, BS = Sp::BS;
-  const run_mode& mode = ctx.mode;
-  T* drop1 = detail::data_or_null<decltype(c.drop1), T>(c.drop1);
-  T* drop2 = detail::data_or_null<decltype(c.drop2), T>(c.drop2);
-
-  // --- self-attention sub-layer
-  const T* a_in = x;
-  if constexpr (Sp::pre) {
-    kernels::layernorm_forward<T>(c.n1.data(), c.mean1.data(), c.rstd1.data(), x, p.ln1.weight.data(),
-                                  p.ln1.bias.data(), BS, C, eps);
-    a_in = c.n1.data();
-  }
-  if constexpr (Fam == family::gpt2) {
-    linear_forward<T, BS, C, 3 * C>(c.qkv.data(), 3 * C, a_in, C, p.qkv);
-  } else {
-    linear_forward<T, BS, C, C>(c.qkv.data(), 3 * C, a_in, C, p.q);
-    linear_forward<T, BS, C, C>(c.qkv.data() + C, 3 * C, a_in, C, p.k);
-    linear_forward<T, BS, C, C>(c.qkv.data() + 2 * C, 3 * C, a_in, C, p.v);
-  }
-  {
-    const qkv_ptrs<T> in{c.qkv.data(), 3 * C, c.qkv.data() + C, 3 * C, c.qkv.data() + 2 * C, 3 * C};
-    attention_dropout<T> ad;
-    if constexpr (Sp::dropout) ad = {p_drop, c.att_mask.data(), c.att_dropped.data(), ctx.site * 8 + 1};
-    attention_forward<T, B, S, S, H, D>(c.att_y.data(), c.att.data(), in,
-                                        attention_mask{ctx.key_mask, Sp::causal, 0}, mode, ad);
-  }
-  T* sub = c.sum1.data();  // the projection lands here, then the residual sum replaces it
-  linear_forward<T, BS, C, C>(sub, C, c.att_y.data(), C, p.proj);
-  detail::residual_add(c.sum1.data(), x, sub, BS * C, drop1, p_drop, mode, ctx.site * 8 + 2);
-  const T* s = c.sum1.data();
-  if constexpr (!Sp::pre) {
-    kernels::layernorm_forward<T>(c.s1.data(), c.mean1.data(), c.rstd1.data(), c.sum1.data(),
-                                  p.ln1.weight.data(), p.ln1.bias.data(), BS, C, eps);
-    s = c.s1.data();
-  }
-
-  // --- cross-attention sub-layer
+  const sequence_self_attention<Sp> self{ctx.key_mask, ctx.mode, p_drop, ctx.site};
   if constexpr (Sp::cross) {
-    constexpr std::size_t Ss = Sp::Ssrc;
-    T* dropx = detail::data_or_null<decltype(c.dropx), T>(c.dropx);
-    const T* x_in = s;
-    if constexpr (Sp::pre) {
-      kernels::layernorm_forward<T>(c.nx.data(), c.meanx.data(), c.rstdx.data(), s, p.lnx.weight.data(),
-                                    p.lnx.bias.data(), BS, C, eps);
-      x_in = c.nx.data();
-    }
-    linear_forward<T, BS, C, C>(c.xq.data(), C, x_in, C, p.xq);
-    linear_forward<T, B * Ss, C, C>(c.xkv.data(), 2 * C, ctx.enc, C, p.xk);
-    linear_forward<T, B * Ss, C, C>(c.xkv.data() + C, 2 * C, ctx.enc, C, p.xv);
-    const qkv_ptrs<T> in{c.xq.data(), C, c.xkv.data(), 2 * C, c.xkv.data() + C, 2 * C};
-    attention_dropout<T> ad;
-    if constexpr (Sp::dropout) ad = {p_drop, c.xatt_mask.data(), c.xatt_dropped.data(), ctx.site * 8 + 3};
-    attention_forward<T, B, S, Ss, H, D>(c.xatt_y.data(), c.xatt.data(), in,
-                                         attention_mask{ctx.src_mask, false, 0}, mode, ad);
-    linear_forward<T, BS, C, C>(c.sumx.data(), C, c.xatt_y.data(), C, p.xproj);
-    detail::residual_add(c.sumx.data(), s, c.sumx.data(), BS * C, dropx, p_drop, mode, ctx.site * 8 + 4);
-    s = c.sumx.data();
-    if constexpr (!Sp::pre) {
-      kernels::layernorm_forward<T>(c.sx.data(), c.meanx.data(), c.rstdx.data(), c.sumx.data(),
-                                    p.lnx.weight.data(), p.lnx.bias.data(), BS, C, eps);
-      s = c.sx.data();
-    }
-  }
-
-  // --- feed-forward sub-layer
-  const T* f_in = s;
-  if constexpr (Sp::pre) {
-    kernels::layernorm_forward<T>(c.n2.data(), c.mean2.data(), c.rstd2.data(), s, p.ln2.weight.data(),
-                                  p.ln2.bias.data(), BS, C, eps);
-    f_in = c.n2.data();
-  }
-  linear_forward<T, BS, C, F>(c.fc_pre.data(), F, f_in, C, p.fc);
-  detail::activation_forward<Sp>(c.fc_act.data(), c.fc_pre.data(), BS * F);
-  if constexpr (Sp::pre) {
-    linear_forward<T, BS, F, C>(y, C, c.fc_act.data(), F, p.fc2);
-    detail::residual_add(y, s, y, BS * C, drop2, p_drop, mode, ctx.site * 8 + 5);
+    const sequence_cross_attention<Sp> cross{ctx.enc, ctx.src_mask, ctx.mode, p_drop, ctx.site};
+    block_forward<Sp>(y, x, Sp::BS, p, c, self, cross, ctx.mode, p_drop, ctx.site, eps);
   } else {
-    linear_forward<T, BS, F, C>(c.sum2.data(), C, c.fc_act.data(), F, p.fc2);
-    detail::residual_add(c.sum2.data(), s, c.sum2.data(), BS * C, drop2, p_drop, mode, ctx.site * 8 + 5);
-    kernels::layernorm_forward<T>(y, c.mean2.data(), c.rstd2.data(), c.sum2.data(), p.ln2.weight.data(),
-                                  p.ln2.bias.data(), BS, C, eps);
+    block_forward<Sp>(y, x, Sp::BS, p, c, self, no_cross_attention{}, ctx.mode, p_drop, ctx.site, eps);
   }
 }
 
@@ -310,8 +372,11 @@ void block_forward(typename Sp::T* y, const typename Sp::T* x,
   block_forward<Sp, Fam>(y, x, p, c, ctx, p_drop, eps);
 }
 
+// ---- backward ------------------------------------------------------------------------------------
 // Given dy (BS, C) = dL/dy, ADDS dL/dx into dx and the parameter gradients into g (and, for
 // cross blocks, dL/d(encoder output) into ctx.denc). dy is used as scratch and destroyed.
+// The sub-layers in reverse, each: [LayerNorm] -> residual branch -> linear -> attention or
+// activation -> linear(s) -> [LayerNorm].
 template <class Sp, family Fam>
 void block_backward(typename Sp::T* dx, typename Sp::T* dy,
                     block_params<typename Sp::T, Sp::C, Sp::F, Fam, Sp::cross>& g,
@@ -321,130 +386,101 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
                     const block_context<typename Sp::T>& ctx, float p_drop) {
   using T = typename Sp::T;
   constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, D = Sp::D, BS = Sp::BS;
+  constexpr auto overwrite = write_mode::overwrite, accumulate = write_mode::accumulate;
   const run_mode& mode = ctx.mode;
-  const T* drop1 = detail::data_or_null<const decltype(c.drop1), const T>(c.drop1);
-  const T* drop2 = detail::data_or_null<const decltype(c.drop2), const T>(c.drop2);
-
-  // ds: gradient with respect to the residual stream between sub-layers.
-  T* ds = scratch.dresid.data();
-  const T* s_ffn;  // the FFN sub-layer's residual input
-  if constexpr (Sp::cross) {
-    s_ffn = Sp::pre ? c.sumx.data() : c.sx.data();
-  } else {
-    s_ffn = Sp::pre ? c.sum1.data() : c.s1.data();
-  }
+  T* ds = scratch.dresid.data();  // dL/d(residual stream) between sub-layers
+  T* dwork = scratch.dwork.data();
+  T* dbranch = scratch.dbranch.data();
+  const auto branch = [&](const T* dsum, const auto& mask) {  // through the branch's dropout
+    return detail::residual_branch_backward(dbranch, dsum, BS * C,
+                                            detail::data_or_null<std::remove_reference_t<decltype(mask)>, const T>(mask),
+                                            p_drop, mode);
+  };
 
   // --- feed-forward sub-layer
   {
-    const T* dsum;  // gradient at the residual sum
-    if constexpr (Sp::pre) {
-      dsum = dy;
-    } else {
-      std::memset(scratch.dwork.data(), 0, BS * C * sizeof(T));
-      kernels::layernorm_backward<T>(scratch.dwork.data(), g.ln2.weight.data(), g.ln2.bias.data(), dy,
-                                     c.sum2.data(), p.ln2.weight.data(), c.mean2.data(),
-                                     c.rstd2.data(), BS, C);
-      dsum = scratch.dwork.data();
+    const T* dsum = dy;  // gradient at the residual sum
+    if constexpr (!Sp::pre) {
+      layernorm_backward(dwork, overwrite, g.ln2, dy, c.sum2.data(), BS, p.ln2, c.mean2.data(), c.rstd2.data());
+      dsum = dwork;
     }
     std::memcpy(ds, dsum, BS * C * sizeof(T));  // the residual path
-    const T* dsub = detail::residual_sub_grad(scratch.dbranch.data(), dsum, BS * C, drop2, p_drop, mode);
-    // fc2: dh = dsub fc2^T (overwrite), then through the activation into dh again.
-    kernels::gemm<T>(false, true, BS, F, C, T(1), dsub, C, p.fc2.weight.data(), C, T(0), scratch.dh.data(), F);
-    kernels::gemm<T>(true, false, F, C, BS, T(1), c.fc_act.data(), F, dsub, C, T(1), g.fc2.weight.data(), C);
-    detail::add_column_sums(g.fc2.bias.data(), dsub, BS, C, C);
-    detail::activation_backward<Sp>(scratch.dh.data(), scratch.dh.data(), c.fc_pre.data(), BS * F);
-    const T* f_in = Sp::pre ? c.n2.data() : s_ffn;
+    const T* dsub = branch(dsum, c.drop2);
+    linear_backward(scratch.dh.data(), F, overwrite, g.fc2, dsub, C, c.fc_act.data(), F, BS, p.fc2);
+    activation_backward<Sp::act>(scratch.dh.data(), scratch.dh.data(), c.fc_pre.data(), BS * F);
     if constexpr (Sp::pre) {
-      kernels::gemm<T>(false, true, BS, C, F, T(1), scratch.dh.data(), F, p.fc.weight.data(), F, T(0), scratch.dwork.data(), C);
-      kernels::gemm<T>(true, false, C, F, BS, T(1), f_in, C, scratch.dh.data(), F, T(1), g.fc.weight.data(), F);
-      detail::add_column_sums(g.fc.bias.data(), scratch.dh.data(), BS, F, F);
-      kernels::layernorm_backward<T>(ds, g.ln2.weight.data(), g.ln2.bias.data(), scratch.dwork.data(), s_ffn,
-                                     p.ln2.weight.data(), c.mean2.data(), c.rstd2.data(), BS, C);
+      linear_backward(dwork, C, overwrite, g.fc, scratch.dh.data(), F, c.ffn_input(), C, BS, p.fc);
+      layernorm_backward(ds, accumulate, g.ln2, dwork, c.ffn_residual(), BS, p.ln2, c.mean2.data(), c.rstd2.data());
     } else {
-      linear_backward<T, BS, C, F>(ds, C, g.fc, scratch.dh.data(), F, f_in, C, p.fc);
+      linear_backward(ds, C, accumulate, g.fc, scratch.dh.data(), F, c.ffn_input(), C, BS, p.fc);
     }
   }
 
   // --- cross-attention sub-layer
   if constexpr (Sp::cross) {
     constexpr std::size_t Ss = Sp::Ssrc;
-    const T* dropx = detail::data_or_null<const decltype(c.dropx), const T>(c.dropx);
-    const T* s_in = Sp::pre ? c.sum1.data() : c.s1.data();  // the sub-layer's residual input
-    T* dsum = ds;
+    const T* s_in = Sp::pre ? c.sum1.data() : c.cross_input();  // the sub-layer's residual input
     if constexpr (!Sp::pre) {
-      std::memset(scratch.dwork.data(), 0, BS * C * sizeof(T));
-      kernels::layernorm_backward<T>(scratch.dwork.data(), g.lnx.weight.data(), g.lnx.bias.data(), ds,
-                                     c.sumx.data(), p.lnx.weight.data(), c.meanx.data(),
-                                     c.rstdx.data(), BS, C);
-      std::memcpy(ds, scratch.dwork.data(), BS * C * sizeof(T));
+      layernorm_backward(dwork, overwrite, g.lnx, ds, c.sumx.data(), BS, p.lnx, c.meanx.data(), c.rstdx.data());
+      std::memcpy(ds, dwork, BS * C * sizeof(T));
     }
-    const T* dsub = detail::residual_sub_grad(scratch.dbranch.data(), dsum, BS * C, dropx, p_drop, mode);
-    // out projection: datt_y (in dwork) = dsub xproj^T
-    T* datt_y = scratch.dwork.data();
-    kernels::gemm<T>(false, true, BS, C, C, T(1), dsub, C, p.xproj.weight.data(), C, T(0), datt_y, C);
-    kernels::gemm<T>(true, false, C, C, BS, T(1), c.xatt_y.data(), C, dsub, C, T(1), g.xproj.weight.data(), C);
-    detail::add_column_sums(g.xproj.bias.data(), dsub, BS, C, C);
-    // attention: dq into dbranch, dk|dv into dxkv
-    std::memset(scratch.dbranch.data(), 0, BS * C * sizeof(T));
+    const T* dsub = branch(ds, c.dropx);
+    T* datt_y = dwork;
+    linear_backward(datt_y, C, overwrite, g.xproj, dsub, C, c.xatt_y.data(), C, BS, p.xproj);
+    // attention: dq into dbranch, dk | dv into dxkv
+    std::memset(dbranch, 0, BS * C * sizeof(T));
     std::memset(scratch.dxkv.data(), 0, B * Ss * 2 * C * sizeof(T));
     const qkv_ptrs<T> in{c.xq.data(), C, c.xkv.data(), 2 * C, c.xkv.data() + C, 2 * C};
-    const dqkv_ptrs<T> d{scratch.dbranch.data(), C, scratch.dxkv.data(), 2 * C, scratch.dxkv.data() + C, 2 * C};
+    const dqkv_ptrs<T> d{dbranch, C, scratch.dxkv.data(), 2 * C, scratch.dxkv.data() + C, 2 * C};
     attention_dropout<T> ad;
-    if constexpr (Sp::dropout) ad = {p_drop, const_cast<T*>(c.xatt_mask.data()), const_cast<T*>(c.xatt_dropped.data()), 0};
+    if constexpr (Sp::dropout)
+      ad = {p_drop, const_cast<T*>(c.xatt_mask.data()), const_cast<T*>(c.xatt_dropped.data()), 0};
     attention_backward<T, B, S, Ss, H, D>(d, scratch.datt.data(), datt_y, c.xatt.data(), in,
                                           attention_mask{ctx.src_mask, false, 0}, mode, ad);
-    // projections of queries (from this stream) and keys/values (from the encoder)
-    const T* xq_in = Sp::pre ? c.nx.data() : s_in;
-    T* dxq_in = datt_y;  // reuse: gradient wrt the queries' input
-    std::memset(dxq_in, 0, BS * C * sizeof(T));
-    linear_backward<T, BS, C, C>(dxq_in, C, g.xq, scratch.dbranch.data(), C, xq_in, C, p.xq);
-    linear_backward<T, B * Ss, C, C>(ctx.denc, C, g.xk, scratch.dxkv.data(), 2 * C, ctx.enc, C, p.xk);
-    linear_backward<T, B * Ss, C, C>(ctx.denc, C, g.xv, scratch.dxkv.data() + C, 2 * C, ctx.enc, C, p.xv);
-    if constexpr (Sp::pre) {
-      kernels::layernorm_backward<T>(ds, g.lnx.weight.data(), g.lnx.bias.data(), dxq_in, s_in,
-                                     p.lnx.weight.data(), c.meanx.data(), c.rstdx.data(), BS, C);
-    } else {
-      kernels::axpy(ds, T(1), dxq_in, BS * C);
-    }
+    // projections of the queries (from this stream) and of keys and values (from the encoder)
+    T* dq_in = dwork;  // datt_y is consumed
+    linear_backward(dq_in, C, overwrite, g.xq, dbranch, C, c.cross_input(), C, BS, p.xq);
+    linear_backward(ctx.denc, C, accumulate, g.xk, scratch.dxkv.data(), 2 * C, ctx.enc, C, B * Ss, p.xk);
+    linear_backward(ctx.denc, C, accumulate, g.xv, scratch.dxkv.data() + C, 2 * C, ctx.enc, C, B * Ss, p.xv);
+    if constexpr (Sp::pre)
+      layernorm_backward(ds, accumulate, g.lnx, dq_in, s_in, BS, p.lnx, c.meanx.data(), c.rstdx.data());
+    else
+      kernels::axpy(ds, T(1), dq_in, BS * C);
   }
 
   // --- self-attention sub-layer
   {
     if constexpr (!Sp::pre) {
-      std::memset(scratch.dwork.data(), 0, BS * C * sizeof(T));
-      kernels::layernorm_backward<T>(scratch.dwork.data(), g.ln1.weight.data(), g.ln1.bias.data(), ds,
-                                     c.sum1.data(), p.ln1.weight.data(), c.mean1.data(),
-                                     c.rstd1.data(), BS, C);
-      std::memcpy(ds, scratch.dwork.data(), BS * C * sizeof(T));
+      layernorm_backward(dwork, overwrite, g.ln1, ds, c.sum1.data(), BS, p.ln1, c.mean1.data(), c.rstd1.data());
+      std::memcpy(ds, dwork, BS * C * sizeof(T));
     }
-    // ds is now dL/d(sum1); the residual path carries it to x.
-    kernels::axpy(dx, T(1), ds, BS * C);
-    const T* dsub = detail::residual_sub_grad(scratch.dbranch.data(), ds, BS * C, drop1, p_drop, mode);
-    T* datt_y = scratch.dwork.data();
-    kernels::gemm<T>(false, true, BS, C, C, T(1), dsub, C, p.proj.weight.data(), C, T(0), datt_y, C);
-    kernels::gemm<T>(true, false, C, C, BS, T(1), c.att_y.data(), C, dsub, C, T(1), g.proj.weight.data(), C);
-    detail::add_column_sums(g.proj.bias.data(), dsub, BS, C, C);
-    std::memset(scratch.dqkv.data(), 0, BS * 3 * C * sizeof(T));
+    kernels::axpy(dx, T(1), ds, BS * C);  // ds is dL/d(sum1); the residual path carries it to x
+    const T* dsub = branch(ds, c.drop1);
+    T* datt_y = dwork;
+    linear_backward(datt_y, C, overwrite, g.proj, dsub, C, c.att_y.data(), C, BS, p.proj);
+    T* dqkv = scratch.dqkv.data();
+    std::memset(dqkv, 0, BS * 3 * C * sizeof(T));
     const qkv_ptrs<T> in{c.qkv.data(), 3 * C, c.qkv.data() + C, 3 * C, c.qkv.data() + 2 * C, 3 * C};
-    const dqkv_ptrs<T> d{scratch.dqkv.data(), 3 * C, scratch.dqkv.data() + C, 3 * C, scratch.dqkv.data() + 2 * C, 3 * C};
+    const dqkv_ptrs<T> d{dqkv, 3 * C, dqkv + C, 3 * C, dqkv + 2 * C, 3 * C};
     attention_dropout<T> ad;
-    if constexpr (Sp::dropout) ad = {p_drop, const_cast<T*>(c.att_mask.data()), const_cast<T*>(c.att_dropped.data()), 0};
+    if constexpr (Sp::dropout)
+      ad = {p_drop, const_cast<T*>(c.att_mask.data()), const_cast<T*>(c.att_dropped.data()), 0};
     attention_backward<T, B, S, S, H, D>(d, scratch.datt.data(), datt_y, c.att.data(), in,
                                          attention_mask{ctx.key_mask, Sp::causal, 0}, mode, ad);
-    const T* a_in = Sp::pre ? c.n1.data() : x;
-    T* da_in = Sp::pre ? scratch.dwork.data() : dx;  // post-LN: the projections read x directly
-    if constexpr (Sp::pre) std::memset(da_in, 0, BS * C * sizeof(T));
+    // pre-LN: the projections' input gradient goes to dwork, then through LN1 into dx;
+    // post-LN: the projections read x directly, so it adds into dx.
+    T* da_in = Sp::pre ? dwork : dx;
+    const write_mode first = Sp::pre ? overwrite : accumulate;
+    const T* a_in = c.attn_input(x);
     if constexpr (Fam == family::gpt2) {
-      linear_backward<T, BS, C, 3 * C>(da_in, C, g.qkv, scratch.dqkv.data(), 3 * C, a_in, C, p.qkv);
+      linear_backward(da_in, C, first, g.qkv, dqkv, 3 * C, a_in, C, BS, p.qkv);
     } else {
-      linear_backward<T, BS, C, C>(da_in, C, g.q, scratch.dqkv.data(), 3 * C, a_in, C, p.q);
-      linear_backward<T, BS, C, C>(da_in, C, g.k, scratch.dqkv.data() + C, 3 * C, a_in, C, p.k);
-      linear_backward<T, BS, C, C>(da_in, C, g.v, scratch.dqkv.data() + 2 * C, 3 * C, a_in, C, p.v);
+      linear_backward(da_in, C, first, g.q, dqkv, 3 * C, a_in, C, BS, p.q);
+      linear_backward(da_in, C, accumulate, g.k, dqkv + C, 3 * C, a_in, C, BS, p.k);
+      linear_backward(da_in, C, accumulate, g.v, dqkv + 2 * C, 3 * C, a_in, C, BS, p.v);
     }
-    if constexpr (Sp::pre) {
-      kernels::layernorm_backward<T>(dx, g.ln1.weight.data(), g.ln1.bias.data(), da_in, x,
-                                     p.ln1.weight.data(), c.mean1.data(), c.rstd1.data(), BS, C);
-    }
+    if constexpr (Sp::pre)
+      layernorm_backward(dx, accumulate, g.ln1, da_in, x, BS, p.ln1, c.mean1.data(), c.rstd1.data());
   }
 }
 

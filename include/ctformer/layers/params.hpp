@@ -14,6 +14,7 @@ namespace ctformer {
 
 template <class T, std::size_t C>
 struct layernorm_params {
+  static constexpr std::size_t features = C;
   tensor1<T, C> weight;  // (C) scale, initialized to 1
   tensor1<T, C> bias;    // (C) shift, initialized to 0
   static constexpr auto fields() {

@@ -16,8 +16,10 @@
 #include "../concepts.hpp"
 #include "../config.hpp"
 #include "../data/batch.hpp"
+#include "../error.hpp"
 #include "../layers/block.hpp"
 #include "../layers/embedding.hpp"
+#include "../layers/layernorm.hpp"
 #include "../losses/cross_entropy.hpp"
 #include "../tensor/kernels/gemm.hpp"
 #include "../tensor/kernels/layernorm.hpp"
@@ -112,6 +114,55 @@ struct decoder_lm {
   template <std::size_t B, std::size_t S>
   static constexpr std::size_t activation_bytes = sizeof(workspace<B, S>);
 
+  // ---- the layer stack ---------------------------------------------------------------------
+  // Every forward of this architecture runs its blocks here: training and full forwards, the KV
+  // cache's passes (deploy/kv_cache.hpp) and int8 inference (deploy/quantize.hpp, whose params
+  // have the same members). Block l reads stream(l) and writes stream(l + 1) for n rows, with its
+  // buffers in cache(l) and its keys and values from source(l).
+  template <class Sp, class P, class Stream, class Cache, class Source>
+  static void blocks_forward(const P& p, std::size_t n, Stream&& stream, Cache&& cache, Source&& source,
+                             const run_mode& mode) {
+    for (std::size_t l = 0; l < L; ++l)
+      block_forward<Sp>(stream(l + 1), stream(l), n, p.h[l], cache(l), source(l), no_cross_attention{}, mode,
+                        Cfg.dropout, l + 1, eps);
+  }
+
+  // The buffers of an inference pass of up to Rows rows whose queries see up to Keys keys.
+  template <std::size_t Rows, std::size_t Keys, bool Int8 = false>
+  using pass_spec = block_spec<T, 1, Rows, C, F, H, Cfg.norm, Cfg.act, true, false, 1, false, Keys, Int8>;
+
+  // x (n, C) = wte[ids[r]] + position pos[r], row by row (what embedding_forward and
+  // positions_forward compute for a full sequence).
+  template <class P>
+  static void embed_rows(const P& p, const std::int32_t* ids, const std::size_t* pos, std::size_t n, T* x) {
+    const T* pos_table;
+    if constexpr (learned_pos)
+      pos_table = p.wpe.data();
+    else
+      pos_table = sinusoidal_table<T, Ctx, C>().data();
+    for (std::size_t r = 0; r < n; ++r) {
+      if (ids[r] < 0 || std::size_t(ids[r]) >= V)
+        fail("token id {} at position {} is outside the vocabulary (size {})", ids[r], pos[r], V);
+      if (pos[r] >= Ctx) fail("position {} is beyond the model's context of {}", pos[r], Ctx);
+      T* xr = x + r * C;
+      std::memcpy(xr, p.wte.data() + std::size_t(ids[r]) * C, C * sizeof(T));
+      kernels::add(xr, xr, pos_table + pos[r] * C, C);
+    }
+  }
+
+  // logits (m, V) of hidden states (m, C): ln_f (pre-LN, into normed) and the LM head.
+  template <class P, class Cache>
+  static void logits_rows(const P& p, const T* hidden, std::size_t m, T* logits, T* normed, Cache&) {
+    if constexpr (pre) {
+      layernorm_forward(normed, static_cast<T*>(nullptr), static_cast<T*>(nullptr), hidden, m, p.ln_f, eps);
+      hidden = normed;
+    }
+    if constexpr (tied)
+      kernels::gemm<T>(false, true, m, V, C, T(1), hidden, C, p.wte.data(), C, T(0), logits, V);
+    else
+      kernels::gemm<T>(false, false, m, V, C, T(1), hidden, C, p.lm_head.data(), V, T(0), logits, V);
+  }
+
   // ---- forward ---------------------------------------------------------------------------
   // Logits for every position land in ws.logits. Padding (attention_mask 0) is never attended to.
   template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
@@ -129,15 +180,11 @@ struct decoder_lm {
     if constexpr (has_dropout)
       if (mode.train) dropout_forward(x0, ws.emb_drop.data(), x0, BS * C, Cfg.dropout, mode, 0);
     ws.key_mask = detail::mask_or_null(batch.attention_mask.data(), BS);
-    for (std::size_t l = 0; l < L; ++l) {
-      block_context<T> ctx;
-      ctx.key_mask = ws.key_mask;
-      ctx.mode = mode;
-      ctx.site = l + 1;
-      block_forward<typename workspace<B, S>::spec, family::gpt2>(
-          ws.stream.data() + (l + 1) * BS * C, ws.stream.data() + l * BS * C, p.h[l], ws.cache[l], ctx,
-          Cfg.dropout, eps);
-    }
+    using spec = typename workspace<B, S>::spec;
+    blocks_forward<spec>(
+        p, BS, [&](std::size_t l) { return ws.stream.data() + l * BS * C; },
+        [&](std::size_t l) -> block_cache<spec>& { return ws.cache[l]; },
+        [&](std::size_t l) { return sequence_self_attention<spec>{ws.key_mask, mode, Cfg.dropout, l + 1}; }, mode);
     if constexpr (pre)
       kernels::layernorm_forward<T>(ws.xf.data(), ws.mean_f.data(), ws.rstd_f.data(),
                                     ws.stream.data() + L * BS * C, p.ln_f.weight.data(),

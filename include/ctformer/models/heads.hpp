@@ -239,19 +239,17 @@ struct pooled_head {
   template <std::size_t B, std::size_t S>
   static void forward(const params& p, workspace<B, S>& w, const T* hidden, const std::int32_t* mask) {
     pool<B, S>(w.pooled.data(), hidden, mask);
-    linear_forward<T, B, C, C>(w.act.data(), C, w.pooled.data(), C, p.pooler);
+    linear_forward(w.act.data(), C, w.pooled.data(), C, B, p.pooler);
     for (std::size_t i = 0; i < B * C; ++i) w.act.data()[i] = std::tanh(w.act.data()[i]);
-    linear_forward<T, B, C, Out>(w.logits.data(), Out, w.act.data(), C, p.out);
+    linear_forward(w.logits.data(), Out, w.act.data(), C, B, p.out);
   }
   // dlogits (B, Out) given; adds into the head's gradients and into dhidden.
   template <std::size_t B, std::size_t S>
   static void backward(const params& p, params& g, workspace<B, S>& w, const T* dlogits, const T* /*hidden*/,
                        T* dhidden, const std::int32_t* mask) {
-    std::memset(w.d1.data(), 0, B * C * sizeof(T));
-    linear_backward<T, B, C, Out>(w.d1.data(), C, g.out, dlogits, Out, w.act.data(), C, p.out);
+    linear_backward(w.d1.data(), C, write_mode::overwrite, g.out, dlogits, Out, w.act.data(), C, B, p.out);
     for (std::size_t i = 0; i < B * C; ++i) w.d1.data()[i] *= T(1) - w.act.data()[i] * w.act.data()[i];
-    std::memset(w.d2.data(), 0, B * C * sizeof(T));
-    linear_backward<T, B, C, C>(w.d2.data(), C, g.pooler, w.d1.data(), C, w.pooled.data(), C, p.pooler);
+    linear_backward(w.d2.data(), C, write_mode::overwrite, g.pooler, w.d1.data(), C, w.pooled.data(), C, B, p.pooler);
     for (std::size_t b = 0; b < B; ++b) {
       const T* dp = w.d2.data() + b * C;
       if constexpr (Pool == pooling::cls) {

@@ -149,6 +149,17 @@ struct seq2seq {
     return 3.0 * forward_flops_per_token(ss, st);
   }
 
+  // The decoder's layer stack, shared by training, full decoding and the cached decoding steps
+  // (deploy/seq2seq_decode.hpp): block l reads stream(l) and writes stream(l + 1) for n rows, with
+  // its buffers in cache(l), its own keys and values from self(l) and the source's from cross(l).
+  template <class Sp, class Stream, class Cache, class Self, class Cross>
+  static void decoder_blocks_forward(const params& p, std::size_t n, Stream&& stream, Cache&& cache, Self&& self,
+                                     Cross&& cross, const run_mode& mode) {
+    for (std::size_t l = 0; l < Ld; ++l)
+      block_forward<Sp>(stream(l + 1), stream(l), n, p.dec[l], cache(l), self(l), cross(l), mode, Cfg.dropout,
+                        1000 + l, eps);
+  }
+
   // The encoder alone (also used by generation, which encodes the source once).
   template <std::size_t B, std::size_t Ss, std::size_t St>
   static void encode(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
@@ -196,16 +207,14 @@ struct seq2seq {
     if constexpr (has_dropout)
       if (mode.train) dropout_forward(y0, ws.dec_drop.data(), y0, BSt * C, Cfg.dropout, mode, 1);
     ws.tgt_mask = detail::mask_or_null(batch.tgt_mask.data(), BSt);
-    for (std::size_t l = 0; l < Ld; ++l) {
-      block_context<T> ctx;
-      ctx.key_mask = ws.tgt_mask;
-      ctx.src_mask = ws.src_mask;
-      ctx.mode = mode;
-      ctx.site = 1000 + l;
-      block_forward<typename workspace<B, Ss, St>::dec_spec, family::bart>(
-          ws.dec_stream.data() + (l + 1) * BSt * C, ws.dec_stream.data() + l * BSt * C, p.dec[l],
-          ws.dec_cache[l], in<T, B * Ss, C>(ws.encoder_output()), ctx, Cfg.dropout, eps);
-    }
+    using spec = typename workspace<B, Ss, St>::dec_spec;
+    const T* enc = in<T, B * Ss, C>(ws.encoder_output()).data();
+    decoder_blocks_forward<spec>(
+        p, BSt, [&](std::size_t l) { return ws.dec_stream.data() + l * BSt * C; },
+        [&](std::size_t l) -> block_cache<spec>& { return ws.dec_cache[l]; },
+        [&](std::size_t l) { return sequence_self_attention<spec>{ws.tgt_mask, mode, Cfg.dropout, 1000 + l}; },
+        [&](std::size_t l) { return sequence_cross_attention<spec>{enc, ws.src_mask, mode, Cfg.dropout, 1000 + l}; },
+        mode);
     if constexpr (pre)
       kernels::layernorm_forward<T>(ws.dec_out.data(), ws.dec_mean.data(), ws.dec_rstd.data(),
                                     ws.dec_stream.data() + Ld * BSt * C, p.dec_ln.weight.data(),
