@@ -1,17 +1,21 @@
 // Generation: the KV cache's incremental forward against decoder_lm::forward at every position,
 // cached against uncached generation (greedy and seeded sampling, sliding and stopping windows,
 // batches), stop tokens, the callback, the top-k / top-p filters on hand-made logits, and seeds.
-// Tolerance: logits are compared bit for bit when d_ff is a multiple of the SIMD width (the cache
-// calls the same kernels on the same rows); otherwise GELU's scalar tail may differ, and the
-// bound is 1e-5 relative to the largest logit.
+// Logits are compared bit for bit: the cache runs the model's own block and layer stack with
+// cached keys and values, and no kernel rounds by position. The same holds for weights read
+// through a params_view bound to exported arrays (the firmware's weights in flash).
 #include <catch2/catch.hpp>
 
+#include <ctformer/deploy/exported.hpp>
 #include <ctformer/deploy/generate.hpp>
 #include <ctformer/models/init.hpp>
 
 #include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "support/exported_table.hpp"
 
 using namespace ctformer;
 
@@ -98,6 +102,20 @@ void check_incremental_logits(const std::vector<std::size_t>& chunks) {
     at += n;
   }
   REQUIRE(again == got);
+
+  // The same weights read where they are, through a view (as firmware reads them from flash).
+  const testing::exported_table<typename M::params> tab(*p);
+  typename M::params_view view;
+  bind_exported(view, tab.span());
+  REQUIRE(view.wte.data() == p->wte.data());
+  cache->clear();
+  std::vector<float> viewed(Ctx * V);
+  at = 0;
+  for (std::size_t n : chunks) {
+    extend<M>(view, *cache, 0, std::span<const std::int32_t>(ids.data() + at, n), viewed.data() + at * V);
+    at += n;
+  }
+  REQUIRE(viewed == got);
 }
 
 template <class M>
@@ -383,6 +401,31 @@ TEST_CASE("a seed gives the same tokens every time; another seed gives others", 
   const auto g1 = generate<M>(*p, prompt, o);
   o.sample.seed = 1;
   REQUIRE(generate<M>(*p, prompt, o).tokens == g1.tokens);
+}
+
+TEST_CASE("a params view binds only to a table with the model's tensors, names and sizes", "[deploy]") {
+  using M = decoder_lm<pre_gelu_learned_tied>;
+  auto p = make_params<M>(3);
+  testing::exported_table<M::params> tab(*p);
+  M::params_view view;
+  auto short_table = tab.table;
+  short_table.pop_back();
+  CHECK_THROWS_WITH(bind_exported(view, std::span<const exported_tensor>(short_table)),
+                    Catch::Contains("the header has") && Catch::Contains("the model more"));
+  auto resized = tab.table;
+  resized[3].bytes -= 4;
+  CHECK_THROWS_WITH(bind_exported(view, std::span<const exported_tensor>(resized)),
+                    Catch::Contains("tensor 3") && Catch::Contains(tab.names[3]));
+  auto renamed = tab.table;
+  renamed[0].name = "wte.bias";
+  CHECK_THROWS_WITH(bind_exported(view, std::span<const exported_tensor>(renamed)),
+                    Catch::Contains("'wte.bias'") && Catch::Contains("'wte.weight'"));
+  auto longer = tab.table;
+  longer.push_back(longer.back());
+  CHECK_THROWS_WITH(bind_exported(view, std::span<const exported_tensor>(longer)),
+                    Catch::Contains("tensors, the model"));
+  bind_exported(view, tab.span());
+  CHECK(view.h[1].fc2.weight.data() == p->h[1].fc2.weight.data());
 }
 
 TEST_CASE("generation rejects bad prompts and settings with clear errors", "[deploy]") {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <vector>
+#include "support/exported_table.hpp"
 #include "support/test_support.hpp"
 
 using namespace ctformer;
@@ -124,6 +125,14 @@ void check_int8_cache() {
   std::vector<float> logits(S * V);
   extend<Q>(*q, *one, 0, ids, logits.data());
   CHECK(std::memcmp(logits.data(), ws->logits.data(), S * V * sizeof(float)) == 0);
+  // The int8 weights read where they are (flash), through a view: the same bits.
+  const testing::exported_table<typename Q::params> tab(*q);
+  typename Q::params_view view;
+  bind_exported(view, tab.span());
+  one->clear();
+  std::vector<float> viewed(S * V);
+  extend<Q>(view, *one, 0, ids, viewed.data());
+  CHECK(viewed == logits);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -22,6 +23,11 @@
 #include "../tensor/tensor.hpp"
 
 namespace ctformer {
+
+// The weights a cache pass runs on: the model's own params, or a view of weights kept elsewhere
+// (Model::params_view, e.g. in a microcontroller's flash).
+template <class P, class Model>
+concept weights_of = std::same_as<P, typename Model::params> || std::same_as<P, typename Model::params_view>;
 
 // The cache of a decoder_lm (or of its quantized_lm) for B independent sequences (batch rows),
 // plus the buffers of one pass of up to `rows` new positions. Its size is a compile-time figure
@@ -79,8 +85,8 @@ struct kv_cache {
 // layer stack and the head are the model's own (Model::embed_rows, blocks_forward, logits_rows),
 // with keys and values from the cache: the same calls as the full forward, so the logits equal
 // its logits bit for bit.
-template <class Model, std::size_t B, std::size_t R>
-void cached_pass(const typename Model::params& p, kv_cache<Model, B, R>& c, std::size_t n,
+template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
+void cached_pass(const P& p, kv_cache<Model, B, R>& c, std::size_t n,
                  std::size_t logits_from) {
   using cache = kv_cache<Model, B, R>;
   using T = typename Model::T;
@@ -109,8 +115,8 @@ void cached_pass(const typename Model::params& p, kv_cache<Model, B, R>& c, std:
 namespace detail {
 
 // Stages ids of batch row b pass by pass. want: 0 no logits, 1 the last id's, 2 every id's.
-template <class Model, std::size_t B, std::size_t R>
-const typename Model::T* extend_row(const typename Model::params& p, kv_cache<Model, B, R>& c, std::size_t b,
+template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
+const typename Model::T* extend_row(const P& p, kv_cache<Model, B, R>& c, std::size_t b,
                                     std::span<const std::int32_t> ids, int want, typename Model::T* all_logits) {
   using cache = kv_cache<Model, B, R>;
   if (b >= B) fail("kv cache: batch row {} is outside 0..{}", b, B - 1);
@@ -142,23 +148,23 @@ const typename Model::T* extend_row(const typename Model::params& p, kv_cache<Mo
 // Returns the logits of the last id (V values, valid until the next pass). When all_logits is
 // given it receives the logits of every id ((ids.size(), V), row-major). Throws when the row would
 // pass the model's context.
-template <class Model, std::size_t B, std::size_t R>
-const typename Model::T* extend(const typename Model::params& p, kv_cache<Model, B, R>& c, std::size_t b,
+template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
+const typename Model::T* extend(const P& p, kv_cache<Model, B, R>& c, std::size_t b,
                                 std::span<const std::int32_t> ids, typename Model::T* all_logits = nullptr) {
   return detail::extend_row<Model>(p, c, b, ids, all_logits ? 2 : 1, all_logits);
 }
 
 // Keys and values only: a prefix whose logits nobody reads.
-template <class Model, std::size_t B, std::size_t R>
-void prefill(const typename Model::params& p, kv_cache<Model, B, R>& c, std::size_t b,
+template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
+void prefill(const P& p, kv_cache<Model, B, R>& c, std::size_t b,
              std::span<const std::int32_t> ids) {
   detail::extend_row<Model>(p, c, b, ids, 0, nullptr);
 }
 
 // One new token for each of the listed batch rows, in a single pass (so the weights are read once
 // for all of them). The logits of entry i land in c.logits_row(i).
-template <class Model, std::size_t B, std::size_t R>
-void step(const typename Model::params& p, kv_cache<Model, B, R>& c, std::span<const std::size_t> batch_rows,
+template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
+void step(const P& p, kv_cache<Model, B, R>& c, std::span<const std::size_t> batch_rows,
           std::span<const std::int32_t> ids) {
   using cache = kv_cache<Model, B, R>;
   if (batch_rows.size() != ids.size()) fail("kv cache step: {} rows but {} ids", batch_rows.size(), ids.size());

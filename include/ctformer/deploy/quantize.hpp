@@ -27,11 +27,12 @@
 namespace ctformer {
 
 // A linear layer y = x W + b with W quantized per output channel: weight (Out, In) int8.
-template <std::size_t In, std::size_t Out>
+// Tn: tensor (owning) or const_tensor_ref (a view of weights in flash).
+template <std::size_t In, std::size_t Out, template <class, std::size_t...> class Tn = tensor>
 struct qlinear {
-  tensor2<std::int8_t, Out, In> weight;  // (Out, In)
-  tensor1<float, Out> scale;             // (Out)
-  tensor1<float, Out> bias;              // (Out)
+  Tn<std::int8_t, Out, In> weight;  // (Out, In)
+  Tn<float, Out> scale;             // (Out)
+  Tn<float, Out> bias;              // (Out)
   static constexpr auto fields() {
     return std::tuple{field("weight", &qlinear::weight, role::weight), field("weight_scale", &qlinear::scale, role::bias),
                       field("bias", &qlinear::bias, role::bias)};
@@ -41,9 +42,9 @@ struct qlinear {
 // y (rows, Out) = x (rows, In) W + b through int8: x is quantized per row into xq (rows, >= In)
 // with scales xs (rows), then one int8 GEMM. The block (layers/block.hpp) calls this for
 // quantized weights, with its cache's buffers.
-template <std::size_t In, std::size_t Out>
+template <std::size_t In, std::size_t Out, template <class, std::size_t...> class Tn>
 void linear_forward(float* y, std::size_t ldy, const float* x, std::size_t ldx, std::size_t rows,
-                    const qlinear<In, Out>& w, std::int8_t* xq, float* xs) {
+                    const qlinear<In, Out, Tn>& w, std::int8_t* xq, float* xs) {
   kernels::quantize_rows(xq, xs, x, rows, In, ldx);
   kernels::gemm_s8(rows, Out, In, xq, xs, w.weight.data(), w.scale.data(), w.bias.data(), y, ldy);
 }
@@ -82,36 +83,43 @@ struct quantized_lm {
                                L = Model::L, D = C / H;
   static constexpr bool pre = Model::pre, tied = Model::tied, learned_pos = Model::learned_pos;
 
-  struct block {
+  // Storage Tn: params owns the weights; params_view reads them where they are (bind_exported()).
+  template <template <class, std::size_t...> class Tn>
+  struct block_of {
     static constexpr bool fused_qkv = true;  // GPT-2's c_attn
-    layernorm_params<float, C> ln1;
-    qlinear<C, 3 * C> qkv;
-    qlinear<C, C> proj;
-    layernorm_params<float, C> ln2;
-    qlinear<C, F> fc;
-    qlinear<F, C> fc2;
+    layernorm_params<float, C, Tn> ln1;
+    qlinear<C, 3 * C, Tn> qkv;
+    qlinear<C, C, Tn> proj;
+    layernorm_params<float, C, Tn> ln2;
+    qlinear<C, F, Tn> fc;
+    qlinear<F, C, Tn> fc2;
     static constexpr auto fields() {
-      return std::tuple{nested("ln_1.", &block::ln1), nested("attn.c_attn.", &block::qkv),
-                        nested("attn.c_proj.", &block::proj), nested("ln_2.", &block::ln2),
-                        nested("mlp.c_fc.", &block::fc), nested("mlp.c_proj.", &block::fc2)};
+      using B = block_of;
+      return std::tuple{nested("ln_1.", &B::ln1), nested("attn.c_attn.", &B::qkv), nested("attn.c_proj.", &B::proj),
+                        nested("ln_2.", &B::ln2), nested("mlp.c_fc.", &B::fc), nested("mlp.c_proj.", &B::fc2)};
     }
   };
-  struct params {
-    tensor2<std::int8_t, V, C> wte;  // (V, C) per-row int8
-    tensor1<float, V> wte_scale;     // (V)
-    [[no_unique_address]] maybe<learned_pos, tensor2<float, Ctx, C>> wpe;
-    std::array<block, L> h;
-    [[no_unique_address]] maybe<pre, layernorm_params<float, C>> ln_f;
-    [[no_unique_address]] maybe<!tied, qlinear<C, V>> lm_head;
+  template <template <class, std::size_t...> class Tn>
+  struct params_of {
+    Tn<std::int8_t, V, C> wte;  // (V, C) per-row int8
+    Tn<float, V> wte_scale;     // (V)
+    [[no_unique_address]] maybe<learned_pos, Tn<float, Ctx, C>> wpe;
+    std::array<block_of<Tn>, L> h;
+    [[no_unique_address]] maybe<pre, layernorm_params<float, C, Tn>> ln_f;
+    [[no_unique_address]] maybe<!tied, qlinear<C, V, Tn>> lm_head;
     static constexpr auto fields() {
+      using P = params_of;
       return std::tuple_cat(
-          std::tuple{field("wte.weight", &params::wte, role::embedding), field("wte.weight_scale", &params::wte_scale, role::bias)},
-          detail::optional_field<learned_pos>([] { return field("wpe.weight", &params::wpe, role::embedding); }),
-          std::tuple{layers("h.", &params::h)},
-          detail::optional_field<pre>([] { return nested("ln_f.", &params::ln_f); }),
-          detail::optional_field<!tied>([] { return nested("lm_head.", &params::lm_head); }));
+          std::tuple{field("wte.weight", &P::wte, role::embedding), field("wte.weight_scale", &P::wte_scale, role::bias)},
+          detail::optional_field<learned_pos>([] { return field("wpe.weight", &P::wpe, role::embedding); }),
+          std::tuple{layers("h.", &P::h)},
+          detail::optional_field<pre>([] { return nested("ln_f.", &P::ln_f); }),
+          detail::optional_field<!tied>([] { return nested("lm_head.", &P::lm_head); }));
     }
   };
+  using block = block_of<tensor>;
+  using params = params_of<tensor>;
+  using params_view = params_of<const_tensor_ref>;
 
   static constexpr std::size_t weight_bytes = sizeof(params);
 
@@ -155,14 +163,15 @@ struct quantized_lm {
   template <std::size_t Rows, std::size_t Keys>
   using pass_spec = typename Model::template pass_spec<Rows, Keys, true>;
 
-  template <class Sp, class Stream, class Cache, class Source>
-  static void blocks_forward(const params& p, std::size_t n, Stream&& stream, Cache&& cache, Source&& source,
+  template <class Sp, class P, class Stream, class Cache, class Source>
+  static void blocks_forward(const P& p, std::size_t n, Stream&& stream, Cache&& cache, Source&& source,
                              const run_mode& mode) {
     Model::template blocks_forward<Sp>(p, n, stream, cache, source, mode);
   }
 
   // x (n, C) = dequantized wte[ids[r]] + position pos[r].
-  static void embed_rows(const params& p, const std::int32_t* ids, const std::size_t* pos, std::size_t n, float* x) {
+  template <class P>
+  static void embed_rows(const P& p, const std::int32_t* ids, const std::size_t* pos, std::size_t n, float* x) {
     const float* pos_table;
     if constexpr (learned_pos)
       pos_table = p.wpe.data();
@@ -180,8 +189,8 @@ struct quantized_lm {
   }
 
   // logits (m, V) of hidden states (m, C): ln_f (pre-LN) and the int8 LM head.
-  template <class Cache>
-  static void logits_rows(const params& p, const float* hidden, std::size_t m, float* logits, float* normed,
+  template <class P, class Cache>
+  static void logits_rows(const P& p, const float* hidden, std::size_t m, float* logits, float* normed,
                           Cache& c) {
     if constexpr (pre) {
       layernorm_forward(normed, static_cast<float*>(nullptr), static_cast<float*>(nullptr), hidden, m, p.ln_f,
@@ -210,8 +219,8 @@ struct quantized_lm {
   };
 
   // Logits for every position land in ws.logits (as decoder_lm::forward, in eval mode).
-  template <std::size_t B, std::size_t S>
-  static void forward(const params& p, workspace<B, S>& ws, const token_batch<B, S>& batch) {
+  template <class P, std::size_t B, std::size_t S>
+  static void forward(const P& p, workspace<B, S>& ws, const token_batch<B, S>& batch) {
     constexpr std::size_t BS = B * S;
     using spec = typename workspace<B, S>::spec;
     for (std::size_t r = 0; r < BS; ++r) ws.pos[r] = r % S;
@@ -227,8 +236,8 @@ struct quantized_lm {
     logits_rows(p, stream[L % 2], BS, ws.logits.data(), normed, ws.work);
   }
 
-  template <std::size_t B, std::size_t S>
-  static loss_value forward_loss(const params& p, workspace<B, S>& ws, const token_batch<B, S>& batch) {
+  template <class P, std::size_t B, std::size_t S>
+  static loss_value forward_loss(const P& p, workspace<B, S>& ws, const token_batch<B, S>& batch) {
     forward(p, ws, batch);
     return cross_entropy_forward<float>(ws.logits.data(), ws.row_loss.data(), batch.targets.data(), B * S, V);
   }

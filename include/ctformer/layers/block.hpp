@@ -26,7 +26,9 @@ namespace ctformer {
 
 enum class family : unsigned char { gpt2, bert, bart };
 
-template <class T, std::size_t C, std::size_t F, family Fam, bool Cross>
+// Tn is the storage of every tensor: tensor (owning) or const_tensor_ref (a view).
+template <class T, std::size_t C, std::size_t F, family Fam, bool Cross,
+          template <class, std::size_t...> class Tn = tensor>
 struct block_params {
   static constexpr family fam = Fam;
   static constexpr bool fused_qkv = Fam == family::gpt2;
@@ -36,20 +38,20 @@ struct block_params {
   static constexpr unsigned linear_flags = Fam == family::gpt2 ? flag::none : flag::hf_transposed;
   static constexpr unsigned residual_flags = linear_flags | flag::residual_proj;
 
-  layernorm_params<T, C> ln1;
-  [[no_unique_address]] maybe<fused_qkv, linear_params<T, C, 3 * C, linear_flags>> qkv;  // q|k|v fused
-  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags>> q;
-  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags>> k;
-  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags>> v;
-  linear_params<T, C, C, residual_flags> proj;
-  [[no_unique_address]] maybe<Cross, layernorm_params<T, C>> lnx;
-  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags>> xq;
-  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags>> xk;
-  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags>> xv;
-  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, residual_flags>> xproj;
-  layernorm_params<T, C> ln2;
-  linear_params<T, C, F, linear_flags> fc;
-  linear_params<T, F, C, residual_flags> fc2;
+  layernorm_params<T, C, Tn> ln1;
+  [[no_unique_address]] maybe<fused_qkv, linear_params<T, C, 3 * C, linear_flags, Tn>> qkv;  // q|k|v fused
+  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> q;
+  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> k;
+  [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> v;
+  linear_params<T, C, C, residual_flags, Tn> proj;
+  [[no_unique_address]] maybe<Cross, layernorm_params<T, C, Tn>> lnx;
+  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xq;
+  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xk;
+  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xv;
+  [[no_unique_address]] maybe<Cross, linear_params<T, C, C, residual_flags, Tn>> xproj;
+  layernorm_params<T, C, Tn> ln2;
+  linear_params<T, C, F, linear_flags, Tn> fc;
+  linear_params<T, F, C, residual_flags, Tn> fc2;
 
   static constexpr auto fields() {
     using S = block_params;

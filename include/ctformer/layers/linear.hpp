@@ -25,10 +25,11 @@ void add_column_sums(T* db, const T* dy, std::size_t rows, std::size_t cols, std
 }
 }  // namespace detail
 
-// y (rows, Out) with leading dimension ldy = x (rows, In) with ldx, times W, plus b.
-template <class T, std::size_t In, std::size_t Out, unsigned F>
+// y (rows, Out) with leading dimension ldy = x (rows, In) with ldx, times W, plus b. The
+// weights may be owning or a view (weights in flash).
+template <class T, std::size_t In, std::size_t Out, unsigned F, template <class, std::size_t...> class Tn>
 void linear_forward(T* y, std::size_t ldy, const T* x, std::size_t ldx, std::size_t rows,
-                    const linear_params<T, In, Out, F>& p, write_mode w = write_mode::overwrite) {
+                    const linear_params<T, In, Out, F, Tn>& p, write_mode w = write_mode::overwrite) {
   kernels::gemm<T>(false, false, rows, Out, In, T(1), x, ldx, p.weight.data(), Out,
                    w == write_mode::accumulate ? T(1) : T(0), y, ldy, p.bias.data());
 }

@@ -12,11 +12,12 @@
 
 namespace ctformer {
 
-template <class T, std::size_t C>
+// Tn is the storage: tensor (owning) or const_tensor_ref (a view of weights kept elsewhere).
+template <class T, std::size_t C, template <class, std::size_t...> class Tn = tensor>
 struct layernorm_params {
   static constexpr std::size_t features = C;
-  tensor1<T, C> weight;  // (C) scale, initialized to 1
-  tensor1<T, C> bias;    // (C) shift, initialized to 0
+  Tn<T, C> weight;  // (C) scale, initialized to 1
+  Tn<T, C> bias;    // (C) shift, initialized to 0
   static constexpr auto fields() {
     return std::tuple{field("weight", &layernorm_params::weight, role::norm),
                       field("bias", &layernorm_params::bias, role::bias)};
@@ -24,11 +25,12 @@ struct layernorm_params {
 };
 
 // y = x W + b. Flags (flag::hf_transposed, flag::residual_proj) apply to the weight.
-template <class T, std::size_t In, std::size_t Out, unsigned Flags = flag::none>
+template <class T, std::size_t In, std::size_t Out, unsigned Flags = flag::none,
+          template <class, std::size_t...> class Tn = tensor>
 struct linear_params {
   static constexpr std::size_t in_features = In, out_features = Out;
-  tensor2<T, In, Out> weight;  // (In, Out)
-  tensor1<T, Out> bias;        // (Out)
+  Tn<T, In, Out> weight;  // (In, Out)
+  Tn<T, Out> bias;        // (Out)
   static constexpr auto fields() {
     return std::tuple{field("weight", &linear_params::weight, role::weight, Flags),
                       field("bias", &linear_params::bias, role::bias)};

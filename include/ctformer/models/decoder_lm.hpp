@@ -44,22 +44,28 @@ struct decoder_lm {
 
   using block_type = block_params<T, C, F, family::gpt2, false>;
 
-  struct params {
-    tensor2<T, V, C> wte;                                           // (V, C)
-    [[no_unique_address]] maybe<learned_pos, tensor2<T, Ctx, C>> wpe;  // (Ctx, C)
-    std::array<block_type, L> h;
-    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> ln_f;
-    [[no_unique_address]] maybe<!tied, tensor2<T, C, V>> lm_head;   // (C, V); HF stores (V, C)
+  // The weights, stored by Tn: params owns them (training, fine-tuning); params_view points at
+  // weights kept elsewhere, read-only (an exported header in flash: bind_exported()).
+  template <template <class, std::size_t...> class Tn>
+  struct params_of {
+    Tn<T, V, C> wte;                                                   // (V, C)
+    [[no_unique_address]] maybe<learned_pos, Tn<T, Ctx, C>> wpe;       // (Ctx, C)
+    std::array<block_params<T, C, F, family::gpt2, false, Tn>, L> h;
+    [[no_unique_address]] maybe<pre, layernorm_params<T, C, Tn>> ln_f;
+    [[no_unique_address]] maybe<!tied, Tn<T, C, V>> lm_head;           // (C, V); HF stores (V, C)
     static constexpr auto fields() {
+      using P = params_of;
       return std::tuple_cat(
-          std::tuple{field("wte.weight", &params::wte, role::embedding)},
-          detail::optional_field<learned_pos>([] { return field("wpe.weight", &params::wpe, role::embedding); }),
-          std::tuple{layers("h.", &params::h)},
-          detail::optional_field<pre>([] { return nested("ln_f.", &params::ln_f); }),
+          std::tuple{field("wte.weight", &P::wte, role::embedding)},
+          detail::optional_field<learned_pos>([] { return field("wpe.weight", &P::wpe, role::embedding); }),
+          std::tuple{layers("h.", &P::h)},
+          detail::optional_field<pre>([] { return nested("ln_f.", &P::ln_f); }),
           detail::optional_field<!tied>(
-              [] { return field("lm_head.weight", &params::lm_head, role::weight, flag::hf_transposed); }));
+              [] { return field("lm_head.weight", &P::lm_head, role::weight, flag::hf_transposed); }));
     }
   };
+  using params = params_of<tensor>;
+  using params_view = params_of<const_tensor_ref>;
 
   // ---- constexpr figures -------------------------------------------------------------
   static constexpr std::size_t block_param_count = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C +

@@ -83,6 +83,40 @@ using tensor3 = tensor<T, D0, D1, D2>;
 template <class T, std::size_t D0, std::size_t D1, std::size_t D2, std::size_t D3>
 using tensor4 = tensor<T, D0, D1, D2, D3>;
 
+// A tensor whose elements live elsewhere and are only read: a pointer to constant data (weights
+// compiled into flash, an exported header's arrays) with an owning tensor's compile-time shape and
+// the part of its interface forwards use. Params structs take it as their storage template
+// (Model::params_view) to run on weights without copying them.
+template <class T, std::size_t... D>
+struct const_tensor_ref {
+  using value_type = T;
+  using size_type = std::size_t;
+  static constexpr std::size_t rank = sizeof...(D);
+  static constexpr std::size_t count = (std::size_t{1} * ... * D);
+  using shape_type = std::array<std::size_t, rank>;
+  static constexpr shape_type shape_v{D...};
+
+  const T* ptr = nullptr;
+
+  constexpr const T* data() const noexcept { return ptr; }
+  static constexpr std::size_t size() noexcept { return count; }
+  static constexpr std::size_t dimension() noexcept { return rank; }
+  static constexpr const shape_type& shape() noexcept { return shape_v; }
+  template <class... I>
+    requires(sizeof...(I) == rank)
+  constexpr const T& operator()(I... idx) const noexcept {
+    std::size_t off = 0, k = 0;
+    ((off = off * shape_v[k++] + static_cast<std::size_t>(idx)), ...);
+    return ptr[off];
+  }
+};
+
+// The storage template of a params struct: tensor (owning) or const_tensor_ref (a view).
+template <template <class, std::size_t...> class Tn>
+inline constexpr bool is_view_storage = false;
+template <>
+inline constexpr bool is_view_storage<const_tensor_ref> = true;
+
 template <std::size_t... D>
 inline constexpr std::size_t product_v = (std::size_t{1} * ... * D);
 
