@@ -1,10 +1,11 @@
 // A "firmware" build of a trained model: the weights are compiled in (model_fp32.hpp or
-// model_int8.hpp, written by firmware_make_model), copied into static storage, and the program
-// continues its prompt greedily with no file system and no heap - operator new aborts here. It
-// checks its tokens against the ones the in-memory model produced before export (a full forward
-// per token there; fp32 here runs a one-row KV cache, whose logits equal the full forward's bit
-// for bit, so it needs the cache's RAM instead of a full workspace). Built for the host and, with
-// cmake/toolchains/cortex-m*.cmake, for a Cortex-M board under qemu; exits 0 only on a match.
+// model_int8.hpp, written by firmware_make_model) and read where the linker put them (flash on a
+// microcontroller) through a params_view; the program continues its prompt greedily with no file
+// system and no heap - operator new aborts here. It checks its tokens against the ones the
+// in-memory model produced before export (a full forward per token there; here a one-row KV
+// cache, whose logits equal the full forward's bit for bit, fp32 or int8, so it needs the cache's
+// RAM instead of a full workspace). Built for the host and, with cmake/toolchains/cortex-m*.cmake,
+// for a Cortex-M board under qemu; exits 0 only on a match.
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -22,14 +23,13 @@
 #define CTFORMER_ICOUNT_TICKS() std::uint64_t(0)
 #endif
 
+#include <ctformer/deploy/kv_cache.hpp>
 #if CTFORMER_FIRMWARE_INT8
 #include <ctformer/deploy/quantize.hpp>
 
 #include "model_int8.hpp"
 using model_t = ctformer::quantized_lm<firmware::model>;
 #else
-#include <ctformer/deploy/kv_cache.hpp>
-
 #include "model_fp32.hpp"
 using model_t = firmware::model;
 #endif
@@ -52,27 +52,16 @@ void operator delete(void*, std::size_t, std::align_val_t) noexcept {}
 void operator delete[](void*, std::size_t, std::align_val_t) noexcept {}
 
 namespace {
-model_t::params weights;  // static storage
+model_t::params_view weights;  // one pointer per tensor; the weights stay in flash
 constexpr std::size_t n_prompt = sizeof(firmware_weights::prompt) / sizeof(std::int32_t);
 constexpr std::size_t n_expected = sizeof(firmware_weights::expected) / sizeof(std::int32_t);
 
 std::uint64_t decode_ticks = 0;  // ticks of the generated tokens only (no prompt)
 double decode_flops = 0;         // model FLOPs of those tokens
 
-#if CTFORMER_FIRMWARE_INT8
-model_t::workspace<1, firmware::window> ws;
-ctformer::token_batch<1, firmware::window> batch;
-
-// A full forward over the window per token: each token costs window positions' FLOPs.
-void generate(std::int32_t* out) {
-  const std::uint64_t t0 = CTFORMER_ICOUNT_TICKS();
-  firmware::greedy<model_t>(weights, ws, batch, firmware_weights::prompt, n_prompt, n_expected, out);
-  decode_ticks = CTFORMER_ICOUNT_TICKS() - t0;
-  decode_flops = double(n_expected) * double(firmware::window) * firmware::model::forward_flops_per_token(firmware::window);
-}
-#else
-// One position per pass: the smallest scratch. Static storage starts zeroed, as the cache needs.
-ctformer::kv_cache<model_t, 1, 1> cache;
+// One position per pass: the smallest buffers. Static storage starts zeroed, as the cache needs.
+using cache_t = ctformer::kv_cache<model_t, 1, 1>;
+cache_t cache;
 
 std::int32_t argmax(const float* row) {
   std::int32_t best = 0;
@@ -89,12 +78,11 @@ void generate(std::int32_t* out) {
   out[0] = argmax(logits);
   for (std::size_t t = 1; t < n_expected && n_prompt + t < firmware::window; ++t) {
     logits = ctformer::extend<model_t>(weights, cache, 0, std::span(out + t - 1, 1));
-    decode_flops += model_t::forward_flops_per_token(n_prompt + t);
+    decode_flops += firmware::model::forward_flops_per_token(n_prompt + t);
     out[t] = argmax(logits);
   }
   decode_ticks = CTFORMER_ICOUNT_TICKS() - t0;
 }
-#endif
 }  // namespace
 
 int main() {
@@ -102,7 +90,7 @@ int main() {
   ctformer_icount::start();
   const double per_tick = ctformer_icount::calibrate();
 #endif
-  ctformer::load_exported(weights, firmware_weights::tensors);
+  ctformer::bind_exported(weights, firmware_weights::tensors);
   std::int32_t out[n_expected];
   generate(out);
   std::printf("%s\n", firmware_weights::description);
@@ -114,8 +102,8 @@ int main() {
     same = same && out[i] == firmware_weights::expected[i];
   }
 #if CTFORMER_FIRMWARE_ICOUNT
-  // fp32 decodes n_expected - 1 cached tokens after the prompt's logits; int8 runs n_expected forwards.
-  const double tokens = CTFORMER_FIRMWARE_INT8 ? double(n_expected) : double(n_expected - 1);
+  // n_expected - 1 cached tokens are decoded after the prompt's logits.
+  const double tokens = double(n_expected - 1);
   const double instructions = double(decode_ticks) * per_tick;
   // Integers only: newlib-nano's printf has no floating point.
   const unsigned long per_flop_x100 = (unsigned long)(100.0 * instructions / decode_flops + 0.5);

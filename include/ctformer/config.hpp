@@ -67,9 +67,9 @@ struct gpt_config {
   real dropout = 0.0f;        // embeddings, residual branches and attention probabilities
   real ln_eps = 1e-5f;
   init_scheme init = init_scheme::gpt2;
-  detail::pad<3> pad_0;       // fills the bytes a compiler would otherwise leave unset
+  detail::pad<3> pad_0 = {};  // fills the bytes a compiler would otherwise leave unset
   real init_std = 0.02f;
-  detail::pad<4> pad_1;
+  detail::pad<4> pad_1 = {};
 };
 
 // Encoder (BERT-like), with token types and an embedding LayerNorm.
@@ -89,9 +89,9 @@ struct bert_config {
   real dropout = 0.0f;
   real ln_eps = 1e-12f;
   init_scheme init = init_scheme::normal;
-  detail::pad<3> pad_0;
+  detail::pad<3> pad_0 = {};
   real init_std = 0.02f;
-  detail::pad<4> pad_1;
+  detail::pad<4> pad_1 = {};
 };
 
 // Encoder-decoder (the original Transformer): self-attention encoder, decoder with causal
@@ -114,9 +114,9 @@ struct seq2seq_config {
   real dropout = 0.0f;
   real ln_eps = 1e-5f;
   init_scheme init = init_scheme::xavier_uniform;
-  detail::pad<3> pad_0;
+  detail::pad<3> pad_0 = {};
   real init_std = 0.02f;
-  detail::pad<4> pad_1;
+  detail::pad<4> pad_1 = {};
 };
 
 // Every byte of a config is a member's: a new member must keep it so (add or resize a pad).
