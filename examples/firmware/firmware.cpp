@@ -6,14 +6,14 @@
 // cache, whose logits equal the full forward's bit for bit, fp32 or int8, so it needs the cache's
 // RAM instead of a full workspace). Built for the host and, with cmake/toolchains/cortex-m*.cmake,
 // for a Cortex-M board under qemu; exits 0 only on a match.
+#include "firmware_model.hpp"  // first: it sizes the kernels' scratch on a microcontroller
+
 #include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <span>
 
 #include <ctformer/deploy/exported.hpp>
-
-#include "firmware_model.hpp"
 
 // On the MPS2 boards (cmake/embedded), instructions per generated token under qemu -icount.
 #if CTFORMER_FIRMWARE_ICOUNT
@@ -63,6 +63,18 @@ double decode_flops = 0;         // model FLOPs of those tokens
 using cache_t = ctformer::kv_cache<model_t, 1, 1>;
 cache_t cache;
 
+// RAM is a compile-time figure: the cache (keys and values of the whole context, one pass's
+// buffers), the kernels' scratch and the stack and heap the link reserves (CMakeLists.txt).
+#if !defined(CTFORMER_FIRMWARE_STACK_BYTES)
+#define CTFORMER_FIRMWARE_STACK_BYTES 0
+#define CTFORMER_FIRMWARE_HEAP_BYTES 0
+#endif
+constexpr std::size_t ram_bytes = cache_t::bytes() + ctformer::thread_pool::scratch_bytes + sizeof(weights) +
+                                  CTFORMER_FIRMWARE_STACK_BYTES + CTFORMER_FIRMWARE_HEAP_BYTES;
+#if defined(CTFORMER_BARE_METAL)
+static_assert(ram_bytes <= 64 * 1024, "firmware: generation needs more than the 64 KiB RAM budget");
+#endif
+
 std::int32_t argmax(const float* row) {
   std::int32_t best = 0;
   for (std::int32_t v = 1; v < std::int32_t(firmware::cfg.vocab); ++v)
@@ -110,6 +122,10 @@ int main() {
   std::printf("\ninstructions per generated token: %lu (%lu.%02lu per model FLOP; valid under qemu -icount shift=0)",
               (unsigned long)(instructions / tokens + 0.5), per_flop_x100 / 100, per_flop_x100 % 100);
 #endif
+  std::printf("\nRAM by the compile-time figure: %lu bytes (cache %lu, scratch %lu, stack and heap %lu)",
+              (unsigned long)ram_bytes, (unsigned long)cache_t::bytes(),
+              (unsigned long)ctformer::thread_pool::scratch_bytes,
+              (unsigned long)(CTFORMER_FIRMWARE_STACK_BYTES + CTFORMER_FIRMWARE_HEAP_BYTES));
   std::printf("\n%s\n", same ? "firmware output matches the in-memory model token for token"
                              : "FIRMWARE OUTPUT DIFFERS FROM THE IN-MEMORY MODEL");
   return same ? 0 : 1;

@@ -1,9 +1,13 @@
 // The firmware example's model: a small character-level GPT, its alphabet, and the greedy
 // generation that both the in-memory model (make_model.cpp) and the firmware (firmware.cpp) run,
 // a full forward per token over a fixed window (no cache, nothing allocated).
+// On a microcontroller it also sizes the kernels' scratch from the model, so include it before
+// any other ctformer header.
 #pragma once
 
-#include <ctformer/models/decoder_lm.hpp>
+#include <ctformer/base/platform.hpp>
+#include <ctformer/config.hpp>
+#include <ctformer/tensor/kernels/scratch.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +19,19 @@ inline constexpr std::string_view alphabet =
     "\n !',-.:;?abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 inline constexpr ctformer::gpt_config cfg{.vocab = alphabet.size(), .context = 48, .d_model = 64, .heads = 4,
                                           .d_ff = 256, .layers = 2};
+
+}  // namespace firmware
+
+// The thread scratch, sized from the model: generation's transposed products (the tied LM head,
+// attention's scores) have depth d_model at most. Hosted builds keep their 5 MiB.
+#if defined(CTFORMER_BARE_METAL) && !defined(CTFORMER_SCRATCH_BYTES)
+#define CTFORMER_SCRATCH_BYTES (ctformer::kernels::gemm_scratch_bytes<float>(firmware::cfg.d_model))
+#endif
+
+#include <ctformer/models/decoder_lm.hpp>
+
+namespace firmware {
+
 using model = ctformer::decoder_lm<cfg>;
 inline constexpr std::size_t window = cfg.context;
 

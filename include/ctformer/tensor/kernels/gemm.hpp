@@ -9,8 +9,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "../threading.hpp"
+#include "scratch.hpp"
 #include "simd.hpp"
 
 CTFORMER_KERNELS_BEGIN
@@ -28,8 +30,12 @@ struct gemm_blocking {
   static constexpr std::size_t MR = 6;
   static constexpr std::size_t NV = 2;
   static constexpr std::size_t NR = NV * W;
-  static constexpr std::size_t KC = 256;  // the only blocking size that changes rounding
+  static constexpr std::size_t KC = gemm_kc;  // the only blocking size that changes rounding
   static constexpr std::size_t scratch = thread_pool::scratch_bytes;
+  // The blocked path needs a KC x NR panel of op(B) and an MR x KC one of op(A). A smaller scratch
+  // (a microcontroller's, sized for its model: kernels/scratch.hpp) runs every product through
+  // the few-row path, four rows at a time, which rounds every element the same way.
+  static constexpr bool blocked = scratch >= KC * (NR + MR) * sizeof(T) + 64;
   // op(B) block KC x NC, meant for L3: 3 MiB of a hosted thread's 5 MiB scratch, half of a
   // smaller (firmware) scratch. NC and MC only tile the output, so they never change results.
   static constexpr std::size_t b_bytes = scratch >= (std::size_t{5} << 20) ? (std::size_t{3} << 20) : scratch / 2;
@@ -38,11 +44,15 @@ struct gemm_blocking {
   // op(A) block: MC x KC, meant to stay in L2.
   static constexpr std::size_t a_rows = scratch > a_offset + 64 ? (scratch - a_offset - 64) / (KC * sizeof(T)) : 0;
   static constexpr std::size_t MC = std::min<std::size_t>(20 * MR, a_rows / MR * MR);
-  // Columns per chunk of the few-row path (its transposed op(B) block is KC x this).
-  static constexpr std::size_t small_cols = std::min<std::size_t>(64, scratch / (KC * sizeof(T)));
-  static_assert(NC >= NR && MC >= MR && small_cols >= 1,
-                "ctformer: the thread scratch (CTFORMER_SCRATCH_BYTES) is too small for GEMM blocks of this type");
-  static_assert(a_offset + MC * KC * sizeof(T) + 64 <= scratch, "ctformer: GEMM blocks do not fit the thread scratch");
+  static_assert(!blocked || (NC >= NR && MC >= MR && a_offset + MC * KC * sizeof(T) + 64 <= scratch),
+                "ctformer: GEMM blocks do not fit the thread scratch");
+  static_assert(scratch >= KC * sizeof(T),
+                "ctformer: the thread scratch (CTFORMER_SCRATCH_BYTES) must hold one column of a K block "
+                "(kernels::gemm_scratch_bytes gives what a model needs)");
+  // Columns per chunk of the few-row path: its transposed op(B) block is min(K, KC) x this.
+  static constexpr std::size_t small_cols(std::size_t K) {
+    return std::min<std::size_t>(64, scratch / (std::min(K, KC) * sizeof(T)));
+  }
 };
 
 // op(B)[pc:pc+kc, jc:jc+nc] -> panels of NR columns, row k of a panel contiguous; zero padded.
@@ -242,6 +252,54 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
   for (std::size_t pc = 0; pc < K; pc += G::KC) {
     const std::size_t kc = std::min(G::KC, K - pc);
     const bool first = pc == 0;
+    if constexpr (B::size == 1) {
+      // One-lane builds (a microcontroller): no transposed copy; op(B) is read in place, four
+      // columns at a time, so each a(m, k) loaded feeds four FMAs from registers. Every element
+      // sees the same FMA chain over k as on any other build.
+      const auto columns = [&]<std::size_t NB>(std::size_t j0, std::integral_constant<std::size_t, NB>) {
+        T acc[MS][NB];
+        for (std::size_t m = 0; m < MS; ++m)
+          for (std::size_t q = 0; q < NB; ++q) acc[m][q] = T(0);
+        const auto step = [&](std::size_t k, const T (&bv)[NB]) {
+          for (std::size_t m = 0; m < MS; ++m) {
+            const B av(a_at(m, pc + k));
+            for (std::size_t q = 0; q < NB; ++q) acc[m][q] = v::fma(av, B(bv[q]), B(acc[m][q])).x;
+          }
+        };
+        if (tb) {  // op(B)[pc + k][n0 + j] = b[(n0 + j) * ldb + pc + k]: NB rows of b, along k
+          const T* bp[NB];
+          for (std::size_t q = 0; q < NB; ++q) bp[q] = b + (n0 + j0 + q) * ldb + pc;
+          for (std::size_t k = 0; k < kc; ++k) {
+            T bv[NB];
+            for (std::size_t q = 0; q < NB; ++q) bv[q] = bp[q][k];
+            step(k, bv);
+          }
+        } else {  // op(B)[pc + k][n0 + j] = b[(pc + k) * ldb + n0 + j]: NB neighbours of a row
+          const T* row = b + pc * ldb + n0 + j0;
+          for (std::size_t k = 0; k < kc; ++k, row += ldb) {
+            T bv[NB];
+            for (std::size_t q = 0; q < NB; ++q) bv[q] = row[q];
+            step(k, bv);
+          }
+        }
+        for (std::size_t m = 0; m < MS; ++m)
+          for (std::size_t q = 0; q < NB; ++q) {
+            T* p = c + m * ldc + n0 + j0 + q;
+            B base;
+            if (first) {
+              base = beta == T(0) ? B(T(0)) : B(beta) * B(*p);
+              if (bias) base = base + B(bias[n0 + j0 + q]);
+            } else {
+              base = B(*p);
+            }
+            *p = v::fma(B(alpha), B(acc[m][q]), base).x;
+          }
+      };
+      std::size_t j = 0;
+      for (; j + 4 <= nw; j += 4) columns(j, std::integral_constant<std::size_t, 4>{});
+      for (; j < nw; ++j) columns(j, std::integral_constant<std::size_t, 1>{});
+      continue;
+    }
     const T* bk;  // op(B)[pc + k][n0 + j] = bk[k * ldk + j]
     std::size_t ldk;
     if (tb) {
@@ -301,25 +359,30 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
   }
   const std::size_t threads = pool.size();
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  if (M <= 4) {
-    // Split N into chunks of 64 columns (fewer with a small scratch; fixed, so results do not
-    // depend on the thread count).
-    constexpr std::size_t cols = G::small_cols;
+  if (M <= 4 || !G::blocked) {
+    // Split N into chunks of up to 64 columns (fewer with a small scratch; fixed, so results do
+    // not depend on the thread count), and M into groups of up to 4 rows.
+    const std::size_t cols = G::small_cols(K);
     const std::size_t chunks = (N + cols - 1) / cols;
-    auto run = [&](std::size_t t, unsigned) {
-      const std::size_t n0 = t * cols, n1 = std::min(N, n0 + cols);
-      std::byte* scratch = pool.scratch();
-      switch (M) {
-        case 1: detail::gemm_small_m<T, 1>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;
-        case 2: detail::gemm_small_m<T, 2>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;
-        case 3: detail::gemm_small_m<T, 3>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;
-        default: detail::gemm_small_m<T, 4>(trans_a, trans_b, n0, n1, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, scratch); break;
-      }
-    };
-    if (threads == 1 || flops < 2.0e5)
-      for (std::size_t t = 0; t < chunks; ++t) run(t, 0);
-    else
-      pool.parallel_for(chunks, run);
+    for (std::size_t m0 = 0; m0 < M; m0 += 4) {
+      const std::size_t ms = std::min<std::size_t>(4, M - m0);
+      const T* am = trans_a ? a + m0 : a + m0 * lda;
+      T* cm = c + m0 * ldc;
+      auto run = [&](std::size_t t, unsigned) {
+        const std::size_t n0 = t * cols, n1 = std::min(N, n0 + cols);
+        std::byte* scratch = pool.scratch();
+        switch (ms) {
+          case 1: detail::gemm_small_m<T, 1>(trans_a, trans_b, n0, n1, K, alpha, am, lda, b, ldb, beta, cm, ldc, bias, scratch); break;
+          case 2: detail::gemm_small_m<T, 2>(trans_a, trans_b, n0, n1, K, alpha, am, lda, b, ldb, beta, cm, ldc, bias, scratch); break;
+          case 3: detail::gemm_small_m<T, 3>(trans_a, trans_b, n0, n1, K, alpha, am, lda, b, ldb, beta, cm, ldc, bias, scratch); break;
+          default: detail::gemm_small_m<T, 4>(trans_a, trans_b, n0, n1, K, alpha, am, lda, b, ldb, beta, cm, ldc, bias, scratch); break;
+        }
+      };
+      if (threads == 1 || flops < 2.0e5)
+        for (std::size_t t = 0; t < chunks; ++t) run(t, 0);
+      else
+        pool.parallel_for(chunks, run);
+    }
     return;
   }
   if (threads == 1 || flops < 2.0e6) {

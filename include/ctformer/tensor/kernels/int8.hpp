@@ -153,6 +153,37 @@ inline void dot_s8_x4(const std::int8_t* a, const std::int8_t* const* b, std::si
 
 }  // namespace detail
 
+// y (M, N; stride ldy) = sa[m] * sb[n] * (a (M, K) . b (N, K)^T) + bias[n] (bias may be null).
+// a and b are row-major int8 with row strides K. Runs over column blocks on the pool. The
+// portable path: builds without AVX2, and AVX2 builds whose thread scratch cannot hold a panel
+// (integer sums are exact and the float epilogue is the same, so results are identical).
+inline void gemm_s8_portable(std::size_t M, std::size_t N, std::size_t K, const std::int8_t* a, const float* sa,
+                    const std::int8_t* b, const float* sb, const float* bias, float* y, std::size_t ldy,
+                    thread_pool& pool = default_pool()) {
+  constexpr std::size_t block = 64;  // output columns per task
+  const std::size_t tasks = (N + block - 1) / block;
+  pool.parallel_for(tasks, [&](std::size_t t, unsigned) {
+    const std::size_t n0 = t * block, n1 = std::min(N, n0 + block);
+    for (std::size_t m = 0; m < M; ++m) {
+      const std::int8_t* am = a + m * K;
+      std::size_t n = n0;
+      for (; n + 4 <= n1; n += 4) {
+        const std::int8_t* bs[4] = {b + n * K, b + (n + 1) * K, b + (n + 2) * K, b + (n + 3) * K};
+        std::int32_t acc[4];
+        detail::dot_s8_x4(am, bs, K, acc);
+        for (int j = 0; j < 4; ++j)
+          y[m * ldy + n + j] = sa[m] * sb[n + j] * float(acc[j]) + (bias ? bias[n + j] : 0.0f);
+      }
+      for (; n < n1; ++n) {
+        const std::int8_t* bs[4] = {b + n * K, b + n * K, b + n * K, b + n * K};
+        std::int32_t acc[4];
+        detail::dot_s8_x4(am, bs, K, acc);
+        y[m * ldy + n] = sa[m] * sb[n] * float(acc[0]) + (bias ? bias[n] : 0.0f);
+      }
+    }
+  });
+}
+
 #if defined(__AVX2__)
 namespace detail {
 
@@ -262,7 +293,7 @@ inline void gemm_s8(std::size_t M, std::size_t N, std::size_t K, const std::int8
   const std::size_t shared_elems = (M * lda + 31) / 32 * 32;
   const bool shared = (shared_elems + panel_elems) * sizeof(std::int16_t) + 64 <= thread_pool::scratch_bytes;
   if ((panel_elems + s8_mr * lda) * sizeof(std::int16_t) + 64 > thread_pool::scratch_bytes)
-    fail("gemm_s8: depth {} does not fit the thread scratch ({} bytes)", K, thread_pool::scratch_bytes);
+    return gemm_s8_portable(M, N, K, a, sa, b, sb, bias, y, ldy, pool);
   const std::int16_t* all_rows = nullptr;
   if (shared) {
     auto* w = reinterpret_cast<std::int16_t*>(pool.scratch());
@@ -316,32 +347,10 @@ inline void gemm_s8(std::size_t M, std::size_t N, std::size_t K, const std::int8
 }
 #else
 // y (M, N; stride ldy) = sa[m] * sb[n] * (a (M, K) . b (N, K)^T) + bias[n] (bias may be null).
-// a and b are row-major int8 with row strides K. Runs over column blocks on the pool.
 inline void gemm_s8(std::size_t M, std::size_t N, std::size_t K, const std::int8_t* a, const float* sa,
                     const std::int8_t* b, const float* sb, const float* bias, float* y, std::size_t ldy,
                     thread_pool& pool = default_pool()) {
-  constexpr std::size_t block = 64;  // output columns per task
-  const std::size_t tasks = (N + block - 1) / block;
-  pool.parallel_for(tasks, [&](std::size_t t, unsigned) {
-    const std::size_t n0 = t * block, n1 = std::min(N, n0 + block);
-    for (std::size_t m = 0; m < M; ++m) {
-      const std::int8_t* am = a + m * K;
-      std::size_t n = n0;
-      for (; n + 4 <= n1; n += 4) {
-        const std::int8_t* bs[4] = {b + n * K, b + (n + 1) * K, b + (n + 2) * K, b + (n + 3) * K};
-        std::int32_t acc[4];
-        detail::dot_s8_x4(am, bs, K, acc);
-        for (int j = 0; j < 4; ++j)
-          y[m * ldy + n + j] = sa[m] * sb[n + j] * float(acc[j]) + (bias ? bias[n + j] : 0.0f);
-      }
-      for (; n < n1; ++n) {
-        const std::int8_t* bs[4] = {b + n * K, b + n * K, b + n * K, b + n * K};
-        std::int32_t acc[4];
-        detail::dot_s8_x4(am, bs, K, acc);
-        y[m * ldy + n] = sa[m] * sb[n] * float(acc[0]) + (bias ? bias[n] : 0.0f);
-      }
-    }
-  });
+  gemm_s8_portable(M, N, K, a, sa, b, sb, bias, y, ldy, pool);
 }
 #endif
 
