@@ -30,7 +30,6 @@ template <class T>
 void adamw_update(T* CTFORMER_RESTRICT p, const T* CTFORMER_RESTRICT g, T* CTFORMER_RESTRICT m,
                   T* CTFORMER_RESTRICT v, std::size_t n, const adamw_step<T>& s) {
   using B = simd<T>;
-  constexpr std::size_t W = B::size;
   const double bc1 = 1.0 - std::pow(s.beta1, double(s.step));
   const double bc2 = 1.0 - std::pow(s.beta2, double(s.step));
   const T step_size = T(s.lr / bc1);
@@ -40,28 +39,21 @@ void adamw_update(T* CTFORMER_RESTRICT p, const T* CTFORMER_RESTRICT g, T* CTFOR
           l2 = T(s.l2);
   const B vb1(b1), vb2(b2), v1b1(c1), v1b2(c2);
   const B vdecay(decay), vstep(step_size), vbc2(bc2_sqrt), veps(eps);
-  std::size_t i = 0;
   const B vl2(l2);
-  for (; i + W <= n; i += W) {
-    B gi = B::load_unaligned(g + i);
-    if (l2 != T(0)) gi = v::fma(vl2, B::load_unaligned(p + i), gi);
-    const B mi = v::fma(vb1, B::load_unaligned(m + i), v1b1 * gi);
-    const B vi = v::fma(vb2, B::load_unaligned(v + i), v1b2 * gi * gi);
-    mi.store_unaligned(m + i);
-    vi.store_unaligned(v + i);
+  const bool coupled = l2 != T(0);
+  // Every element through the same vector code, the last partial batch on a padded copy (its
+  // padding lanes compute finite values that are never stored).
+  for_each_block<T>(n, [&](std::size_t i, std::size_t count) {
+    const B pv = load_n(p + i, count);
+    B gi = load_n(g + i, count);
+    if (coupled) gi = v::fma(vl2, pv, gi);
+    const B mi = v::fma(vb1, load_n(m + i, count), v1b1 * gi);
+    const B vi = v::fma(vb2, load_n(v + i, count), v1b2 * gi * gi);
+    store_n<T>(mi, m + i, count);
+    store_n<T>(vi, v + i, count);
     const B denom = v::sqrt(vi) / vbc2 + veps;
-    const B pi = B::load_unaligned(p + i) * vdecay;
-    (pi - vstep * (mi / denom)).store_unaligned(p + i);
-  }
-  for (; i < n; ++i) {
-    const T gi = g[i] + l2 * p[i];
-    const T mi = b1 * m[i] + c1 * gi;
-    const T vi = b2 * v[i] + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    const T denom = std::sqrt(vi) / bc2_sqrt + eps;
-    p[i] = p[i] * decay - step_size * (mi / denom);
-  }
+    store_n<T>(pv * vdecay - vstep * (mi / denom), p + i, count);
+  });
 }
 
 namespace scalar {
