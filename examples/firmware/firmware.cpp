@@ -15,6 +15,8 @@
 
 #include <ctformer/deploy/exported.hpp>
 
+#include "no_heap.hpp"
+
 // On the MPS2 boards (cmake/embedded), instructions per generated token under qemu -icount.
 #if CTFORMER_FIRMWARE_ICOUNT
 #include "icount.hpp"
@@ -34,22 +36,6 @@ using model_t = ctformer::quantized_lm<firmware::model>;
 using model_t = firmware::model;
 #endif
 
-[[noreturn]] void no_heap() {
-  std::fputs("firmware: heap allocation attempted\n", stderr);
-  std::abort();
-}
-void* operator new(std::size_t) { no_heap(); }
-void* operator new[](std::size_t) { no_heap(); }
-void* operator new(std::size_t, std::align_val_t) { no_heap(); }
-void* operator new[](std::size_t, std::align_val_t) { no_heap(); }
-void operator delete(void*) noexcept {}
-void operator delete[](void*) noexcept {}
-void operator delete(void*, std::size_t) noexcept {}
-void operator delete[](void*, std::size_t) noexcept {}
-void operator delete(void*, std::align_val_t) noexcept {}
-void operator delete[](void*, std::align_val_t) noexcept {}
-void operator delete(void*, std::size_t, std::align_val_t) noexcept {}
-void operator delete[](void*, std::size_t, std::align_val_t) noexcept {}
 
 namespace {
 model_t::params_view weights;  // one pointer per tensor; the weights stay in flash

@@ -1,6 +1,7 @@
-// The firmware example's model: a small character-level GPT, its alphabet, and the greedy
+// The firmware example's models: a small character-level GPT, its alphabet, and the greedy
 // generation that both the in-memory model (make_model.cpp) and the firmware (firmware.cpp) run,
-// a full forward per token over a fixed window (no cache, nothing allocated).
+// a full forward per token over a fixed window (no cache, nothing allocated); and a tiny GPT with
+// the training run that the host and the device (train.cpp) both make, step by step.
 // On a microcontroller it also sizes the kernels' scratch from the model, so include it before
 // any other ctformer header.
 #pragma once
@@ -19,6 +20,9 @@ inline constexpr std::string_view alphabet =
     "\n !',-.:;?abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 inline constexpr ctformer::gpt_config cfg{.vocab = alphabet.size(), .context = 48, .d_model = 64, .heads = 4,
                                           .d_ff = 256, .layers = 2};
+// On-device training: vocab 64 (the alphabet and two spare ids), context 16, d_model 32, 2 layers.
+inline constexpr ctformer::gpt_config train_cfg{.vocab = 64, .context = 16, .d_model = 32, .heads = 2,
+                                                .d_ff = 64, .layers = 2};
 
 }  // namespace firmware
 
@@ -29,6 +33,8 @@ inline constexpr ctformer::gpt_config cfg{.vocab = alphabet.size(), .context = 4
 #endif
 
 #include <ctformer/models/decoder_lm.hpp>
+#include <ctformer/optim/optimizers.hpp>
+#include <ctformer/train/step.hpp>
 
 namespace firmware {
 
@@ -60,6 +66,34 @@ void greedy(const Params& p, Workspace& ws, ctformer::token_batch<1, window>& b,
       if (row[v] > row[best]) best = v;
     out[t] = best;
     b.ids(0, len++) = best;
+  }
+}
+
+// ---- on-device training: 20 AdamW steps of batch 1 over windows of a line of verse
+using train_model = ctformer::decoder_lm<train_cfg>;
+inline constexpr std::size_t train_steps = 20, train_seq = train_cfg.context;
+inline constexpr std::string_view train_text = "Shall I compare thee to a summer's day? Thou art more lovely";
+
+inline ctformer::adamw train_optimizer() {
+  ctformer::adamw o;
+  o.lr = 1e-2;
+  o.weight_decay = 0.01;
+  return o;
+}
+inline ctformer::train_options train_settings() {
+  ctformer::train_options o;
+  o.clip = 1.0;
+  o.seed = 5;
+  return o;
+}
+// Step t trains on the window of train_text starting at t (next-character targets).
+inline void train_batch(ctformer::token_batch<1, train_seq>& b, std::size_t t) {
+  const std::size_t start = t % (train_text.size() - train_seq);
+  for (std::size_t s = 0; s < train_seq; ++s) {
+    b.ids(0, s) = encode_char(train_text[start + s]);
+    b.targets(0, s) = encode_char(train_text[start + s + 1]);
+    b.attention_mask(0, s) = 1;
+    b.token_type(0, s) = 0;
   }
 }
 

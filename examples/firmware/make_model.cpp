@@ -1,6 +1,8 @@
 // Builds the firmware example's model: trains the small character GPT of firmware_model.hpp on a
 // sonnet for a few hundred steps, continues a prompt greedily with the in-memory model (float
 // and int8), and exports both as C++ headers whose expected continuation is the in-memory one.
+// Then the on-device training's reference: the tiny model's initial weights and the losses of
+// its 20 training steps on the host, as train_fp32.hpp.
 //   firmware_make_model <output folder>
 #include <ctformer/deploy/export.hpp>
 #include <ctformer/deploy/quantize.hpp>
@@ -26,6 +28,16 @@ constexpr std::string_view text =
     "So long as men can breathe or eyes can see,\nSo long lives this, and this gives life to thee.\n";
 constexpr std::string_view prompt_text = "Shall I compare thee";
 constexpr std::size_t n_generate = 24;
+
+std::string hex_doubles(const double* v, std::size_t n) {
+  std::string s;
+  char buf[64];
+  for (std::size_t i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "%a%s", v[i], i + 1 < n ? ", " : "");
+    s += buf;
+  }
+  return s;
+}
 
 std::string ints(const std::int32_t* v, std::size_t n) {
   std::string s;
@@ -95,5 +107,34 @@ int main(int argc, char** argv) {
       export_header(path, t.weights(), o);
     std::printf("wrote %s\n", path.c_str());
   }
+
+  // On-device training's reference: the same steps from the same initial weights, with the same
+  // freestanding train_step and fixed-size optimizer state the device uses.
+  using TM = firmware::train_model;
+  constexpr std::size_t TS = firmware::train_seq;
+  auto p0 = std::make_unique<TM::params>();
+  TM::init(*p0, firmware::train_settings().seed);
+  auto tp = std::make_unique<TM::params>(*p0);
+  auto tg = std::make_unique<TM::params>();
+  auto st = std::make_unique<adamw::fixed_state<TM::params>>();
+  auto tws = std::make_unique<TM::workspace<1, TS>>();
+  auto tb = std::make_unique<token_batch<1, TS>>();
+  const adamw topt = firmware::train_optimizer();
+  topt.make_state(*tp, *st);
+  double losses[firmware::train_steps];
+  for (std::size_t t = 0; t < firmware::train_steps; ++t) {
+    firmware::train_batch(*tb, t);
+    losses[t] = train_step<TM>(*tp, *tg, topt, *st, constant{}, std::span<const token_batch<1, TS>>(tb.get(), 1), *tws,
+                               firmware::train_settings())
+                    .loss;
+  }
+  std::printf("on-device training reference: loss %.4f -> %.4f over %zu steps\n", losses[0],
+              losses[firmware::train_steps - 1], firmware::train_steps);
+  export_options o;
+  o.ns = "firmware_train";
+  o.description = "initial weights of " + TM::describe();
+  o.extra = "inline constexpr double expected_loss[] = {" + hex_doubles(losses, firmware::train_steps) + "};\n";
+  export_header(dir + "/train_fp32.hpp", *p0, o);
+  std::printf("wrote %s/train_fp32.hpp\n", dir.c_str());
   return 0;
 }

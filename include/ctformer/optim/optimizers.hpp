@@ -5,11 +5,13 @@
 // give tensors their own learning-rate scale or freeze them. A step allocates nothing.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,10 +64,11 @@ struct tensor_setting {
 
 namespace detail {
 
+// The setting of each tensor, in visiting order, into out (tensor_count_v<P> entries).
 template <class P>
-std::vector<tensor_setting> settings_for(const P& params, const decay_rule& rule,
-                                         const std::vector<param_group>& groups) {
-  std::vector<tensor_setting> s;
+void settings_into(std::span<tensor_setting> out, const P& params, const decay_rule& rule,
+                   const std::vector<param_group>& groups) {
+  std::size_t k = 0;
   for_each_tensor(params, [&](const tensor_info& info, const auto&) {
     tensor_setting t;
     t.decay = rule.decays(info.role);
@@ -75,15 +78,36 @@ std::vector<tensor_setting> settings_for(const P& params, const decay_rule& rule
         t.frozen = g.frozen;
         break;
       }
-    s.push_back(t);
+    out[k++] = t;
   });
+}
+
+template <class P>
+std::vector<tensor_setting> settings_for(const P& params, const decay_rule& rule,
+                                         const std::vector<param_group>& groups) {
+  std::vector<tensor_setting> s(tensor_count_v<P>);
+  settings_into(std::span<tensor_setting>(s), params, rule, groups);
   return s;
+}
+
+// A state tensor held by pointer (make_state, on the heap) or inline (fixed_state).
+template <class X>
+constexpr auto& state_tensor(X& x) {
+  if constexpr (requires { x.get(); *x; })
+    return *x;
+  else
+    return x;
+}
+
+template <class P>
+void zero_tensors(P& p) {
+  for_each_tensor(p, [](const tensor_info&, auto& t) { std::memset(t.data(), 0, t.size() * sizeof(*t.data())); });
 }
 
 template <class P>
 std::unique_ptr<P> zeros_like() {
   auto p = std::make_unique<P>();
-  for_each_tensor(*p, [](const tensor_info&, auto& t) { std::memset(t.data(), 0, t.size() * sizeof(*t.data())); });
+  zero_tensors(*p);
   return p;
 }
 
@@ -181,11 +205,33 @@ struct adam_family : optimizer_common {
     s.settings = detail::settings_for(params, decay, groups);
     return s;
   }
+  // The same state with the moments inline and the settings in a fixed array, for static storage
+  // (training on a microcontroller: nothing on the heap; its size is a compile-time figure).
+  // Parameter groups given by name prefixes still work; make_state fills it in place.
   template <class P>
-  void step(P& params, const P& grads, state<P>& st, double lr_now) const {
+  struct fixed_state {
+    P m, v;  // first and second moments
+    std::array<tensor_setting, tensor_count_v<P>> settings{};
+    long step = 0;
+    template <class F>
+    void visit(F&& f) {
+      f("m", m);
+      f("v", v);
+    }
+  };
+  template <class P>
+  void make_state(const P& params, fixed_state<P>& s) const {
+    detail::zero_tensors(s.m);
+    detail::zero_tensors(s.v);
+    s.step = 0;
+    detail::settings_into(std::span<tensor_setting>(s.settings), params, decay, groups);
+  }
+  template <class P, class State>
+  void step(P& params, const P& grads, State& st, double lr_now) const {
     ++st.step;
     std::size_t k = 0;
-    for_each_tensor(params, grads, *st.m, *st.v, [&](const tensor_info&, auto& w, const auto& dw, auto& m, auto& v) {
+    for_each_tensor(params, grads, detail::state_tensor(st.m), detail::state_tensor(st.v),
+                    [&](const tensor_info&, auto& w, const auto& dw, auto& m, auto& v) {
       const tensor_setting& set = st.settings[k++];
       if (set.frozen) return;
       using T = std::remove_cvref_t<decltype(*w.data())>;

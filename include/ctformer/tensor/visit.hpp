@@ -188,6 +188,32 @@ void for_each_tensor_impl(Tuple&& args, std::index_sequence<I...>) {
 
 }  // namespace detail
 
+namespace detail {
+template <class S>
+constexpr std::size_t count_tensors();
+template <class Str, class M>
+constexpr std::size_t count_field(const tensor_field<Str, M>*) {
+  return 1;
+}
+template <class Str, class M>
+constexpr std::size_t count_field(const struct_field<Str, M>*) {
+  return count_tensors<M>();
+}
+template <class Str, class M, std::size_t N>
+constexpr std::size_t count_field(const array_field<Str, M, N>*) {
+  return N * count_tensors<M>();
+}
+template <class S>
+constexpr std::size_t count_tensors() {
+  return std::apply([](const auto&... f) { return (std::size_t{0} + ... + count_field(&f)); }, S::fields());
+}
+}  // namespace detail
+
+// How many tensors for_each_tensor visits in a P: a compile-time figure (fixed-size optimizer
+// state in static storage sizes its per-tensor settings by it).
+template <class P>
+inline constexpr std::size_t tensor_count_v = detail::count_tensors<std::remove_cvref_t<P>>();
+
 // for_each_tensor(p, f) calls f(info, w) for every tensor of p;
 // for_each_tensor(p, g, f) calls f(info, w, dw) with matching tensors of p and g; and so on.
 // The structs must have one type (constness may differ). f comes last.

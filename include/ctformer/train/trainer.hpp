@@ -35,16 +35,10 @@
 #include "../tensor/threading.hpp"
 #include "early_stopping.hpp"
 #include "progress.hpp"
+#include "step.hpp"
 
 namespace ctformer {
 
-struct step_stats {
-  long step = 0;          // optimizer steps done, including this one
-  double loss = 0;        // mean over the step's targets
-  std::size_t targets = 0;
-  double grad_norm = 0;   // before clipping
-  double lr = 0;
-};
 
 // A finite, restartable sequence of batches: what fit() trains and evaluates on.
 template <class Batch>
@@ -79,11 +73,6 @@ class function_source : public batch_source<Batch> {
   std::function<void(std::size_t)> on_epoch_;
 };
 
-struct train_options {
-  double clip = 1.0;              // max global gradient norm; <= 0 disables clipping
-  double label_smoothing = 0.0;
-  std::uint64_t seed = 1337;      // initialization and dropout
-};
 
 struct fit_options {
   // Totals count the trainer's optimizer steps, including steps done before (a resumed run
@@ -189,30 +178,7 @@ class trainer {
   template <shaped_batch Batch, shaped_workspace WS>
     requires(check_batch_fits<Batch, WS>() && trainable_on<Model, Batch, WS>)
   step_stats train_step(std::span<const Batch> micro, WS& ws) {
-    zero(*g_);
-    std::size_t total = 0;
-    for (const auto& b : micro) total += count_targets(b);
-    if (total == 0) fail("train_step: the batch has no targets (every label is ignore_index or padding)");
-    double loss_sum = 0;
-    for (std::size_t i = 0; i < micro.size(); ++i) {
-      const run_mode mode = run_mode::training(options_.seed, std::uint64_t(state_.step) * 1024 + i);
-      const loss_value lv = Model::forward_loss(*p_, ws, micro[i], mode, T(options_.label_smoothing));
-      if (!std::isfinite(lv.loss)) fail("train_step {}: the loss is not finite ({})", state_.step + 1, lv.loss);
-      Model::backward(*p_, *g_, ws, micro[i], lv, mode, T(options_.label_smoothing),
-                      T(double(lv.count) / double(total)));
-      loss_sum += lv.loss * double(lv.count);
-    }
-    step_stats s;
-    s.grad_norm = clip_grad_norm(*g_, options_.clip);
-    if (!std::isfinite(s.grad_norm))
-      fail("train_step {}: the gradient norm is not finite ({}); the update was skipped", state_.step + 1, s.grad_norm);
-    s.lr = sched_(state_.step, opt_.lr);
-    opt_.step(*p_, *g_, state_, s.lr);
-    if (mask_) apply_mask(*p_, *mask_);
-    s.step = state_.step;
-    s.loss = loss_sum / double(total);
-    s.targets = total;
-    return s;
+    return ctformer::train_step<Model>(*p_, *g_, opt_, state_, sched_, micro, ws, options_, mask_.get());
   }
   template <shaped_batch Batch, shaped_workspace WS>
     requires(check_batch_fits<Batch, WS>() && trainable_on<Model, Batch, WS>)
