@@ -5,8 +5,11 @@
 #   tools/fuzz.sh N [harness ...]
 # Environment: BUILD (default build-fuzz: configured and its harnesses built when missing),
 #   OUT (default ${TMPDIR:-/tmp}/ctformer-fuzz), FUZZ_FLAGS (extra libFuzzer flags).
-# Limits: -rss_limit_mb=256 -timeout=1 (issue 15: no input under 1 MB may use more than 256 MB or
-# take more than a second). A harness stops at its first finding; the script exits 1 if any.
+# Limits (issue 15: no input under 1 MB may use more than 256 MB or take more than a second):
+# -max_len=1048576, -malloc_limit_mb=256 (no allocation of 256 MB or more), -timeout=1, and
+# -rss_limit_mb=1024 for the whole process (AddressSanitizer's shadow memory and quarantine count
+# there, so 256 would stop a harness that never allocates much; RSS_LIMIT_MB changes it). A
+# harness stops at its first finding; the script exits 1 if any.
 set -eu
 
 if [ $# -lt 1 ]; then
@@ -43,7 +46,8 @@ for h in "$@"; do
   done
   before=$(ls "$dir/findings" | wc -l)
   # shellcheck disable=SC2086
-  nice -n 10 "$exe" -max_total_time="$seconds" -rss_limit_mb=256 -timeout=1 -print_final_stats=1 \
+  nice -n 10 "$exe" -max_total_time="$seconds" -max_len=1048576 -malloc_limit_mb=256 \
+    -rss_limit_mb="${RSS_LIMIT_MB:-1024}" -timeout=1 -print_final_stats=1 \
     -artifact_prefix="$dir/findings/" ${FUZZ_FLAGS:-} "$dir/corpus" $seeds >"$dir/log" 2>&1 || true
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -n 1)
   cov=$(grep -o 'cov: [0-9]*' "$dir/log" | tail -n 1 | sed 's/cov: //')

@@ -142,11 +142,11 @@ void save_checkpoint(const std::string& path, Trainer& t, const json::value& dat
 // operations that cannot fail, so on an error the trainer is exactly as it was. check_data, when
 // given, is called on the caller's `data` before anything is written: a caller that parses its
 // own state there (into staging) makes its resume part of the same transaction.
+// The same from a file already read and parsed (path names it in messages).
 template <class Trainer>
-checkpoint_state load_checkpoint(const std::string& path, Trainer& t,
+checkpoint_state load_checkpoint(const safetensors::file& f, const std::string& path, Trainer& t,
                                  const std::function<void(const json::value&)>& check_data = nullptr) {
   using Model = typename Trainer::model_type;
-  const auto f = safetensors::file::read(path);
   const std::string* format = f.metadata("ctformer.format");
   if (!format) fail("'{}' is not a ctformer checkpoint (its metadata has no ctformer.format)", path);
   if (*format != checkpoint_format)
@@ -194,6 +194,12 @@ checkpoint_state load_checkpoint(const std::string& path, Trainer& t,
   t.state().step = r.step;
   t.options().seed = r.seed;
   return r;
+}
+
+template <class Trainer>
+checkpoint_state load_checkpoint(const std::string& path, Trainer& t,
+                                 const std::function<void(const json::value&)>& check_data = nullptr) {
+  return load_checkpoint(safetensors::file::read(path), path, t, check_data);
 }
 
 }  // namespace ctformer
