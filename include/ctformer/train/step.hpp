@@ -1,14 +1,16 @@
 // One optimizer step, freestanding: zero the gradients, forward and backward over the
 // micro-batches (gradients summed so that the step equals one over their union), clip by the
-// global norm, the schedule's learning rate, the optimizer's update, and a pruning mask. Every
-// object is the caller's (static storage on a microcontroller): nothing is allocated, nothing
-// here needs a file system, threads or exceptions. trainer::train_step is this function on the
-// trainer's own weights, gradients and optimizer state.
+// global norm of the tensors that train, the schedule's learning rate, the optimizer's update,
+// and a pruning mask. Every object is the caller's (static storage on a microcontroller):
+// nothing is allocated, nothing here needs a file system, threads or exceptions.
+// trainer::train_step is this function on the trainer's own weights, gradients and optimizer
+// state.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "../base/run_mode.hpp"
@@ -58,6 +60,14 @@ step_stats train_step(typename Model::params& p, typename Model::params& g, cons
     if (!std::isfinite(lv.loss)) fail("train_step {}: the loss is not finite ({})", state.step + 1, lv.loss);
     Model::backward(p, g, ws, micro[i], lv, mode, T(o.label_smoothing), T(double(lv.count) / double(total)));
     loss_sum += lv.loss * double(lv.count);
+  }
+  // Frozen tensors (a frozen param_group) have no gradient, as with torch's requires_grad=False:
+  // theirs is zeroed before it could count in the clipping norm.
+  if constexpr (requires { state.settings[0].frozen; }) {
+    std::size_t k = 0;
+    for_each_tensor(g, [&](const tensor_info&, auto& t) {
+      if (state.settings[k++].frozen) std::memset(t.data(), 0, t.size() * sizeof(*t.data()));
+    });
   }
   step_stats s;
   s.grad_norm = clip_grad_norm(g, o.clip);
