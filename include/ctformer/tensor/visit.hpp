@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -111,6 +112,7 @@ template <class S, class M, std::size_t N>
 struct array_field {
   const char* prefix;  // "h." -> "h.0.", "h.1.", ...
   std::array<M, N> S::*member;
+  int first;           // the index of element 0 ("h.7." for the last block of a fine-tuned tail)
 };
 
 // A tensor member with its role and flag:: bits.
@@ -124,10 +126,10 @@ template <class S, class M>
 constexpr struct_field<S, M> nested(const char* prefix, M S::*member) {
   return {prefix, member};
 }
-// A std::array of params-like structs (the layers).
+// A std::array of params-like structs (the layers), numbered from first.
 template <class S, class M, std::size_t N>
-constexpr array_field<S, M, N> layers(const char* prefix, std::array<M, N> S::*member) {
-  return {prefix, member};
+constexpr array_field<S, M, N> layers(const char* prefix, std::array<M, N> S::*member, int first = 0) {
+  return {prefix, member, first};
 }
 
 template <class S>
@@ -162,8 +164,9 @@ template <class F, class Str, class M, std::size_t N, class... S>
 void visit_field(const array_field<Str, M, N>& fld, tensor_info& info, F& f, S&... s) {
   const int saved_layer = info.layer;
   for (std::size_t i = 0; i < N; ++i) {
-    info.push(fld.prefix, static_cast<int>(i));
-    if (saved_layer < 0) info.layer = static_cast<int>(i);
+    const int index = fld.first + static_cast<int>(i);
+    info.push(fld.prefix, index);
+    if (saved_layer < 0) info.layer = index;
     visit_struct(info, f, (s.*(fld.member))[i]...);
     info.layer = saved_layer;
     info.pop();
@@ -222,6 +225,39 @@ void for_each_tensor(Args&&... args) {
   static_assert(sizeof...(Args) >= 2, "ctformer: for_each_tensor(structs..., visitor)");
   detail::for_each_tensor_impl(std::forward_as_tuple(args...),
                                std::make_index_sequence<sizeof...(Args) - 1>{});
+}
+
+namespace detail {
+// The data of every tensor of p, in visiting order.
+template <class P>
+auto tensor_pointers(const P& p) {
+  std::array<const void*, tensor_count_v<P>> ptrs{};
+  std::size_t k = 0;
+  for_each_tensor(p, [&](const tensor_info&, const auto& t) { ptrs[k++] = t.data(); });
+  return ptrs;
+}
+}  // namespace detail
+
+// Structs with the same fields whose storage differs (params and params_view, or a block of
+// either): copy_tensors copies every tensor of from into to; view_tensors points the view at
+// from's tensors (from must outlive it).
+template <class From, class To>
+void copy_tensors(const From& from, To& to) {
+  static_assert(tensor_count_v<From> == tensor_count_v<To>, "ctformer: copy_tensors between different structs");
+  const auto src = detail::tensor_pointers(from);
+  std::size_t k = 0;
+  for_each_tensor(to, [&](const tensor_info&, auto& t) {
+    std::memcpy(t.data(), src[k++], t.size() * sizeof(*t.data()));
+  });
+}
+template <class From, class View>
+void view_tensors(const From& from, View& view) {
+  static_assert(tensor_count_v<From> == tensor_count_v<View>, "ctformer: view_tensors between different structs");
+  const auto src = detail::tensor_pointers(from);
+  std::size_t k = 0;
+  for_each_tensor(view, [&](const tensor_info&, auto& t) {
+    t.ptr = static_cast<const typename std::remove_cvref_t<decltype(t)>::value_type*>(src[k++]);
+  });
 }
 
 // Number of scalars over all tensors of a params-like struct type (constexpr when possible).
