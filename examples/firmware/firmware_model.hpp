@@ -23,6 +23,10 @@ inline constexpr ctformer::gpt_config cfg{.vocab = alphabet.size(), .context = 4
 // On-device training: vocab 64 (the alphabet and two spare ids), context 16, d_model 32, 2 layers.
 inline constexpr ctformer::gpt_config train_cfg{.vocab = 64, .context = 16, .d_model = 32, .heads = 2,
                                                 .d_ff = 64, .layers = 2};
+// On-device fine-tuning: the same shape with 8 layers, pre-trained on the host; its 284 KB of
+// weights stay in flash (more than the 256 KiB of RAM the fine-tuning may use).
+inline constexpr ctformer::gpt_config finetune_cfg{.vocab = 64, .context = 16, .d_model = 32, .heads = 2,
+                                                   .d_ff = 64, .layers = 8};
 
 }  // namespace firmware
 
@@ -92,6 +96,41 @@ inline void train_batch(ctformer::token_batch<1, train_seq>& b, std::size_t t) {
   for (std::size_t s = 0; s < train_seq; ++s) {
     b.ids(0, s) = encode_char(train_text[start + s]);
     b.targets(0, s) = encode_char(train_text[start + s + 1]);
+    b.attention_mask(0, s) = 1;
+    b.token_type(0, s) = 0;
+  }
+}
+
+// ---- on-device fine-tuning: the last block and ln_f of a pre-trained 8-layer model train (the
+// embeddings and blocks 0-6 stay frozen in flash), 20 AdamW steps over the three windows of a
+// line the pre-training never saw. The host makes the same steps on the whole model with the
+// rest in frozen groups.
+using finetune_model = ctformer::decoder_lm<finetune_cfg>;
+inline constexpr std::size_t finetune_first = finetune_cfg.layers - 1;
+using finetune_tail = finetune_model::tail<finetune_first>;
+inline constexpr std::string_view finetune_text = "When to the sessions of sweet silent thought I summon up";
+
+inline ctformer::adamw finetune_optimizer(bool whole_model) {
+  ctformer::adamw o = train_optimizer();
+  o.lr = 1e-2;
+  if (whole_model) {  // the same trajectory: everything but the tail frozen
+    ctformer::param_group embeddings, blocks;
+    embeddings.prefixes = {"wte.", "wpe."};
+    embeddings.frozen = true;
+    blocks.layers_below = int(finetune_first);
+    blocks.frozen = true;
+    o.groups = {embeddings, blocks};
+  }
+  return o;
+}
+inline constexpr std::size_t finetune_windows = 3;
+static_assert(finetune_windows * train_seq < finetune_text.size());
+// Step t trains on window t mod 3.
+inline void finetune_batch(ctformer::token_batch<1, train_seq>& b, std::size_t t) {
+  const std::size_t start = (t % finetune_windows) * train_seq;
+  for (std::size_t s = 0; s < train_seq; ++s) {
+    b.ids(0, s) = encode_char(finetune_text[start + s]);
+    b.targets(0, s) = encode_char(finetune_text[start + s + 1]);
     b.attention_mask(0, s) = 1;
     b.token_type(0, s) = 0;
   }

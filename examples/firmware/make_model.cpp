@@ -2,7 +2,8 @@
 // sonnet for a few hundred steps, continues a prompt greedily with the in-memory model (float
 // and int8), and exports both as C++ headers whose expected continuation is the in-memory one.
 // Then the on-device training's reference: the tiny model's initial weights and the losses of
-// its 20 training steps on the host, as train_fp32.hpp.
+// its 20 training steps on the host, as train_fp32.hpp; and on-device fine-tuning's: an 8-layer
+// model pre-trained here and the losses of fine-tuning its last block, as finetune_fp32.hpp.
 //   firmware_make_model <output folder>
 #include <ctformer/deploy/export.hpp>
 #include <ctformer/deploy/quantize.hpp>
@@ -136,5 +137,47 @@ int main(int argc, char** argv) {
   o.extra = "inline constexpr double expected_loss[] = {" + hex_doubles(losses, firmware::train_steps) + "};\n";
   export_header(dir + "/train_fp32.hpp", *p0, o);
   std::printf("wrote %s/train_fp32.hpp\n", dir.c_str());
+
+  // On-device fine-tuning's model and reference: the 8-layer model pre-trained on the sonnet,
+  // then 20 steps on a new line with the whole model in memory and everything but the last
+  // block and ln_f in frozen groups - the path the device does not take (it trains a tail).
+  using FM = firmware::finetune_model;
+  adamw fopt;
+  fopt.lr = 3e-3;
+  trainer<FM, adamw, warmup_cosine> ft(fopt, warmup_cosine{.lr = 3e-3, .warmup = 20, .total = 300, .min_lr = 3e-4});
+  auto fb = std::make_unique<token_batch<B, TS>>();
+  auto pws = std::make_unique<FM::workspace<B, TS>>();
+  for (int step = 0; step < 300; ++step) {
+    for (std::size_t i = 0; i < B; ++i) {
+      const std::size_t start = std::size_t(r.below(text.size() - TS - 1));
+      for (std::size_t s = 0; s < TS; ++s) {
+        fb->ids(i, s) = firmware::encode_char(text[start + s]);
+        fb->targets(i, s) = firmware::encode_char(text[start + s + 1]);
+        fb->attention_mask(i, s) = 1;
+        fb->token_type(i, s) = 0;
+      }
+    }
+    loss = ft.train_step(*fb, *pws).loss;
+  }
+  std::printf("pre-trained the fine-tuning model: loss %.3f after 300 steps\n", loss);
+  auto fp = std::make_unique<FM::params>(ft.weights());
+  auto fg = std::make_unique<FM::params>();
+  auto fst = std::make_unique<adamw::fixed_state<FM::params>>();
+  auto fws1 = std::make_unique<FM::workspace<1, TS>>();
+  const adamw whole = firmware::finetune_optimizer(true);
+  whole.make_state(*fp, *fst);
+  for (std::size_t t = 0; t < firmware::train_steps; ++t) {
+    firmware::finetune_batch(*tb, t);
+    losses[t] = train_step<FM>(*fp, *fg, whole, *fst, constant{}, std::span<const token_batch<1, TS>>(tb.get(), 1),
+                               *fws1, firmware::train_settings())
+                    .loss;
+  }
+  std::printf("on-device fine-tuning reference: loss %.4f -> %.4f over %zu steps\n", losses[0],
+              losses[firmware::train_steps - 1], firmware::train_steps);
+  o.ns = "firmware_finetune";
+  o.description = "pre-trained weights of " + FM::describe();
+  o.extra = "inline constexpr double expected_loss[] = {" + hex_doubles(losses, firmware::train_steps) + "};\n";
+  export_header(dir + "/finetune_fp32.hpp", ft.weights(), o);
+  std::printf("wrote %s/finetune_fp32.hpp\n", dir.c_str());
   return 0;
 }
