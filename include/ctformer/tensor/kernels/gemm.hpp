@@ -49,8 +49,10 @@ struct gemm_blocking {
   static_assert(scratch >= KC * sizeof(T),
                 "ctformer: the thread scratch (CTFORMER_SCRATCH_BYTES) must hold one column of a K block "
                 "(kernels::gemm_scratch_bytes gives what a model needs)");
-  // Columns per chunk of the few-row path: its transposed op(B) block is min(K, KC) x this.
+  // Columns per chunk of the few-row path: its transposed op(B) block is min(K, KC) x this. A
+  // one-lane build reads op(B) in place and needs no scratch there.
   static constexpr std::size_t small_cols(std::size_t K) {
+    if (W == 1) return 64;
     return std::min<std::size_t>(64, scratch / (std::min(K, KC) * sizeof(T)));
   }
 };
@@ -235,6 +237,67 @@ void gemm_block(bool ta, bool tb, std::size_t m0, std::size_t m1, std::size_t n0
   }
 }
 
+// One K block [pc, pc + kc) of the few-row product on a one-lane build (a microcontroller): no
+// transposed copy; op(B) is read in place, NB columns at a time, so each a(m, k) loaded feeds NB
+// FMAs from registers, and the loops are specialized on op(B)'s layout so that the inner loop
+// holds loads and FMAs only. Every element sees the same FMA chain over k as on any other build.
+template <class T, std::size_t MS, bool TB>
+void one_lane_block(bool ta, std::size_t n0, std::size_t n1, std::size_t pc, std::size_t kc, bool first, T alpha,
+                    const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
+                    const T* bias) {
+  using B = simd<T>;
+  const std::size_t a_k = ta ? lda : 1, a_m = ta ? 1 : lda;  // op(A)(m, k) = a0[m * a_m + k * a_k]
+  const T* a0 = ta ? a + pc * lda : a + pc;
+  const auto columns = [&]<std::size_t NB>(std::size_t j, std::integral_constant<std::size_t, NB>) {
+    T acc[MS][NB];
+    for (std::size_t m = 0; m < MS; ++m)
+      for (std::size_t q = 0; q < NB; ++q) acc[m][q] = T(0);
+    const T* ap = a0;
+    const auto step = [&](const T (&bv)[NB]) {
+      for (std::size_t m = 0; m < MS; ++m) {
+        const B av(ap[m * a_m]);
+        for (std::size_t q = 0; q < NB; ++q) acc[m][q] = v::fma(av, B(bv[q]), B(acc[m][q])).x;
+      }
+    };
+    if constexpr (TB) {  // op(B)(pc + k, j + q) = b[(j + q) * ldb + pc + k]: NB rows of b, along k
+      const T* bp[NB];
+      for (std::size_t q = 0; q < NB; ++q) bp[q] = b + (j + q) * ldb + pc;
+      for (std::size_t k = 0; k < kc; ++k, ap += a_k) {
+        T bv[NB];
+        for (std::size_t q = 0; q < NB; ++q) bv[q] = *bp[q]++;
+        step(bv);
+      }
+    } else {  // op(B)(pc + k, j + q) = b[(pc + k) * ldb + j + q]: NB neighbours in a row
+      const T* row = b + pc * ldb + j;
+      for (std::size_t k = 0; k < kc; ++k, ap += a_k, row += ldb) {
+        T bv[NB];
+        for (std::size_t q = 0; q < NB; ++q) bv[q] = row[q];
+        step(bv);
+      }
+    }
+    for (std::size_t m = 0; m < MS; ++m)
+      for (std::size_t q = 0; q < NB; ++q) {
+        T* p = c + m * ldc + j + q;
+        B base;
+        if (first) {
+          base = beta == T(0) ? B(T(0)) : B(beta) * B(*p);
+          if (bias) base = base + B(bias[j + q]);
+        } else {
+          base = B(*p);
+        }
+        *p = v::fma(B(alpha), B(acc[m][q]), base).x;
+      }
+  };
+  // Eight neighbouring columns per pass for one or two rows (16 accumulators and 8 operands fit
+  // the 32 single-precision registers of a Cortex-M FPU); four otherwise, and for op(B) = B^T,
+  // whose columns each need a pointer of their own.
+  constexpr std::size_t wide = (MS <= 2 && !TB) ? 8 : 4;
+  std::size_t j = n0;
+  for (; j + wide <= n1; j += wide) columns(j, std::integral_constant<std::size_t, wide>{});
+  for (; j + 4 <= n1; j += 4) columns(j, std::integral_constant<std::size_t, 4>{});
+  for (; j < n1; ++j) columns(j, std::integral_constant<std::size_t, 1>{});
+}
+
 // Few rows (a generated token, a short prompt): packing A and B's panels would cost as much as
 // the product, so B is streamed once. Rows MS <= 4 at a time, columns [n0, n1) only, so threads
 // can split N. Every output is rounded exactly as the blocked path rounds it - the same K blocks,
@@ -253,51 +316,10 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
     const std::size_t kc = std::min(G::KC, K - pc);
     const bool first = pc == 0;
     if constexpr (B::size == 1) {
-      // One-lane builds (a microcontroller): no transposed copy; op(B) is read in place, four
-      // columns at a time, so each a(m, k) loaded feeds four FMAs from registers. Every element
-      // sees the same FMA chain over k as on any other build.
-      const auto columns = [&]<std::size_t NB>(std::size_t j0, std::integral_constant<std::size_t, NB>) {
-        T acc[MS][NB];
-        for (std::size_t m = 0; m < MS; ++m)
-          for (std::size_t q = 0; q < NB; ++q) acc[m][q] = T(0);
-        const auto step = [&](std::size_t k, const T (&bv)[NB]) {
-          for (std::size_t m = 0; m < MS; ++m) {
-            const B av(a_at(m, pc + k));
-            for (std::size_t q = 0; q < NB; ++q) acc[m][q] = v::fma(av, B(bv[q]), B(acc[m][q])).x;
-          }
-        };
-        if (tb) {  // op(B)[pc + k][n0 + j] = b[(n0 + j) * ldb + pc + k]: NB rows of b, along k
-          const T* bp[NB];
-          for (std::size_t q = 0; q < NB; ++q) bp[q] = b + (n0 + j0 + q) * ldb + pc;
-          for (std::size_t k = 0; k < kc; ++k) {
-            T bv[NB];
-            for (std::size_t q = 0; q < NB; ++q) bv[q] = bp[q][k];
-            step(k, bv);
-          }
-        } else {  // op(B)[pc + k][n0 + j] = b[(pc + k) * ldb + n0 + j]: NB neighbours of a row
-          const T* row = b + pc * ldb + n0 + j0;
-          for (std::size_t k = 0; k < kc; ++k, row += ldb) {
-            T bv[NB];
-            for (std::size_t q = 0; q < NB; ++q) bv[q] = row[q];
-            step(k, bv);
-          }
-        }
-        for (std::size_t m = 0; m < MS; ++m)
-          for (std::size_t q = 0; q < NB; ++q) {
-            T* p = c + m * ldc + n0 + j0 + q;
-            B base;
-            if (first) {
-              base = beta == T(0) ? B(T(0)) : B(beta) * B(*p);
-              if (bias) base = base + B(bias[n0 + j0 + q]);
-            } else {
-              base = B(*p);
-            }
-            *p = v::fma(B(alpha), B(acc[m][q]), base).x;
-          }
-      };
-      std::size_t j = 0;
-      for (; j + 4 <= nw; j += 4) columns(j, std::integral_constant<std::size_t, 4>{});
-      for (; j < nw; ++j) columns(j, std::integral_constant<std::size_t, 1>{});
+      if (tb)
+        one_lane_block<T, MS, true>(ta, n0, n1, pc, kc, first, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+      else
+        one_lane_block<T, MS, false>(ta, n0, n1, pc, kc, first, alpha, a, lda, b, ldb, beta, c, ldc, bias);
       continue;
     }
     const T* bk;  // op(B)[pc + k][n0 + j] = bk[k * ldk + j]
