@@ -49,6 +49,14 @@ TEST_CASE("an MLM-pretrained body loads under a classification head", "[io]") {
   auto other = std::make_unique<encoder<wider, classify<2>>::params>();
   CHECK_THROWS_WITH(load_pretrained(hf, *other, {"embeddings.", "encoder."}),
                     Catch::Contains("tensor 'bert.embeddings.word_embeddings.weight' has shape [30, 16]"));
+  // A checkpoint given to load_weights is named as one (not 90 shape errors), the model untouched.
+  auto same = std::make_unique<pretrain_model::params>();
+  pretrain_model::init(*same, 5);
+  const auto before = std::make_unique<pretrain_model::params>(*same);
+  CHECK_THROWS_WITH(load_weights(ckpt, *same), Catch::Contains("it is a ctformer training checkpoint") &&
+                                                   Catch::Contains("use load_checkpoint") &&
+                                                   Catch::Contains("load_pretrained"));
+  CHECK(same_bits(*same, *before));
   std::remove(ckpt.c_str());
   std::remove(hf.c_str());
 }

@@ -12,7 +12,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include "support/test_support.hpp"
 
@@ -221,5 +223,41 @@ TEST_CASE("weights convert from F64 and F16 files and honour prefixes", "[io]") 
   CHECK(detail::half_to_float(0x3C00) == 1.0f);
   CHECK(detail::half_to_float(0xC000) == -2.0f);
   CHECK(detail::half_to_float(0x0001) == std::ldexp(1.0f, -24));
+  std::remove(path.c_str());
+}
+
+// Issue 16: a damaged byte in a header key, NaN bytes in a weights file, and a training checkpoint
+// given to load_weights are each named for what they are; the model is left untouched.
+TEST_CASE("safetensors names a damaged header entry as damage", "[io]") {
+  const std::string header =
+      R"({"__m#tadata__": {"format": "pt"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})";
+  std::vector<char> bytes(8);
+  const std::uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  bytes.resize(bytes.size() + 4, 0);
+  CHECK_THROWS_WITH(safetensors::file::parse(bytes, "d.safetensors"),
+                    Catch::Contains("'d.safetensors': damaged header: entry '__m#tadata__' is neither __metadata__ "
+                                    "nor a tensor"));
+}
+
+TEST_CASE("load_weights refuses NaN and infinity, naming the tensor, unless allowed", "[io]") {
+  auto p = std::make_unique<gpt::params>();
+  initialize(*p, init_scheme::gpt2, 0.02, gpt::L, 3);
+  const std::string path = tmp_path("nan.safetensors");
+  {
+    auto bad = std::make_unique<gpt::params>(*p);
+    bad->h[1].fc.weight(2, 3) = std::numeric_limits<float>::quiet_NaN();
+    bad->h[1].fc.weight(4, 0) = std::numeric_limits<float>::infinity();
+    save_weights(path, *bad);
+  }
+  CHECK_THAT(load_error(path), Catch::Contains("tensor 'h.1.mlp.c_fc.weight' holds 2 non-finite values (the first, "
+                                               "nan, at element 35") &&
+                                   Catch::Contains("allow_non_finite"));
+  load_options o;
+  o.allow_non_finite = true;
+  auto q = std::make_unique<gpt::params>();
+  load_weights(path, *q, o);
+  CHECK(std::isnan(q->h[1].fc.weight(2, 3)));
   std::remove(path.c_str());
 }

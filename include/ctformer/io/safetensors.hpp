@@ -134,6 +134,10 @@ class file {
       }
       tensor_entry e;
       e.name = name;
+      // A damaged byte in "__metadata__" (or in a tensor's keys) leaves an entry that is neither.
+      if (!v.is_object() || !v.find("dtype") || !v.find("shape") || !v.find("data_offsets"))
+        fail("safetensors: '{}': damaged header: entry '{}' is neither __metadata__ nor a tensor (a tensor has "
+             "dtype, shape and data_offsets)", where, name);
       try {
         if (!parse_dtype(v.at("dtype").as_string(), e.type))
           fail("unknown dtype '{}'", v.at("dtype").as_string());

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -43,6 +44,12 @@ struct load_options {
   // Check everything and throw on a problem, but write nothing (checkpoints validate all their
   // parts before loading any).
   bool validate_only = false;
+  // A NaN or infinite value in a floating-point tensor is a problem (a damaged or diverged file)
+  // unless allowed.
+  bool allow_non_finite = false;
+  // load_weights refuses a ctformer training checkpoint (use load_checkpoint to resume from it or
+  // load_pretrained to start from its weights) unless allowed; its tensors are "model."-prefixed.
+  bool allow_checkpoint = false;
 };
 
 namespace detail {
@@ -202,6 +209,22 @@ weights_plan plan_weights(const safetensors::file& f, const P& params, const loa
     } else if (!is_float(e->type)) {
       problems.push_back(fmt::format("tensor '{}' has dtype {} but the model needs floating point", e->name,
                                      safetensors::dtype_name(e->type)));
+    } else if (!opt.allow_non_finite) {
+      const char* src = f.data(*e);
+      const std::size_t n = (e->end - e->begin) / safetensors::dtype_size(e->type);
+      std::size_t bad = 0, first = 0;
+      double first_value = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double x = element(src, e->type, i);
+        if (!std::isfinite(x) && bad++ == 0) {
+          first = i;
+          first_value = x;
+        }
+      }
+      if (bad)
+        problems.push_back(fmt::format("tensor '{}' holds {} non-finite value{} (the first, {}, at element {}; "
+                                       "load_options::allow_non_finite loads it anyway)",
+                                       e->name, bad, bad == 1 ? "" : "s", first_value, first));
     }
   });
   if (!opt.allow_unexpected) {
@@ -252,12 +275,18 @@ void apply_weights(const weights_plan& plan, P& params) noexcept {
 // Loads from an already-read file; see load_weights.
 template <class P>
 void load_weights(const safetensors::file& f, P& params, const load_options& opt = {}) {
+  if (!opt.allow_checkpoint)
+    if (const std::string* format = f.metadata("ctformer.format"))
+      fail("cannot load weights from '{}': it is a ctformer training checkpoint ({}), not a weights file; use "
+           "load_checkpoint to resume training from it or load_pretrained to start from its weights",
+           f.where(), *format);
   const detail::weights_plan plan = detail::plan_weights(f, params, opt);
   if (!opt.validate_only) detail::apply_weights(plan, params);
 }
 
 // Loads a params-like struct from a safetensors file. Throws ctformer::error listing every
-// missing tensor, wrong shape or dtype and unexpected tensor; params are untouched on error.
+// missing tensor, wrong shape or dtype, unexpected tensor and tensor holding NaN or infinity, or
+// naming a training checkpoint as such; params are untouched on error.
 template <class P>
 void load_weights(const std::string& path, P& params, const load_options& opt = {}) {
   load_weights(safetensors::file::read(path), params, opt);
