@@ -129,6 +129,10 @@ int main(int argc, char** argv) {
   o.log_every = 50;
   o.log_path = "demo_train_log.jsonl";
   const auto fr = t.fit(train, &val, o);
+  if (fr.interrupted) {  // an unfinished model never replaces a saved one
+    std::printf("interrupted after %ld steps: nothing saved\n", fr.steps);
+    return 130;
+  }
   std::printf("trained %ld steps in %.1f s; final train loss %.4f, held-out loss %.4f\n", fr.steps, fr.seconds,
               fr.last_loss, fr.val_history.empty() ? 0.0 : fr.val_history.back().second);
 

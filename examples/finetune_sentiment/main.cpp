@@ -528,6 +528,7 @@ int main(int argc, char** argv) try {
     fo.progress = progress_bar::style::lines;
     fo.log_path = (o.out / "finetune_sentiment_mlm_log.jsonl").string();
     const auto fr = t.fit(src, static_cast<batch_source<token_batch_t>*>(nullptr), fo);
+    if (fr.interrupted) fail("interrupted after {} pretraining steps; {} was not written", fr.steps, mlm_path);
     save_weights(mlm_path, t.weights());
     auto probe_ws = std::make_unique<mlm_model::workspace<Bp, Sp>>();
     auto probe_batch = std::make_unique<token_batch_t>();

@@ -263,6 +263,7 @@ int main(int argc, char** argv) try {
     fo.log_path = (o.out / "translate_log.jsonl").string();
     fo.save_path = (o.out / "translate.safetensors").string();
     const auto fr_res = t.fit(src, static_cast<batch_source<batch_t>*>(nullptr), fo);
+    if (fr_res.interrupted) fail("interrupted after {} steps; {} was not written", fr_res.steps, fo.save_path);
     train_seconds = fr_res.seconds;
     trained_steps = fr_res.steps;
     std::printf("trained %ld steps (batch %zu, %.1f epochs) in %.1f s; best validation BLEU %.2f at step %ld%s; "

@@ -190,27 +190,74 @@ TEST_CASE("fit evaluates, stops early, keeps the best weights and logs JSON line
   std::remove(save_path.c_str());
 }
 
-TEST_CASE("Ctrl-C during fit finishes the step, saves and stops", "[train]") {
-  const auto save_path = testing::temp_path("sigint.safetensors").string();
-  std::remove(save_path.c_str());
-  trainer<M, adamw> t;
+// Issue 16: Ctrl-C stops after the step, writes a checkpoint when there is a folder for them, and
+// never writes save_path (a finished, better model may be there); the resumed run appends to the
+// log instead of truncating it.
+TEST_CASE("Ctrl-C during fit checkpoints, keeps the saved model, and a resume appends to the log", "[train]") {
+  const auto dir = testing::temp_path("sigint_run");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto save_path = (dir / "model.safetensors").string();
+  const auto log_path = (dir / "log.jsonl").string();
+  auto earlier = std::make_unique<M::params>();
+  M::init(*earlier, 99);
+  save_weights(save_path, *earlier);  // a model saved by an earlier, finished run
   int calls = 0;
   function_source<token_batch<2, S>> train(4, [&](std::size_t i, token_batch<2, S>& b) {
     make_batch(b, i);
     if (++calls == 7) std::raise(SIGINT);  // as if the user pressed Ctrl-C during step 7
   });
   fit_options o;
-  o.max_steps = 100;
+  o.max_steps = 12;
   o.save_path = save_path;
+  o.log_path = log_path;
+  o.log_every = 1;
+  o.checkpoint_dir = (dir / "ckpt").string();
+  o.resume = true;
   o.progress = progress_bar::style::quiet;
-  const auto r = t.fit(train, static_cast<batch_source<token_batch<2, S>>*>(nullptr), o);
+  {
+    trainer<M, adamw> t;
+    const auto r = t.fit(train, static_cast<batch_source<token_batch<2, S>>*>(nullptr), o);
+    CHECK(r.interrupted);
+    CHECK(r.steps == 7);
+    CHECK(std::filesystem::exists(dir / "ckpt" / "step-000000007.safetensors"));
+    auto loaded = std::make_unique<M::params>();
+    load_weights(save_path, *loaded);
+    CHECK(same_bits(*loaded, *earlier));  // not overwritten
+  }
+  {
+    trainer<M, adamw> t;
+    const auto r = t.fit(train, static_cast<batch_source<token_batch<2, S>>*>(nullptr), o);
+    CHECK(r.resumed);
+    CHECK_FALSE(r.interrupted);
+    CHECK(r.steps == 12);
+    auto loaded = std::make_unique<M::params>();
+    load_weights(save_path, *loaded);
+    CHECK(same_bits(*loaded, t.weights()));  // a finished run saves
+  }
+  std::ifstream in(log_path);
+  std::string line, steps;
+  while (std::getline(in, line)) {
+    const auto rec = json::value::parse(line);
+    if (rec.find("resumed_at_step")) steps += fmt::format("r{} ", rec.at("resumed_at_step").as_int());
+    if (rec.find("grad_norm")) steps += fmt::format("{} ", rec.at("step").as_int());
+  }
+  CHECK(steps == "1 2 3 4 5 6 7 r7 8 9 10 11 12 ");
+  // Without a checkpoint folder, nothing is saved and fit says so.
+  calls = 0;
+  fit_options q = o;
+  q.checkpoint_dir.clear();
+  q.resume = false;
+  q.log_path.clear();
+  auto before = std::make_unique<M::params>();
+  load_weights(save_path, *before);
+  trainer<M, adamw> t;
+  const auto r = t.fit(train, static_cast<batch_source<token_batch<2, S>>*>(nullptr), q);
   CHECK(r.interrupted);
-  CHECK(r.steps == 7);
-  REQUIRE(std::filesystem::exists(save_path));
-  auto loaded = std::make_unique<M::params>();
-  load_weights(save_path, *loaded);
-  CHECK(same_bits(*loaded, t.weights()));
-  std::remove(save_path.c_str());
+  auto after = std::make_unique<M::params>();
+  load_weights(save_path, *after);
+  CHECK(same_bits(*after, *before));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("training memory is a compile-time figure", "[train]") {

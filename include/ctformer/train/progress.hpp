@@ -56,10 +56,11 @@ class interrupt_guard {
 class jsonl_log {
  public:
   jsonl_log() = default;
-  explicit jsonl_log(const std::string& path) { open(path); }
-  void open(const std::string& path) {
+  // append: keep the records already there (a resumed run continues its log).
+  explicit jsonl_log(const std::string& path, bool append = false) { open(path, append); }
+  void open(const std::string& path, bool append = false) {
     if (path.empty()) return;
-    out_.open(path, std::ios::out | std::ios::trunc);
+    out_.open(path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
     if (!out_) fail("cannot open the log file '{}' for writing", path);
   }
   bool is_open() const { return out_.is_open(); }

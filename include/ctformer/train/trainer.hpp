@@ -92,7 +92,7 @@ struct fit_options {
   std::string log_path;           // JSON lines: one record per logged step and per evaluation
   long log_every = 10;
   progress_bar::style progress = progress_bar::style::automatic;
-  std::string save_path;          // weights are saved here at the end and on Ctrl-C
+  std::string save_path;          // weights are saved here when a run ends (not when Ctrl-C stops it)
   // Training-state checkpoints (io/checkpoint.hpp) in this folder: every checkpoint_every steps
   // (and on Ctrl-C), keeping the last keep_last, plus best.safetensors at each new best score.
   std::string checkpoint_dir;
@@ -308,7 +308,13 @@ class trainer {
       std::sort(all.begin(), all.end());
       for (std::size_t i = 0; i + o.keep_last < all.size(); ++i) fs::remove(all[i]);
     };
-    jsonl_log log(o.log_path);
+    // A resumed run appends to its log, after a record saying where it resumed.
+    jsonl_log log(o.log_path, r.resumed);
+    if (r.resumed && log.is_open()) {
+      json::value rec;
+      rec.set("resumed_at_step", long(state_.step));
+      log.write(rec);
+    }
     progress_bar bar(total_steps, o.progress, o.log_every * 5);
     interrupt_guard guard;
     train.start_epoch(epoch);
@@ -379,16 +385,27 @@ class trainer {
         prune_checkpoints();
       }
       if (interrupt_guard::requested()) {
+        // An interrupted run is unfinished: it writes a checkpoint to resume from (when it has a
+        // folder for them) but never save_path, which may hold a better, finished model.
         r.interrupted = true;
-        bar.note(fmt::format("interrupted after step {}: saving and stopping", st.step));
         if (checkpoints) {
-          write_checkpoint(fmt::format("step-{:09d}.safetensors", st.step));
+          const std::string name = fmt::format("step-{:09d}.safetensors", st.step);
+          write_checkpoint(name);
           prune_checkpoints();
+          bar.note(fmt::format("interrupted after step {}: saved checkpoint {} (resume with fit_options::resume)",
+                               st.step, (fs::path(o.checkpoint_dir) / name).string()));
+        } else {
+          bar.note(fmt::format("interrupted after step {}: stopping; nothing saved (no checkpoint_dir)", st.step));
         }
+        if (!o.save_path.empty()) bar.note(fmt::format("{} was not written", o.save_path));
         break;
       }
     }
     bar.finish();
+    if (r.interrupted) {
+      r.seconds = bar.seconds();
+      return r;  // the weights as they were at the interruption
+    }
     if (best && r.best_step >= 0) *p_ = *best;
     if (!o.save_path.empty()) save_weights(o.save_path, *p_);
     r.seconds = bar.seconds();
