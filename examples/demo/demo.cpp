@@ -8,6 +8,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -86,8 +89,19 @@ double exact_match(const model::params& p, model::workspace<B, S>& ws, batch& bt
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const long steps = argc > 1 ? std::atol(argv[1]) : 3000;
+int main(int argc, char** argv) try {
+  // demo [steps] [--out DIR]: the log and the weights go to DIR (default: the current directory).
+  long steps = 3000;
+  std::filesystem::path out = ".";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+      out = argv[++i];
+    else if (char* end = nullptr; (steps = std::strtol(argv[i], &end, 10)) <= 0 || *end != '\0')
+      fail("usage: demo [steps] [--out DIR]; '{}' is not a positive number of steps", argv[i]);
+  }
+  std::filesystem::create_directories(out);
+  const std::string log_path = (out / "demo_train_log.jsonl").string();
+  const std::string weights_path = (out / "demo_addition.safetensors").string();
   const auto t0 = std::chrono::steady_clock::now();
   std::printf("ctformer demo: a %zu-layer GPT (d_model %zu, %zu parameters) learns 3-digit addition\n",
               cfg.layers, cfg.d_model, model::param_count);
@@ -127,7 +141,7 @@ int main(int argc, char** argv) {
   o.max_steps = steps;
   o.eval_every = 500;
   o.log_every = 50;
-  o.log_path = "demo_train_log.jsonl";
+  o.log_path = log_path;
   const auto fr = t.fit(train, &val, o);
   if (fr.interrupted) {  // an unfinished model never replaces a saved one
     std::printf("interrupted after %ld steps: nothing saved\n", fr.steps);
@@ -142,12 +156,12 @@ int main(int argc, char** argv) {
   const double acc = exact_match(t.weights(), *ws, *bt, held_out, answers);
   std::printf("exact match on 1,000 held-out problems: %.1f%%\n", 100.0 * acc);
 
-  save_weights("demo_addition.safetensors", t.weights());
+  save_weights(weights_path, t.weights());
   auto reloaded = std::make_unique<model::params>();
-  load_weights("demo_addition.safetensors", *reloaded);
+  load_weights(weights_path, *reloaded);
   std::vector<int> again;
   const double acc2 = exact_match(*reloaded, *ws, *bt, held_out, again);
-  std::printf("saved to demo_addition.safetensors, reloaded: exact match %.1f%% (%s)\n", 100.0 * acc2,
+  std::printf("saved to %s, reloaded: exact match %.1f%% (%s)\n", weights_path.c_str(), 100.0 * acc2,
               again == answers ? "identical predictions" : "PREDICTIONS DIFFER");
   for (std::size_t i = 0; i < 8; ++i) {
     const auto [a, b] = held_out[i];
@@ -156,4 +170,7 @@ int main(int argc, char** argv) {
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("demo finished in %.1f s\n", total);
   return acc >= 0.99 && again == answers ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "demo: %s\n", e.what());
+  return 1;
 }

@@ -48,7 +48,7 @@ std::string ints(const std::int32_t* v, std::size_t n) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   if (argc < 2) {
     std::fprintf(stderr, "usage: firmware_make_model <output folder>\n");
     return 2;
@@ -180,4 +180,7 @@ int main(int argc, char** argv) {
   export_header(dir + "/finetune_fp32.hpp", ft.weights(), o);
   std::printf("wrote %s/finetune_fp32.hpp\n", dir.c_str());
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "firmware_make_model: %s\n", e.what());
+  return 1;
 }

@@ -9,7 +9,7 @@ using train = trainer<model, adamw, warmup_cosine>;
 static_assert(model::param_count == 834'304);                    // known at compile time
 static_assert(train::bytes_at<16, 64> < 64 * 1024 * 1024);       // a memory budget the compiler enforces
 
-int main() {
+int main() try {
   train t(adamw{}, warmup_cosine{.lr = 1e-3, .warmup = 10, .total = 100});
   auto batch = std::make_unique<token_batch<16, 64>>();           // ids, targets, attention_mask
   auto ws = std::make_unique<model::workspace<16, 64>>();         // activations, allocated once
@@ -23,4 +23,7 @@ int main() {
   save_weights("tiny.safetensors", t.weights());                  // GPT-2 names: loads in PyTorch
   std::printf("loss after 100 steps: %.3f\n", loss);
   return loss < 0.5 ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "first: %s\n", e.what());
+  return 1;
 }

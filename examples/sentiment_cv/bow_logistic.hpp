@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <ctformer/data/datasets.hpp>
 #include <ctformer/error.hpp>
 
 namespace sentiment {
@@ -26,20 +27,19 @@ struct example {
 };
 
 // The UCI sentiment files (amazon, imdb, yelp): "sentence<TAB>label" per line, split on the
-// last tab (see the data folder's README).
+// last tab (see the data folder's README). A missing, empty or invalid-UTF-8 file, or a bad line,
+// is an error naming the file and line (and the byte, for bad UTF-8).
 inline std::vector<example> read_all(const std::filesystem::path& dir) {
   std::vector<example> out;
   for (const char* name : {"amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"}) {
-    std::ifstream f(dir / name, std::ios::binary);
-    if (!f) ctformer::fail("sentiment: cannot open {}", (dir / name).string());
-    std::string line;
-    std::size_t n = 0;
-    while (std::getline(f, line)) {
-      ++n;
-      const std::size_t tab = line.rfind('\t');
-      if (tab == std::string::npos || tab + 2 != line.size() || (line[tab + 1] != '0' && line[tab + 1] != '1'))
-        ctformer::fail("sentiment: {} line {}: expected 'sentence<TAB>0|1'", name, n);
-      out.push_back({line.substr(0, tab), line[tab + 1] - '0'});
+    ctformer::tsv_options o;
+    o.names_from_data = false;  // labels are 0 or 1
+    const std::string path = (dir / name).string();
+    const auto set = ctformer::load_classification_tsv(path, o);
+    if (set.texts.empty()) ctformer::fail("sentiment: '{}' holds no examples", path);
+    for (std::size_t i = 0; i < set.texts.size(); ++i) {
+      if (set.labels[i] > 1) ctformer::fail("sentiment: '{}': example {} has label {} (expected 0 or 1)", path, i + 1, set.labels[i]);
+      out.push_back({set.texts[i], set.labels[i]});
     }
   }
   return out;

@@ -66,7 +66,7 @@ m::metric_set score(const sentiment::bow_logistic& model, const std::vector<sent
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   const fs::path data_dir = argc > 1 ? fs::path(argv[1]) : fs::path(CTFORMER_DATA_DIR) / "sentiment";
   const fs::path out_dir = argc > 2 ? fs::path(argv[2]) : fs::path(".");
   fs::create_directories(out_dir);
@@ -128,4 +128,7 @@ int main(int argc, char** argv) {
   m::svg::write_loss((out_dir / "loss.svg").string(), {train_loss, val_loss}, "Fold 1: mean log-loss");
   m::svg::write_history((out_dir / "val_metrics.svg").string(), history, {}, "Fold 1: validation metrics");
   std::printf("wrote %s/{sentiment_cv.json, roc.svg, loss.svg, val_metrics.svg}\n", out_dir.string().c_str());
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "sentiment_cv: %s\n", e.what());
+  return 1;
 }

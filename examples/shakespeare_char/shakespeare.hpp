@@ -8,6 +8,7 @@
 #include <ctformer/ctformer.hpp>
 #include <ctformer/deploy/generate.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -49,6 +50,9 @@ struct corpus {
 // The vocabulary is every character of the whole text, sorted (as nanoGPT's prepare.py).
 inline corpus load(const std::string& path) {
   const std::string text = read_text_file(path);
+  if (const std::size_t bad = utf8::first_invalid(text); bad != std::string_view::npos)
+    utf8::throw_invalid(text, bad, fmt::format("'{}' line {}", path,
+                                               1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(bad), '\n')));
   corpus c{char_tokenizer::build(text, {}), {}, {}};
   const std::vector<std::int32_t> ids = c.tokenizer.encode(text);
   const std::size_t cut = std::size_t(double(ids.size()) * 0.9);

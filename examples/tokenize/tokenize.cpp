@@ -2,7 +2,8 @@
 // with GPT-2's BPE (--gpt2 DIR holding encoder.json and vocab.bpe) or BERT uncased WordPiece
 // (--bert-vocab FILE) or a SentencePiece model (--spm FILE.model). --specials adds [CLS] ... [SEP]
 // (BERT), <|endoftext|> before the text (GPT-2, whose bos is <|endoftext|>) or the model's bos/eos
-// (SentencePiece). Bad input stops with the line number on stderr, exit 1.
+// (SentencePiece). Every input line gives one output line (a blank line: empty ids). Bad input
+// stops with the line number on stderr, exit 1.
 #include <ctformer/data/encode.hpp>
 #include <ctformer/data/tokenizers/bpe.hpp>
 #include <ctformer/data/tokenizers/sentencepiece.hpp>
@@ -57,7 +58,11 @@ int main(int argc, char** argv) {
   std::size_t line_no = 0;
   while (std::getline(std::cin, line)) {
     ++line_no;
-    if (line.empty()) continue;
+    // One output line per input line: an empty (or blank) line gives empty ids.
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      std::cout << "{\"ids\": []}\n";
+      continue;
+    }
     try {
       const auto doc = ctformer::json::parse(line);
       const auto ids = tok->encode(doc.at("text").as_string());
