@@ -373,7 +373,7 @@ arm_result finetune(bool pretrained, std::uint64_t seed, const options& o, const
   const auto fr = t.fit(src, static_cast<batch_source<class_batch_t>*>(nullptr), fo);
   arm_result r;
   r.test = evaluate<Classifier>(t.weights(), test, *ws, *eval_batch);
-  r.best_val = fr.best_val_loss;
+  r.best_val = fr.best_score;
   r.best_step = fr.best_step;
   r.steps = fr.steps;
   r.seconds = fr.seconds;

@@ -269,7 +269,7 @@ int main(int argc, char** argv) try {
     std::printf("trained %ld steps (batch %zu, %.1f epochs) in %.1f s; best validation BLEU %.2f at step %ld%s; "
                 "saved %s\n",
                 fr_res.steps, B, double(fr_res.steps * long(B)) / double(train.size()), fr_res.seconds,
-                fr_res.best_val_loss, fr_res.best_step, fr_res.stopped_early ? " (stopped early)" : "",
+                fr_res.best_score, fr_res.best_step, fr_res.stopped_early ? " (stopped early)" : "",
                 fo.save_path.c_str());
   } else {
     load_weights(o.weights, t.weights());

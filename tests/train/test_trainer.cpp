@@ -169,7 +169,7 @@ TEST_CASE("fit evaluates, stops early, keeps the best weights and logs JSON line
   // The weights are the best ones: evaluating again gives the best validation loss.
   auto ws = std::make_unique<M::workspace<4, S>>();
   auto vb = std::make_unique<token_batch<4, S>>();
-  CHECK(t.evaluate(val, *ws, *vb) == Approx(r.best_val_loss).epsilon(1e-6));
+  CHECK(t.evaluate(val, *ws, *vb) == Approx(r.best_score).epsilon(1e-6));
   // The log holds step records and evaluation records.
   std::ifstream in(log_path);
   std::string line;
@@ -264,4 +264,69 @@ TEST_CASE("training memory is a compile-time figure", "[train]") {
   using tr = trainer<M, adamw, warmup_cosine>;
   STATIC_REQUIRE(tr::bytes_at<4, 8> == M::weight_bytes * 4 + sizeof(M::workspace<4, 8>));
   STATIC_REQUIRE(tr::bytes_at<16, 8> < 64 * 1024 * 1024);
+}
+
+// Issue 16: optimizer settings changed after construction take effect (set_optimizer) or are
+// refused loudly; fit takes nullptr for "no validation"; the score is logged under its name.
+TEST_CASE("set_optimizer: groups and decay set after construction take effect", "[train]") {
+  trainer<M, adamw> t;
+  auto b = std::make_unique<token_batch<2, S>>();
+  auto ws = std::make_unique<M::workspace<2, S>>();
+  make_batch(*b, 0);
+  t.train_step(*b, *ws);
+  const auto wte = t.weights().wte;
+  const auto fc = t.weights().h[1].fc.weight;
+  adamw o = t.optimizer();
+  param_group frozen;
+  frozen.prefixes = {"wte."};
+  frozen.frozen = true;
+  o.groups = {frozen};
+  o.lr = 5e-3;
+  t.set_optimizer(o);
+  CHECK(t.optimizer().lr == 5e-3);
+  const long before = t.steps_done();
+  t.train_step(*b, *ws);
+  CHECK(t.steps_done() == before + 1);  // the moments and step count were kept
+  CHECK(std::memcmp(t.weights().wte.data(), wte.data(), wte.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(t.weights().h[1].fc.weight.data(), fc.data(), fc.size() * sizeof(float)) != 0);
+  // A change of the state's buffers is refused, and reset_optimizer(o) makes it.
+  trainer<M, sgd> s;
+  sgd m = s.optimizer();
+  m.momentum = 0.9;
+  CHECK_THROWS_WITH(s.set_optimizer(m), Catch::Contains("call reset_optimizer()"));
+  s.reset_optimizer(m);
+  CHECK(s.optimizer().momentum == 0.9);
+  s.train_step(*b, *ws);
+}
+
+TEST_CASE("fit(train, nullptr, o) trains without validation; a score is logged by its name", "[train]") {
+  trainer<M, adamw> t;
+  function_source<token_batch<2, S>> train(2, [](std::size_t i, token_batch<2, S>& b) { make_batch(b, i * 2); });
+  fit_options o;
+  o.max_steps = 3;
+  o.progress = progress_bar::style::quiet;
+  const auto r = t.fit(train, nullptr, o);
+  CHECK(r.steps == 3);
+  CHECK(r.val_history.empty());
+  // A validation score with stop_mode::max: best_score is the largest, logged as "accuracy".
+  const auto log_path = testing::temp_path("score_log.jsonl").string();
+  trainer<M, adamw> u;
+  double fake = 0;
+  fit_options q;
+  q.max_steps = 6;
+  q.eval_every = 2;
+  q.validation_score = [&] { return fake += (fake < 0.5 ? 0.3 : -0.1); };  // 0.3, 0.6, 0.5
+  q.score_name = "accuracy";
+  q.mode = stop_mode::max;
+  q.log_path = log_path;
+  q.progress = progress_bar::style::quiet;
+  const auto ru = u.fit(train, nullptr, q);
+  CHECK(ru.best_score == Approx(0.6));
+  CHECK(ru.best_step == 4);
+  std::ifstream in(log_path);
+  std::string line;
+  int scores = 0;
+  while (std::getline(in, line)) scores += json::value::parse(line).find("accuracy") != nullptr;
+  CHECK(scores == 3);
+  std::remove(log_path.c_str());
 }

@@ -1,8 +1,8 @@
 // Seeded sampling: a portable RNG (base/random.hpp's xoshiro256**; unlike std:: distributions it
 // gives the same stream on every standard library), shuffles, train/validation/test splits
 // (stratified by label: per class and split the count is within one example of the class's
-// share, by rounding the class x split matrix with a small max-flow), k-fold indices, and batch
-// plans that pad or drop the last batch.
+// share, by rounding the class x split matrix with a small max-flow) and batch plans that pad or
+// drop the last batch. k-fold indices are metrics/cross_validation.hpp's k_fold / stratified_k_fold.
 #pragma once
 
 #include <algorithm>
@@ -193,39 +193,8 @@ inline index_split stratified_split(std::span<const std::int32_t> labels, const 
   return out;
 }
 
-struct fold {
-  std::vector<std::size_t> train, validation;
-};
-
-namespace detail {
-// order: the examples in dealing order; example order[j] validates in fold j % k.
-inline std::vector<fold> deal_folds(const std::vector<std::size_t>& order, std::size_t k) {
-  std::vector<fold> folds(k);
-  for (std::size_t j = 0; j < order.size(); ++j)
-    for (std::size_t f = 0; f < k; ++f) (f == j % k ? folds[f].validation : folds[f].train).push_back(order[j]);
-  for (auto& f : folds) {
-    std::sort(f.train.begin(), f.train.end());
-    std::sort(f.validation.begin(), f.validation.end());
-  }
-  return folds;
-}
-}  // namespace detail
-
-// k folds; fold f validates on about n/k examples and trains on the rest. Every example
-// validates exactly once.
-inline std::vector<fold> kfold(std::size_t n, std::size_t k, std::uint64_t seed) {
-  if (k < 2 || k > n) fail("k-fold: k = {} must be between 2 and the number of examples ({})", k, n);
-  return detail::deal_folds(shuffled_indices(n, seed), k);
-}
-
-// As kfold, with each fold's class counts within one of n_c / k.
-inline std::vector<fold> stratified_kfold(std::span<const std::int32_t> labels, std::size_t k, std::uint64_t seed) {
-  const std::size_t n = labels.size();
-  if (k < 2 || k > n) fail("k-fold: k = {} must be between 2 and the number of examples ({})", k, n);
-  auto order = shuffled_indices(n, seed);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return labels[a] < labels[b]; });
-  return detail::deal_folds(order, k);
-}
+// k-fold and stratified k-fold indices (scikit-learn's KFold / StratifiedKFold): k_fold and
+// stratified_k_fold in metrics/cross_validation.hpp, with the driver that uses them.
 
 enum class last_batch { pad, drop };
 

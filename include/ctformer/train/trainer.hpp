@@ -87,6 +87,7 @@ struct fit_options {
   // A validation score other than the loss (accuracy, BLEU...), computed from the current weights
   // in eval mode; `mode` says whether higher (max) or lower (min) is better. Empty: the loss.
   std::function<double()> validation_score;
+  std::string score_name;         // the score's name in logs and messages (empty: "val_loss" or "val_score")
   stop_mode mode = stop_mode::min;
   bool restore_best = true;       // end with the best weights seen by evaluation
   std::string log_path;           // JSON lines: one record per logged step and per evaluation
@@ -104,7 +105,9 @@ struct fit_options {
 struct fit_result {
   long steps = 0;
   double last_loss = 0;
-  double best_val_loss = std::numeric_limits<double>::infinity();  // best validation score
+  // The best validation score: the loss, or fit_options::validation_score (higher is better with
+  // stop_mode::max). +infinity (-infinity for max) when nothing was evaluated.
+  double best_score = std::numeric_limits<double>::infinity();
   long best_step = -1;
   bool stopped_early = false;
   bool interrupted = false;
@@ -159,13 +162,35 @@ class trainer {
   params& weights() { return *p_; }
   const params& weights() const { return *p_; }
   params& grads() { return *g_; }
-  Optim& optimizer() { return opt_; }
+  // The optimizer's settings. Change them through set_optimizer: decay rules and parameter
+  // groups are resolved per tensor when set, so a change through a reference would pass silently.
+  const Optim& optimizer() const { return opt_; }
+  // New hyper-parameters, decay rule and groups, in effect from the next step; the optimizer's
+  // moments and step count are kept. A change that alters the state's buffers (SGD or RMSprop
+  // momentum switched on or off, RMSprop's centering) is refused: reset_optimizer() after it.
+  void set_optimizer(Optim o) {
+    optimizer_state fresh = o.make_state(*p_);  // checks o and resolves its settings
+    std::string had, needs;
+    state_.visit([&](const char* name, const auto&) { (had += name) += ' '; });
+    fresh.visit([&](const char* name, const auto&) { (needs += name) += ' '; });
+    if (had != needs)
+      fail("set_optimizer: the new {} settings need state buffers [{}] where the current state has [{}]; "
+           "call reset_optimizer() to start the state afresh",
+           Optim::name, needs, had);
+    state_.settings = std::move(fresh.settings);
+    opt_ = std::move(o);
+  }
   Sched& schedule() { return sched_; }
   optimizer_state& state() { return state_; }
   train_options& options() { return options_; }
   long steps_done() const { return state_.step; }
-  // Rebuilds the optimizer state (after changing groups or decay rules, or loading weights).
+  // Rebuilds the optimizer state from scratch: zero moments, step count 0.
   void reset_optimizer() { state_ = opt_.make_state(*p_); }
+  void reset_optimizer(Optim o) {
+    optimizer_state fresh = o.make_state(*p_);
+    opt_ = std::move(o);
+    state_ = std::move(fresh);
+  }
   // A pruning mask (optim/mask.hpp; deploy/prune.hpp makes them): applied now and after every optimizer step, so pruned
   // weights stay zero while training goes on. Pass null to drop it.
   void set_mask(std::unique_ptr<params> mask) {
@@ -216,6 +241,13 @@ class trainer {
     return fit(train, static_cast<batch_source<Batch>*>(nullptr), o);
   }
 
+  // fit(train, nullptr, o): the same.
+  template <shaped_batch Batch>
+    requires trainable_on<Model, Batch, workspace_for_t<Model, Batch>>
+  fit_result fit(batch_source<Batch>& train, std::nullptr_t, const fit_options& o) {
+    return fit(train, static_cast<batch_source<Batch>*>(nullptr), o);
+  }
+
   // Trains on `train`, evaluating on `val` (optional). See fit_options.
   template <shaped_batch Batch>
     requires trainable_on<Model, Batch, workspace_for_t<Model, Batch>>
@@ -231,6 +263,8 @@ class trainer {
     std::unique_ptr<params> best;
     if (validating && o.restore_best) best = std::make_unique<params>(*p_);
     early_stopping stopper(early_stopping::options{o.mode, std::size_t(std::max(0L, o.patience)), o.min_delta});
+    const std::string score_name =
+        !o.score_name.empty() ? o.score_name : o.validation_score ? std::string("val_score") : std::string("val_loss");
 
     const std::size_t per_epoch = train.size();
     const long steps_per_epoch = long(std::max<std::size_t>(1, per_epoch / o.accumulation));
@@ -239,6 +273,7 @@ class trainer {
     constexpr std::size_t positions = batch_positions<Batch>();
 
     fit_result r;
+    if (o.mode == stop_mode::max) r.best_score = -std::numeric_limits<double>::infinity();
     std::size_t cursor = 0, epoch = 0;
     namespace fs = std::filesystem;
     const bool checkpoints = !o.checkpoint_dir.empty();
@@ -289,7 +324,7 @@ class trainer {
         stopper.set_state(es);
         r.val_history = std::move(history);
         if (es.has_best) {
-          r.best_val_loss = es.best;
+          r.best_score = es.best;
           r.best_step = long(es.best_step);
           const auto best_path = (fs::path(o.checkpoint_dir) / "best.safetensors").string();
           if (best && fs::exists(best_path)) detail::load_native(safetensors::file::read(best_path), *best, "model.");
@@ -359,24 +394,24 @@ class trainer {
         r.val_history.emplace_back(st.step, vl);
         const bool stop = stopper.should_stop(vl, std::size_t(st.step));
         if (stopper.improved()) {
-          r.best_val_loss = vl;
+          r.best_score = vl;
           r.best_step = st.step;
           if (best) *best = *p_;
           if (checkpoints) write_checkpoint("best.safetensors");
         }
-        bar.note(fmt::format("step {}: validation {} {:.4f}{}", st.step, o.validation_score ? "score" : "loss", vl,
+        bar.note(fmt::format("step {}: {} {:.4f}{}", st.step, score_name, vl,
                              stopper.improved() ? " (best)" : ""));
         if (log.is_open()) {
           json::value rec;
           rec.set("step", st.step);
-          rec.set("val_loss", vl);
+          rec.set(score_name, vl);
           rec.set("best", stopper.improved());
           log.write(rec);
         }
         if (stop) {
           r.stopped_early = true;
           bar.note(fmt::format("early stopping: no improvement for {} evaluations (best {:.4f} at step {})",
-                               stopper.bad_evaluations(), r.best_val_loss, r.best_step));
+                               stopper.bad_evaluations(), r.best_score, r.best_step));
           break;
         }
       }
