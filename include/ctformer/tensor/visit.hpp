@@ -220,11 +220,22 @@ inline constexpr std::size_t tensor_count_v = detail::count_tensors<std::remove_
 // for_each_tensor(p, f) calls f(info, w) for every tensor of p;
 // for_each_tensor(p, g, f) calls f(info, w, dw) with matching tensors of p and g; and so on.
 // The structs must have one type (constness may differ). f comes last.
+namespace detail {
+template <class Tuple, std::size_t... I>
+constexpr bool all_visitable(std::index_sequence<I...>) {
+  return (visitable<std::tuple_element_t<I, Tuple>> && ...);
+}
+}  // namespace detail
+
 template <class... Args>
 void for_each_tensor(Args&&... args) {
   static_assert(sizeof...(Args) >= 2, "ctformer: for_each_tensor(structs..., visitor)");
-  detail::for_each_tensor_impl(std::forward_as_tuple(args...),
-                               std::make_index_sequence<sizeof...(Args) - 1>{});
+  constexpr bool ok = detail::all_visitable<std::tuple<Args...>>(std::make_index_sequence<sizeof...(Args) - 1>{});
+  // The most common slip: a trainer (or a model type's instance) where its weights belong.
+  static_assert(ok, "ctformer: expected weights (a params struct: Model::params, trainer.weights(), a "
+                    "params_view), not a trainer, a model or a config");
+  if constexpr (ok)
+    detail::for_each_tensor_impl(std::forward_as_tuple(args...), std::make_index_sequence<sizeof...(Args) - 1>{});
 }
 
 namespace detail {
