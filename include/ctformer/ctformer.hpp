@@ -72,6 +72,7 @@
 #include "deploy/export.hpp"
 #include "deploy/generate.hpp"
 #include "deploy/kv_cache.hpp"
+#include "deploy/predict.hpp"
 #include "deploy/prune.hpp"
 #include "deploy/quantize.hpp"
 #include "deploy/seq2seq_decode.hpp"

@@ -210,6 +210,7 @@ struct pooled_head {
     }
   };
   static constexpr std::size_t param_count = C * C + C + C * Out + Out;
+  static constexpr std::size_t outputs = Out;  // classes, or 1 for regression
 
   template <std::size_t B, std::size_t S>
   struct workspace {

@@ -13,7 +13,7 @@
 
 namespace ctformer::detail {
 
-inline std::uint64_t mix64(std::uint64_t x) noexcept {
+inline std::uint64_t hash_mix64(std::uint64_t x) noexcept {
   x ^= x >> 32;
   x *= 0xD6E8FEB86659FD93ull;
   x ^= x >> 32;
@@ -39,7 +39,7 @@ inline std::uint64_t hash_bytes(const char* p, std::size_t n) noexcept {
     std::memcpy(&w, p, n);
     h = (h ^ w) * 0x9FB21C651E98DF25ull;
   }
-  return mix64(h);
+  return hash_mix64(h);
 }
 
 // Byte string -> int32 value. Keys live in one arena; a slot stores offset, length and value.
@@ -123,7 +123,7 @@ class u64_map {
   }
   const std::uint64_t* find(std::uint64_t key) const noexcept {
     if (keys_.empty()) return nullptr;
-    for (std::size_t i = mix64(key) & mask_;; i = (i + 1) & mask_) {
+    for (std::size_t i = hash_mix64(key) & mask_;; i = (i + 1) & mask_) {
       if (keys_[i] == key) return &values_[i];
       if (keys_[i] == empty_key) return nullptr;
     }
@@ -131,7 +131,7 @@ class u64_map {
   // Returns the slot's value, inserting `init` when the key is new.
   std::uint64_t& get_or_insert(std::uint64_t key, std::uint64_t init, bool* inserted = nullptr) {
     if (2 * (count_ + 1) > keys_.size()) rehash(keys_.empty() ? 16 : 2 * keys_.size());
-    for (std::size_t i = mix64(key) & mask_;; i = (i + 1) & mask_) {
+    for (std::size_t i = hash_mix64(key) & mask_;; i = (i + 1) & mask_) {
       if (keys_[i] == key) {
         if (inserted) *inserted = false;
         return values_[i];
@@ -159,7 +159,7 @@ class u64_map {
     mask_ = cap - 1;
     for (std::size_t j = 0; j < ok.size(); ++j) {
       if (ok[j] == empty_key) continue;
-      std::size_t i = mix64(ok[j]) & mask_;
+      std::size_t i = hash_mix64(ok[j]) & mask_;
       while (keys_[i] != empty_key) i = (i + 1) & mask_;
       keys_[i] = ok[j];
       values_[i] = ov[j];
