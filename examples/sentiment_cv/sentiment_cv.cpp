@@ -67,7 +67,7 @@ m::metric_set score(const sentiment::bow_logistic& model, const std::vector<sent
 }  // namespace
 
 int main(int argc, char** argv) try {
-  const fs::path data_dir = argc > 1 ? fs::path(argv[1]) : fs::path(CTFORMER_DATA_DIR) / "sentiment";
+  const fs::path data_dir = argc > 1 ? fs::path(argv[1]) : fs::path("../shared/data/sentiment");
   const fs::path out_dir = argc > 2 ? fs::path(argv[2]) : fs::path(".");
   fs::create_directories(out_dir);
   const auto data = sentiment::read_all(data_dir);

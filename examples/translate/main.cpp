@@ -5,6 +5,7 @@
 // corpus BLEU (sacreBLEU 13a) against all its reference translations, for greedy decoding and for
 // beam search; a few translations are printed.
 // Usage: translate [--help] for the options; the defaults are the documented run.
+#include <ctformer/base/cli.hpp>
 #include <ctformer/ctformer.hpp>
 #include <ctformer/deploy/seq2seq_decode.hpp>
 
@@ -18,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "../common/cli.hpp"
 
 using namespace ctformer;
 namespace m = ctformer::metrics;
@@ -40,7 +40,7 @@ using batch_t = seq2seq_batch<B, Ss, St>;
 using scorer_t = seq2seq_scorer<model, K, Ss, St_decode>;
 
 struct options {
-  fs::path data = fs::path(CTFORMER_DATA_DIR) / "translation" / "eng-fra.20k.tsv";
+  fs::path data = fs::path("../shared/data") / "translation" / "eng-fra.20k.tsv";
   fs::path out = ".";
   long steps = 1500;
   double lr = 1e-3;
@@ -69,13 +69,13 @@ struct options {
       "  --test-sentences N   score N evenly spaced test sentences (default 0: the whole test split)\n"
       "  --weights FILE       skip training; load these weights (vocabularies are retrained identically)\n"
       "  --seed N             initialisation, dropout and data order (default 1)\n",
-      CTFORMER_DATA_DIR, K);
+      "../shared/data", K);
   std::exit(code);
 }
 
 options parse(int argc, char** argv) {
   options o;
-  ctformer_examples::arg_reader args(argc, argv, usage);
+  ctformer::cli::arg_reader args(argc, argv, usage);
   while (args.next()) {
     if (args.is("--data")) o.data = args.text();
     else if (args.is("--out")) o.out = args.text();

@@ -1,17 +1,19 @@
-// Command-line options for the examples: "--name value" pairs and flags read from argv. A value
-// must parse whole (no trailing characters, in range, finite); otherwise the program prints which
-// option and value were wrong and exits through its usage function with status 2.
+// Command-line options for small programs (the examples use it): "--name value" pairs and flags
+// read from argv. A value must parse whole (no trailing characters, in range, finite); otherwise
+// the program prints which option and value were wrong and exits through its usage function
+// with status 2. Hosted builds only (it prints and exits).
 #pragma once
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 
-namespace ctformer_examples {
+namespace ctformer::cli {
 
 class arg_reader {
  public:
@@ -80,4 +82,4 @@ class arg_reader {
   std::string name_;
 };
 
-}  // namespace ctformer_examples
+}  // namespace ctformer::cli
