@@ -5,14 +5,14 @@
 #                                  sentencepiece for the spm_encode interoperability test, Clang 16
 #                                  with libc++ and its runtime with libFuzzer (the second compiler's
 #                                  build and the fuzz harnesses), and the Cortex-M cross compiler,
-#                                  newlib and qemu-system-arm for firmware)
+#                                  newlib and qemu-system-arm for firmware, doxygen for the API reference)
 # As root it runs apt-get; otherwise it prints the apt-get line to run and fails.
 set -eu
 
 pkgs="cmake make g++ xtensor-dev libxsimd-dev libfmt-dev catch2"
 if [ "${1:-}" = "--tests" ]; then
   pkgs="$pkgs g++-aarch64-linux-gnu qemu-user sentencepiece clang-16 libclang-rt-16-dev libc++-16-dev libc++abi-16-dev"
-  pkgs="$pkgs gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
+  pkgs="$pkgs gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm doxygen"
 elif [ -n "${1:-}" ]; then
   echo "usage: $0 [--tests]" >&2
   exit 2

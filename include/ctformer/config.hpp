@@ -17,41 +17,41 @@
 
 namespace ctformer {
 
-enum class norm_placement : unsigned char { pre, post };   // LayerNorm before or after the residual add
-enum class activation : unsigned char { gelu, relu };      // of the feed-forward network (GELU: tanh form)
+enum class norm_placement : unsigned char { pre, post };   ///< LayerNorm before or after the residual add
+enum class activation : unsigned char { gelu, relu };      ///< of the feed-forward network (GELU: tanh form)
 enum class positional : unsigned char { learned, sinusoidal };
 enum class init_scheme : unsigned char {
-  gpt2,            // normal(0, 0.02), residual projections scaled by 1/sqrt(2 L)
-  normal,          // normal(0, init_std)
-  xavier_uniform,  // U(-a, a), a = sqrt(6 / (fan_in + fan_out))
-  xavier_normal,   // normal(0, sqrt(2 / (fan_in + fan_out)))
+  gpt2,            ///< normal(0, 0.02), residual projections scaled by 1/sqrt(2 L)
+  normal,          ///< normal(0, init_std)
+  xavier_uniform,  ///< U(-a, a), a = sqrt(6 / (fan_in + fan_out))
+  xavier_normal,   ///< normal(0, sqrt(2 / (fan_in + fan_out)))
   kaiming          // normal(0, sqrt(2 / fan_in)) (He, for ReLU)
 };
-enum class pooling : unsigned char { cls, mean };  // [CLS] position, or mean over real tokens
+enum class pooling : unsigned char { cls, mean };  ///< [CLS] position, or mean over real tokens
 
-// A float config value, held as its IEEE-754 bits. It converts to and from float implicitly, so
-// `.dropout = 0.1f` and `Cfg.dropout > 0.0f` read as with a float member. Holding bits keeps
-// configs free of floating-point members, whose template-argument support differs between
-// compilers, and lets std::has_unique_object_representations prove that a config has no padding.
+/// A float config value, held as its IEEE-754 bits. It converts to and from float implicitly, so
+/// `.dropout = 0.1f` and `Cfg.dropout > 0.0f` read as with a float member. Holding bits keeps
+/// configs free of floating-point members, whose template-argument support differs between
+/// compilers, and lets std::has_unique_object_representations prove that a config has no padding.
 struct real {
   std::uint32_t bits = 0;
   constexpr real() = default;
-  // One constructor for float, double and integer literals alike: a float survives the trip
-  // through double exactly, and a double rounds as it would when stored in a float member.
+  /// One constructor for float, double and integer literals alike: a float survives the trip
+  /// through double exactly, and a double rounds as it would when stored in a float member.
   constexpr real(double v) : bits(std::bit_cast<std::uint32_t>(static_cast<float>(v))) {}
   constexpr operator float() const { return value(); }
   constexpr float value() const { return std::bit_cast<float>(bits); }
 };
 
 namespace detail {
-// Explicit padding, so that a config's every byte belongs to a member (always zero).
+/// Explicit padding, so that a config's every byte belongs to a member (always zero).
 template <std::size_t N>
 struct pad {
   std::uint8_t bytes[N] = {};
 };
 }  // namespace detail
 
-// Decoder-only language model (GPT-like).
+/// Decoder-only language model (GPT-like).
 struct gpt_config {
   std::size_t vocab = 0;
   std::size_t context = 0;
@@ -59,20 +59,20 @@ struct gpt_config {
   std::size_t heads = 1;
   std::size_t d_ff = 0;
   std::size_t layers = 1;
-  std::size_t head_dim = 0;  // 0: d_model / heads; otherwise must equal it
+  std::size_t head_dim = 0;  ///< 0: d_model / heads; otherwise must equal it
   norm_placement norm = norm_placement::pre;
   ctformer::activation act = activation::gelu;
   positional pos = positional::learned;
   bool tied_head = true;
-  real dropout = 0.0f;        // embeddings, residual branches and attention probabilities
+  real dropout = 0.0f;        ///< embeddings, residual branches and attention probabilities
   real ln_eps = 1e-5f;
   init_scheme init = init_scheme::gpt2;
-  detail::pad<3> pad_0 = {};  // fills the bytes a compiler would otherwise leave unset
+  detail::pad<3> pad_0 = {};  ///< fills the bytes a compiler would otherwise leave unset
   real init_std = 0.02f;
   detail::pad<4> pad_1 = {};
 };
 
-// Encoder (BERT-like), with token types and an embedding LayerNorm.
+/// Encoder (BERT-like), with token types and an embedding LayerNorm.
 struct bert_config {
   std::size_t vocab = 0;
   std::size_t context = 0;
@@ -85,7 +85,7 @@ struct bert_config {
   norm_placement norm = norm_placement::post;
   ctformer::activation act = activation::gelu;
   positional pos = positional::learned;
-  bool tied_head = true;      // the MLM decoder shares the word embeddings
+  bool tied_head = true;      ///< the MLM decoder shares the word embeddings
   real dropout = 0.0f;
   real ln_eps = 1e-12f;
   init_scheme init = init_scheme::normal;
@@ -94,8 +94,8 @@ struct bert_config {
   detail::pad<4> pad_1 = {};
 };
 
-// Encoder-decoder (the original Transformer): self-attention encoder, decoder with causal
-// self-attention and cross-attention over the encoder's output.
+/// Encoder-decoder (the original Transformer): self-attention encoder, decoder with causal
+/// self-attention and cross-attention over the encoder's output.
 struct seq2seq_config {
   std::size_t src_vocab = 0;
   std::size_t tgt_vocab = 0;
@@ -110,7 +110,7 @@ struct seq2seq_config {
   norm_placement norm = norm_placement::pre;
   ctformer::activation act = activation::relu;
   positional pos = positional::sinusoidal;
-  bool tied_head = true;      // the output projection shares the target embeddings
+  bool tied_head = true;      ///< the output projection shares the target embeddings
   real dropout = 0.0f;
   real ln_eps = 1e-5f;
   init_scheme init = init_scheme::xavier_uniform;
@@ -119,14 +119,14 @@ struct seq2seq_config {
   detail::pad<4> pad_1 = {};
 };
 
-// Every byte of a config is a member's: a new member must keep it so (add or resize a pad).
+/// Every byte of a config is a member's: a new member must keep it so (add or resize a pad).
 static_assert(std::has_unique_object_representations_v<gpt_config>, "ctformer: gpt_config has padding");
 static_assert(std::has_unique_object_representations_v<bert_config>, "ctformer: bert_config has padding");
 static_assert(std::has_unique_object_representations_v<seq2seq_config>, "ctformer: seq2seq_config has padding");
 
 namespace detail {
 
-// Checks shared by every architecture. Each failure names the rule it breaks.
+/// Checks shared by every architecture. Each failure names the rule it breaks.
 template <std::size_t Vocab, std::size_t Context, std::size_t C, std::size_t H, std::size_t F,
           std::size_t HeadDim>
 constexpr bool check_dims() {
@@ -143,7 +143,7 @@ constexpr bool check_dims() {
 }  // namespace detail
 }  // namespace ctformer
 
-// A real formats as the float it holds, with every float format spec.
+/// A real formats as the float it holds, with every float format spec.
 template <class Char>
 struct fmt::formatter<ctformer::real, Char> : fmt::formatter<float, Char> {
   template <class FormatContext>
@@ -188,7 +188,7 @@ struct signature_builder {
 };
 }  // namespace detail
 
-// Every field that changes a model's shape or numbers goes into its signature.
+/// Every field that changes a model's shape or numbers goes into its signature.
 constexpr std::uint64_t config_signature(const gpt_config& c) {
   detail::signature_builder s;
   s.add(std::uint64_t{1}).add(std::uint64_t(c.vocab)).add(std::uint64_t(c.context)).add(std::uint64_t(c.d_model))

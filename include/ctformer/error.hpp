@@ -54,7 +54,7 @@ inline fail_handler_fn& fail_handler_hook() noexcept {
 }
 }  // namespace detail
 
-// Only consulted where exceptions are off. Both return the previous function; null restores the default.
+/// Only consulted where exceptions are off. Both return the previous function; null restores the default.
 inline fail_report_fn set_fail_report(fail_report_fn f) noexcept {
   return std::exchange(detail::fail_report_hook(), f ? f : &detail::default_fail_report);
 }
@@ -64,7 +64,7 @@ inline fail_handler_fn set_fail_handler(fail_handler_fn f) noexcept {
 
 namespace detail {
 
-// Appends to a fixed buffer, dropping what does not fit.
+/// Appends to a fixed buffer, dropping what does not fit.
 struct message_buffer {
   char* p;
   std::size_t n, at = 0;
@@ -124,7 +124,7 @@ template <class... Args>
 void compact_format(char* buf, std::size_t n, std::string_view f, const Args&... args) noexcept {
   message_buffer out{buf, n};
   std::size_t i = 0;
-  const auto next_field = [&] {  // copies text up to the next field and skips it; false at the end
+  const auto next_field = [&] {  ///< copies text up to the next field and skips it; false at the end
     while (i < f.size()) {
       const char c = f[i++];
       if ((c == '{' || c == '}') && i < f.size() && f[i] == c) {

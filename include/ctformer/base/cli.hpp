@@ -17,10 +17,10 @@ namespace ctformer::cli {
 
 class arg_reader {
  public:
-  using usage_fn = void (*)(int);  // prints the options and exits with the given status
+  using usage_fn = void (*)(int);  ///< prints the options and exits with the given status
   arg_reader(int argc, char** argv, usage_fn usage) : argc_(argc), argv_(argv), usage_(usage) {}
 
-  // Moves to the next option; false when none is left. "--help" and "-h" call usage(0).
+  /// Moves to the next option; false when none is left. "--help" and "-h" call usage(0).
   bool next() {
     if (++i_ >= argc_) return false;
     name_ = argv_[i_];
@@ -30,7 +30,7 @@ class arg_reader {
   const std::string& name() const { return name_; }
   bool is(std::string_view option) const { return name_ == option; }
 
-  // The current option's value, as text or parsed.
+  /// The current option's value, as text or parsed.
   std::string text() {
     if (i_ + 1 >= argc_) bad("missing value after " + name_);
     return argv_[++i_];
@@ -45,7 +45,7 @@ class arg_reader {
     if (v.empty() || *end != '\0' || !std::isfinite(x)) bad(name_ + ": \"" + v + "\" is not a finite number");
     return x;
   }
-  // One of the listed words.
+  /// One of the listed words.
   std::string choice(std::initializer_list<std::string_view> words) {
     const std::string v = text();
     std::string known;
@@ -56,7 +56,7 @@ class arg_reader {
     bad(name_ + ": \"" + v + "\" is not one of " + known);
     return v;
   }
-  // An option no example knows.
+  /// An option no example knows.
   [[noreturn]] void unknown() { bad("unknown option " + name_); }
 
  private:

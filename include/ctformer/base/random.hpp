@@ -10,7 +10,7 @@
 
 namespace ctformer {
 
-// SplitMix64's output function: a bijective 64-bit mixer.
+/// SplitMix64's output function: a bijective 64-bit mixer.
 constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -18,13 +18,13 @@ constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
-// A key derived from several integers (seed, step, layer, site...).
+/// A key derived from several integers (seed, step, layer, site...).
 constexpr std::uint64_t derive_key(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0,
                                    std::uint64_t c = 0) noexcept {
   return mix64(mix64(mix64(seed ^ 0x5851F42D4C957F2Dull) + a) + b) + c;
 }
 
-// Uniform in [0, 1) with 53 random bits.
+/// Uniform in [0, 1) with 53 random bits.
 constexpr double to_unit(std::uint64_t x) noexcept { return double(x >> 11) * 0x1.0p-53; }
 
 struct counter_rng {
@@ -33,8 +33,8 @@ struct counter_rng {
   constexpr double uniform(std::uint64_t i) const noexcept { return to_unit(bits(i)); }
 };
 
-// The high 64 bits of a 64 x 64-bit product, in portable code (32-bit targets have no 128-bit
-// integer type).
+/// The high 64 bits of a 64 x 64-bit product, in portable code (32-bit targets have no 128-bit
+/// integer type).
 constexpr std::uint64_t mul_hi64(std::uint64_t a, std::uint64_t b, std::uint64_t& lo) noexcept {
   const std::uint64_t a0 = a & 0xFFFFFFFFu, a1 = a >> 32, b0 = b & 0xFFFFFFFFu, b1 = b >> 32;
   const std::uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
@@ -43,7 +43,7 @@ constexpr std::uint64_t mul_hi64(std::uint64_t a, std::uint64_t b, std::uint64_t
   return p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
 }
 
-// xoshiro256** (Blackman and Vigna): the state step shared by every sequential generator here.
+/// xoshiro256** (Blackman and Vigna): the state step shared by every sequential generator here.
 struct xoshiro256ss {
   std::array<std::uint64_t, 4> s{};
   constexpr std::uint64_t next() noexcept {
@@ -57,7 +57,7 @@ struct xoshiro256ss {
     s[3] = rotl(s[3], 45);
     return result;
   }
-  // Uniform integer in [0, n) without modulo bias (Lemire's multiply-and-reject); 0 for n == 0.
+  /// Uniform integer in [0, n) without modulo bias (Lemire's multiply-and-reject); 0 for n == 0.
   constexpr std::uint64_t below(std::uint64_t n) noexcept {
     if (n == 0) return 0;
     for (;;) {
@@ -69,7 +69,7 @@ struct xoshiro256ss {
   static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
 };
 
-// xoshiro256** seeded through SplitMix64. Normal deviates use Box-Muller with both outputs.
+/// xoshiro256** seeded through SplitMix64. Normal deviates use Box-Muller with both outputs.
 class rng {
  public:
   explicit rng(std::uint64_t seed = 0) noexcept { reseed(seed); }
@@ -86,7 +86,7 @@ class rng {
   std::uint64_t next() noexcept { return g_.next(); }
   double uniform() noexcept { return to_unit(next()); }
   double uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
-  // Uniform integer in [0, n) without modulo bias (Lemire's method with rejection).
+  /// Uniform integer in [0, n) without modulo bias (Lemire's method with rejection).
   std::uint64_t below(std::uint64_t n) noexcept { return g_.below(n); }
   double normal() noexcept {
     if (has_spare_) {
@@ -104,7 +104,7 @@ class rng {
   }
   double normal(double mean, double stddev) noexcept { return mean + stddev * normal(); }
 
-  // The full state, for checkpoints.
+  /// The full state, for checkpoints.
   struct state_type {
     std::array<std::uint64_t, 4> s;
     bool has_spare;

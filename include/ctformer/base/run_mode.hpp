@@ -7,11 +7,11 @@
 
 namespace ctformer {
 
-// What a forward pass is for. In eval mode dropout is the identity.
+/// What a forward pass is for. In eval mode dropout is the identity.
 struct run_mode {
   bool train = false;
-  std::uint64_t seed = 0;  // the run's seed
-  std::uint64_t step = 0;  // the optimizer step, so each step draws new masks
+  std::uint64_t seed = 0;  ///< the run's seed
+  std::uint64_t step = 0;  ///< the optimizer step, so each step draws new masks
   static constexpr run_mode eval() noexcept { return {}; }
   static constexpr run_mode training(std::uint64_t seed, std::uint64_t step) noexcept { return {true, seed, step}; }
 };

@@ -16,9 +16,9 @@ enum class on_invalid { reject, replace };
 
 inline constexpr char32_t replacement_char = 0xFFFD;
 
-// Decodes the code point starting at s[pos]. On success advances pos past it and returns true.
-// On failure advances pos past the maximal invalid subpart (at least one byte), sets cp to
-// U+FFFD and returns false.
+/// Decodes the code point starting at s[pos]. On success advances pos past it and returns true.
+/// On failure advances pos past the maximal invalid subpart (at least one byte), sets cp to
+/// U+FFFD and returns false.
 inline bool decode_next(std::string_view s, std::size_t& pos, char32_t& cp) noexcept {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   const unsigned char b0 = byte(pos);
@@ -29,7 +29,7 @@ inline bool decode_next(std::string_view s, std::size_t& pos, char32_t& cp) noex
   }
   std::size_t need;
   char32_t v;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  unsigned char lo = 0x80, hi = 0xBF;  ///< allowed range of the second byte
   if (b0 >= 0xC2 && b0 <= 0xDF) {
     need = 1;
     v = b0 & 0x1F;
@@ -81,7 +81,7 @@ inline void append(std::string& out, char32_t cp) {
   }
 }
 
-// Byte offset of the first invalid byte, or npos when s is valid UTF-8.
+/// Byte offset of the first invalid byte, or npos when s is valid UTF-8.
 inline std::size_t first_invalid(std::string_view s) noexcept {
   std::size_t pos = 0;
   char32_t cp;
@@ -99,8 +99,8 @@ inline bool valid(std::string_view s) noexcept { return first_invalid(s) == std:
        static_cast<unsigned>(static_cast<unsigned char>(s[at])));
 }
 
-// Valid input comes back unchanged; invalid input is rejected (ctformer::error naming the byte
-// offset and `where`, e.g. a file name and line) or repaired with U+FFFD.
+/// Valid input comes back unchanged; invalid input is rejected (ctformer::error naming the byte
+/// offset and `where`, e.g. a file name and line) or repaired with U+FFFD.
 inline std::string sanitize(std::string_view s, on_invalid mode = on_invalid::reject,
                             std::string_view where = {}) {
   const std::size_t bad = first_invalid(s);

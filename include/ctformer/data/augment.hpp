@@ -20,16 +20,16 @@
 namespace ctformer {
 
 struct mlm_options {
-  double select = 0.15;        // share of real, non-special tokens chosen
-  double to_mask = 0.8;        // of those: replaced by [MASK]
-  double to_random = 0.1;      // of those: replaced by a random token (the rest stay)
+  double select = 0.15;        ///< share of real, non-special tokens chosen
+  double to_mask = 0.8;        ///< of those: replaced by [MASK]
+  double to_random = 0.1;      ///< of those: replaced by a random token (the rest stay)
   std::int32_t mask_id = -1;
   std::size_t vocab_size = 0;
-  std::vector<std::int32_t> special_ids{};  // never chosen, never drawn as the random token
+  std::vector<std::int32_t> special_ids{};  ///< never chosen, never drawn as the random token
 };
 
-// One row: ids is corrupted in place; targets gets the original id at chosen positions and
-// ignore_index elsewhere. Positions with attention 0 (padding) are never chosen.
+/// One row: ids is corrupted in place; targets gets the original id at chosen positions and
+/// ignore_index elsewhere. Positions with attention 0 (padding) are never chosen.
 inline void mlm_mask_row(std::span<std::int32_t> ids, std::span<const std::int32_t> attention,
                          std::span<std::int32_t> targets, const mlm_options& o, sample_rng& rng) {
   if (o.mask_id < 0) fail("MLM masking: mask_id is not set (the tokenizer has no [MASK] token?)");
@@ -66,8 +66,8 @@ void mlm_mask(token_batch<B, S>& batch, const mlm_options& o, sample_rng& rng) {
                  std::span<std::int32_t>(&batch.targets(r, 0), S), o, rng);
 }
 
-// Deletes each element with probability p; never returns an empty sequence from a non-empty one
-// (one random element survives, as in EDA).
+/// Deletes each element with probability p; never returns an empty sequence from a non-empty one
+/// (one random element survives, as in EDA).
 template <class T>
 std::vector<T> random_deletion(std::span<const T> items, double p, sample_rng& rng) {
   std::vector<T> out;
@@ -77,7 +77,7 @@ std::vector<T> random_deletion(std::span<const T> items, double p, sample_rng& r
   return out;
 }
 
-// Swaps two random positions, n times.
+/// Swaps two random positions, n times.
 template <class T>
 std::vector<T> random_swap(std::span<const T> items, std::size_t n, sample_rng& rng) {
   std::vector<T> out(items.begin(), items.end());
@@ -88,7 +88,7 @@ std::vector<T> random_swap(std::span<const T> items, std::size_t n, sample_rng& 
 
 using synonym_map = std::unordered_map<std::string, std::vector<std::string>>;
 
-// Replaces up to n distinct words that have synonyms, each by one of its synonyms at random.
+/// Replaces up to n distinct words that have synonyms, each by one of its synonyms at random.
 inline std::vector<std::string> synonym_replacement(std::span<const std::string> words, const synonym_map& synonyms,
                                                     std::size_t n, sample_rng& rng) {
   std::vector<std::string> out(words.begin(), words.end());

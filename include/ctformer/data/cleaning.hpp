@@ -18,7 +18,7 @@
 
 namespace ctformer::cleaning {
 
-// Applies f(cp, out) to every code point of s (which must be valid UTF-8).
+/// Applies f(cp, out) to every code point of s (which must be valid UTF-8).
 template <class F>
 std::string map_code_points(std::string_view s, F&& f) {
   std::string out;
@@ -32,7 +32,7 @@ std::string map_code_points(std::string_view s, F&& f) {
   return out;
 }
 
-// Full lowercase per code point (SpecialCasing's unconditional U+0130 included; no final sigma).
+/// Full lowercase per code point (SpecialCasing's unconditional U+0130 included; no final sigma).
 inline std::string lowercase(std::string_view s) {
   std::u32string tmp;
   return map_code_points(s, [&](char32_t cp, std::string& out) {
@@ -46,7 +46,7 @@ inline std::string lowercase(std::string_view s) {
   });
 }
 
-// NFD, then drop nonspacing marks (Mn): "café" -> "cafe", "Ångström" -> "Angstrom".
+/// NFD, then drop nonspacing marks (Mn): "café" -> "cafe", "Ångström" -> "Angstrom".
 inline std::string strip_accents(std::string_view s) {
   std::u32string d = unicode::nfd(utf8::decode(s, utf8::on_invalid::replace));
   std::string out;
@@ -56,7 +56,7 @@ inline std::string strip_accents(std::string_view s) {
   return out;
 }
 
-// Drops control characters (Cc except \t \n \r) and format characters (Cf, e.g. U+200B).
+/// Drops control characters (Cc except \t \n \r) and format characters (Cf, e.g. U+200B).
 inline std::string remove_control(std::string_view s) {
   return map_code_points(s, [](char32_t cp, std::string& out) {
     const auto c = unicode::general_category(cp);
@@ -67,15 +67,15 @@ inline std::string remove_control(std::string_view s) {
 
 enum class symbols { keep, emoji, all };
 
-// Emoji: Extended_Pictographic characters and the pieces emoji sequences are built from
-// (regional indicators, skin-tone modifiers, ZWJ, variation selector 16, keycap, tags).
+/// Emoji: Extended_Pictographic characters and the pieces emoji sequences are built from
+/// (regional indicators, skin-tone modifiers, ZWJ, variation selector 16, keycap, tags).
 inline bool is_emoji_part(char32_t cp) {
   return unicode::is_extended_pictographic(cp) || (cp >= 0x1F1E6 && cp <= 0x1F1FF) || (cp >= 0x1F3FB && cp <= 0x1F3FF) ||
          cp == 0x200D || cp == 0xFE0F || cp == 0x20E3 || (cp >= 0xE0020 && cp <= 0xE007F);
 }
 
-// symbols::emoji removes emoji; symbols::all removes emoji and every S* character (math,
-// currency, modifier and other symbols).
+/// symbols::emoji removes emoji; symbols::all removes emoji and every S* character (math,
+/// currency, modifier and other symbols).
 inline std::string remove_symbols(std::string_view s, symbols which = symbols::emoji) {
   if (which == symbols::keep) return std::string(s);
   return map_code_points(s, [&](char32_t cp, std::string& out) {
@@ -84,7 +84,7 @@ inline std::string remove_symbols(std::string_view s, symbols which = symbols::e
   });
 }
 
-// Runs of White_Space become one space; leading and trailing whitespace go.
+/// Runs of White_Space become one space; leading and trailing whitespace go.
 inline std::string normalize_whitespace(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -107,7 +107,7 @@ inline std::string normalize_whitespace(std::string_view s) {
 namespace detail {
 inline bool ascii_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-// The decoded character of an entity name ("amp", "#39", "#x27"), or 0 when unknown.
+/// The decoded character of an entity name ("amp", "#39", "#x27"), or 0 when unknown.
 inline char32_t entity_value(std::string_view name) {
   if (name.size() > 1 && name[0] == '#') {
     char32_t v = 0;
@@ -146,9 +146,9 @@ inline bool starts_with_ci(std::string_view s, std::size_t at, std::string_view 
 }
 }  // namespace detail
 
-// Removes tags (<...>), comments and the bodies of <script> and <style>; decodes character
-// references (&amp; &#39; &#x27; and common named ones); drops unknown named entities. A tag
-// becomes a space when it separates words (<br>, </p>), which whitespace normalization folds.
+/// Removes tags (<...>), comments and the bodies of <script> and <style>; decodes character
+/// references (&amp; &#39; &#x27; and common named ones); drops unknown named entities. A tag
+/// becomes a space when it separates words (<br>, </p>), which whitespace normalization folds.
 inline std::string strip_html(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -170,7 +170,7 @@ inline std::string strip_html(std::string_view s) {
               const std::size_t after = j + body.size();
               if (!detail::starts_with_ci(s, j, body) || (after < s.size() && detail::ascii_alpha(static_cast<unsigned char>(s[after]))))
                 continue;
-              // Skip the body up to and including the matching closing tag.
+              /// Skip the body up to and including the matching closing tag.
               const std::string close = "</" + std::string(body);
               std::size_t k = e;
               while (k < s.size() && !detail::starts_with_ci(s, k, close)) ++k;
@@ -204,12 +204,12 @@ inline std::string strip_html(std::string_view s) {
   return out;
 }
 
-// English contractions: "don't" -> "do not", "I'm" -> "I am", "can't" -> "cannot", with ' or ’.
-// A capital first letter is kept ("Don't" -> "Do not"). 's is expanded only after pronouns and
-// question words (it's, that's, what's), where it cannot be a possessive.
+/// English contractions: "don't" -> "do not", "I'm" -> "I am", "can't" -> "cannot", with ' or ’.
+/// A capital first letter is kept ("Don't" -> "Do not"). 's is expanded only after pronouns and
+/// question words (it's, that's, what's), where it cannot be a possessive.
 inline std::string expand_contractions(std::string_view s) {
   struct rule { std::string_view from, to; };
-  // Whole words first (irregular forms), then the regular suffixes.
+  /// Whole words first (irregular forms), then the regular suffixes.
   static const rule whole[] = {{"can't", "cannot"}, {"won't", "will not"}, {"shan't", "shall not"},
                                {"ain't", "is not"}, {"let's", "let us"},   {"y'all", "you all"},
                                {"ma'am", "madam"},  {"o'clock", "of the clock"}};
@@ -221,9 +221,9 @@ inline std::string expand_contractions(std::string_view s) {
   out.reserve(s.size() + s.size() / 8);
   std::size_t i = 0;
   while (i < s.size()) {
-    // A word: ASCII letters and apostrophes (' or U+2019).
+    /// A word: ASCII letters and apostrophes (' or U+2019).
     std::size_t e = i;
-    std::string word;  // lowercased, apostrophes as '
+    std::string word;  ///< lowercased, apostrophes as '
     std::string raw;
     while (e < s.size()) {
       const unsigned char c = static_cast<unsigned char>(s[e]);
@@ -287,9 +287,9 @@ inline std::string expand_contractions(std::string_view s) {
 
 using stop_words = std::unordered_set<std::string>;
 
-// Drops whitespace-separated words whose lowercase form, without surrounding punctuation, is a
-// stop word; the punctuation stays ("the, end" -> ", end" with {"the"}). Output words are
-// separated by single spaces.
+/// Drops whitespace-separated words whose lowercase form, without surrounding punctuation, is a
+/// stop word; the punctuation stays ("the, end" -> ", end" with {"the"}). Output words are
+/// separated by single spaces.
 inline std::string remove_stop_words(std::string_view s, const stop_words& stops) {
   std::string out;
   std::size_t i = 0;
@@ -300,7 +300,7 @@ inline std::string remove_stop_words(std::string_view s, const stop_words& stops
     while (e < s.size() && !is_space(static_cast<unsigned char>(s[e]))) ++e;
     if (e == i) break;
     const std::string_view w = s.substr(i, e - i);
-    // The core: from the first to the last letter or digit (ASCII punctuation trimmed).
+    /// The core: from the first to the last letter or digit (ASCII punctuation trimmed).
     std::size_t a = 0, b = w.size();
     auto punct = [](unsigned char c) { return c < 0x80 && !(detail::ascii_alpha(c) || (c >= '0' && c <= '9')); };
     while (a < b && punct(static_cast<unsigned char>(w[a]))) ++a;
@@ -329,7 +329,7 @@ struct options {
   utf8::on_invalid on_invalid = utf8::on_invalid::reject;
 };
 
-// The chosen steps in the order listed in `options`.
+/// The chosen steps in the order listed in `options`.
 inline std::string clean(std::string_view text, const options& o = {}, std::string_view where = {}) {
   std::string s = utf8::sanitize(text, o.on_invalid, where);
   if (o.html) s = strip_html(s);

@@ -28,8 +28,8 @@ namespace ctformer {
 
 // ---- language-model stream ------------------------------------------------------------------
 
-// Chunk i holds tokens[i*S .. i*S+S) as inputs and tokens[i*S+1 .. i*S+S] as targets, so
-// every token but the first is predicted exactly once.
+/// Chunk i holds tokens[i*S .. i*S+S) as inputs and tokens[i*S+1 .. i*S+S] as targets, so
+/// every token but the first is predicted exactly once.
 class lm_stream {
  public:
   explicit lm_stream(std::vector<std::int32_t> tokens) : tokens_(std::move(tokens)) {
@@ -62,19 +62,19 @@ class lm_stream {
 
 struct tsv_options {
   enum class label_at { first, last };
-  label_at label_column = label_at::last;  // sentiment: "text<TAB>0/1"; sms-spam: "ham<TAB>text"
-  // Class names in index order. Empty: labels are non-negative integers, or, if any label is
-  // not an integer, names indexed in sorted order.
+  label_at label_column = label_at::last;  ///< sentiment: "text<TAB>0/1"; sms-spam: "ham<TAB>text"
+  /// Class names in index order. Empty: labels are non-negative integers, or, if any label is
+  /// not an integer, names indexed in sorted order.
   std::vector<std::string> label_names{};
-  bool names_from_data = true;  // false: empty label_names means integer labels only
-  bool header = false;          // skip the first line
+  bool names_from_data = true;  ///< false: empty label_names means integer labels only
+  bool header = false;          ///< skip the first line
   utf8::on_invalid on_invalid = utf8::on_invalid::reject;
 };
 
 struct classification_set {
   std::vector<std::string> texts;
   std::vector<std::int32_t> labels;
-  std::vector<std::string> label_names;  // empty for integer labels
+  std::vector<std::string> label_names;  ///< empty for integer labels
   std::size_t class_count() const {
     std::int32_t m = -1;
     for (auto l : labels) m = std::max(m, l);
@@ -99,7 +99,7 @@ struct tsv_row {
   std::string_view label;
 };
 
-// Splits each line into text and label at the first or last tab, checking UTF-8.
+/// Splits each line into text and label at the first or last tab, checking UTF-8.
 inline std::vector<tsv_row> split_tsv(std::string_view content, std::string_view name, const tsv_options& o,
                                       const char* what) {
   std::vector<tsv_row> rows;
@@ -197,7 +197,7 @@ inline regression_set load_regression_tsv(const std::string& path, const tsv_opt
   return parse_regression_tsv(read_text_file(path), path, o);
 }
 
-// "source<TAB>target[<TAB>anything]" per line (the Tatoeba files' third column is attribution).
+/// "source<TAB>target[<TAB>anything]" per line (the Tatoeba files' third column is attribution).
 inline pair_set parse_pairs_tsv(std::string_view content, std::string_view name = "input",
                                 utf8::on_invalid mode = utf8::on_invalid::reject) {
   if (content.empty()) fail("'{}' is an empty file", name);
@@ -254,7 +254,7 @@ void fill_batch(regression_batch<B, S>& batch, std::span<const fixed_encoding<S>
   }
 }
 
-// Token ids of a sentence pair, before fitting to a batch's shape.
+/// Token ids of a sentence pair, before fitting to a batch's shape.
 struct seq2seq_example {
   std::vector<std::int32_t> source, target;
 };
@@ -270,11 +270,11 @@ inline std::vector<seq2seq_example> encode_pairs(const tokenizer& src_tok, const
 
 struct seq2seq_specials {
   std::int32_t bos, eos, pad;
-  bool source_eos = true;  // append eos to the source too
+  bool source_eos = true;  ///< append eos to the source too
 };
 
-// src_ids = source (+ eos), truncated to Src; tgt_in = bos + target; tgt_out = target + eos;
-// the target is truncated so both fit Tgt; tgt_out is ignore_index on padding.
+/// src_ids = source (+ eos), truncated to Src; tgt_in = bos + target; tgt_out = target + eos;
+/// the target is truncated so both fit Tgt; tgt_out is ignore_index on padding.
 template <std::size_t B, std::size_t Src, std::size_t Tgt>
 void fill_batch(seq2seq_batch<B, Src, Tgt>& batch, std::span<const seq2seq_example> data, const batch_rows<B>& rows,
                 const seq2seq_specials& sp) {

@@ -22,12 +22,12 @@ struct sequence_template {
   std::vector<std::int32_t> prefix, middle, suffix;
 
   static sequence_template none() { return {}; }
-  // [CLS] A [SEP] (B [SEP]); fails when the tokenizer lacks [CLS] or [SEP].
+  /// [CLS] A [SEP] (B [SEP]); fails when the tokenizer lacks [CLS] or [SEP].
   static sequence_template bert(const special_tokens& s) {
     if (s.cls < 0 || s.sep < 0) fail("BERT template: the tokenizer has no [CLS] or [SEP] token");
     return {{s.cls}, {s.sep}, {s.sep}};
   }
-  // bos A eos (pairs: bos A eos B eos); bos or eos is left out when the tokenizer has none.
+  /// bos A eos (pairs: bos A eos B eos); bos or eos is left out when the tokenizer has none.
   static sequence_template gpt(const special_tokens& s) {
     sequence_template t;
     if (s.bos >= 0) t.prefix.push_back(s.bos);
@@ -45,7 +45,7 @@ enum class truncation { longest_first, only_first, only_second, none };
 struct encode_options {
   sequence_template tmpl{};
   truncation truncate = truncation::longest_first;
-  std::int32_t pad_id = -1;  // -1: the tokenizer's pad, else its eos, else 0
+  std::int32_t pad_id = -1;  ///< -1: the tokenizer's pad, else its eos, else 0
 };
 
 inline std::int32_t resolve_pad(const encode_options& o, const special_tokens& s) {
@@ -55,13 +55,13 @@ inline std::int32_t resolve_pad(const encode_options& o, const special_tokens& s
   return 0;
 }
 
-// A variable-length encoding: the template applied and truncated to at most max_len tokens.
+/// A variable-length encoding: the template applied and truncated to at most max_len tokens.
 struct encoding {
   std::vector<std::int32_t> ids, token_type;
-  std::size_t truncated = 0;  // tokens dropped
+  std::size_t truncated = 0;  ///< tokens dropped
 };
 
-// Lengths of A and B that fit `budget` under the strategy; fails when they cannot.
+/// Lengths of A and B that fit `budget` under the strategy; fails when they cannot.
 inline std::pair<std::size_t, std::size_t> truncated_lengths(std::size_t la, std::size_t lb, bool pair,
                                                              std::size_t budget, truncation how) {
   if (la + lb <= budget) return {la, lb};
@@ -76,7 +76,7 @@ inline std::pair<std::size_t, std::size_t> truncated_lengths(std::size_t la, std
       if (!pair || la > budget) fail("encode: the first text ({} tokens) exceeds the room of {} and only the second may be cut", la, budget);
       return {la, budget - la};
     case truncation::longest_first: {
-      // Drop one token at a time from the longer side (the second on ties), in closed form.
+      /// Drop one token at a time from the longer side (the second on ties), in closed form.
       std::size_t excess = la + lb - budget;
       if (la > lb) {
         const std::size_t d = std::min(excess, la - lb);
@@ -87,7 +87,7 @@ inline std::pair<std::size_t, std::size_t> truncated_lengths(std::size_t la, std
         lb -= d;
         excess -= d;
       }
-      // Now equal: alternate, second first.
+      /// Now equal: alternate, second first.
       lb -= (excess + 1) / 2;
       la -= excess / 2;
       return {la, lb};
@@ -125,8 +125,8 @@ template <std::size_t S>
 struct fixed_encoding {
   static constexpr std::size_t seq = S;
   std::array<std::int32_t, S> ids{}, attention_mask{}, token_type{};
-  std::size_t length = 0;     // real tokens
-  std::size_t truncated = 0;  // tokens dropped to fit S
+  std::size_t length = 0;     ///< real tokens
+  std::size_t truncated = 0;  ///< tokens dropped to fit S
 };
 
 template <std::size_t S>
@@ -158,7 +158,7 @@ fixed_encoding<S> encode_pair_fixed(const tokenizer& tok, std::string_view a, st
                    resolve_pad(o, tok.specials()));
 }
 
-// Copies one encoding into row r of a batch's (B, S) tensors.
+/// Copies one encoding into row r of a batch's (B, S) tensors.
 template <class Ids, class Mask, class Type, std::size_t S>
 void write_row(Ids& ids, Mask& mask, Type& type, std::size_t r, const fixed_encoding<S>& e) {
   for (std::size_t j = 0; j < S; ++j) {

@@ -13,7 +13,7 @@
 
 namespace ctformer::detail {
 
-// True when all of s is one number that fits in T; v is then that number.
+/// True when all of s is one number that fits in T; v is then that number.
 template <class T>
   requires std::is_floating_point_v<T>
 bool parse_real(std::string_view s, T& v) {

@@ -18,9 +18,9 @@
 
 namespace ctformer {
 
-// The sampling generator: xoshiro256** whose state words are SplitMix64 outputs of the seed
-// (one step earlier in SplitMix64's sequence than rng's seeding, which keeps split and shuffle
-// streams as they have always been).
+/// The sampling generator: xoshiro256** whose state words are SplitMix64 outputs of the seed
+/// (one step earlier in SplitMix64's sequence than rng's seeding, which keeps split and shuffle
+/// streams as they have always been).
 class sample_rng {
  public:
   explicit sample_rng(std::uint64_t seed = 0) {
@@ -30,9 +30,9 @@ class sample_rng {
     }
   }
   std::uint64_t next() noexcept { return g_.next(); }
-  // Uniform in [0, n), unbiased.
+  /// Uniform in [0, n), unbiased.
   std::uint64_t uniform(std::uint64_t n) noexcept { return n <= 1 ? 0 : g_.below(n); }
-  // Uniform in [0, 1) with 53 random bits.
+  /// Uniform in [0, 1) with 53 random bits.
   double uniform01() noexcept { return to_unit(next()); }
 
  private:
@@ -54,7 +54,7 @@ inline std::vector<std::size_t> shuffled_indices(std::size_t n, std::uint64_t se
 
 struct split_fractions {
   double validation = 0.1;
-  double test = 0.1;  // train gets the rest
+  double test = 0.1;  ///< train gets the rest
 };
 
 struct index_split {
@@ -70,9 +70,9 @@ inline std::array<std::size_t, 3> split_sizes(std::size_t n, const split_fractio
   return {n - val - test, val, test};
 }
 
-// Rounds x (rows x cols, integer row and column sums) to integers with the same sums, each
-// entry to its floor or ceiling. Such a rounding always exists (max-flow integrality): the
-// fractional parts form a feasible flow from rows (supply = row deficit) to columns.
+/// Rounds x (rows x cols, integer row and column sums) to integers with the same sums, each
+/// entry to its floor or ceiling. Such a rounding always exists (max-flow integrality): the
+/// fractional parts form a feasible flow from rows (supply = row deficit) to columns.
 inline std::vector<std::vector<std::size_t>> controlled_round(const std::vector<std::vector<double>>& x,
                                                               const std::vector<std::size_t>& row_sum,
                                                               const std::vector<std::size_t>& col_sum) {
@@ -83,7 +83,7 @@ inline std::vector<std::vector<std::size_t>> controlled_round(const std::vector<
   for (std::size_t r = 0; r < R; ++r) {
     long s = 0;
     for (std::size_t c = 0; c < C; ++c) {
-      // A small tolerance keeps exact integers (up to rounding noise) from being rounded up.
+      /// A small tolerance keeps exact integers (up to rounding noise) from being rounded up.
       const double fl = std::floor(x[r][c] + 1e-9);
       k[r][c] = std::size_t(fl);
       cap[r][c] = (x[r][c] - fl > 1e-9) ? 1 : 0;
@@ -99,8 +99,8 @@ inline std::vector<std::vector<std::size_t>> controlled_round(const std::vector<
   // Augmenting paths (rows -> cols, back along used edges) on this tiny bipartite graph.
   for (std::size_t r0 = 0; r0 < R; ++r0) {
     while (row_need[r0] > 0) {
-      std::vector<long> prev_row(C, -1);  // for each column, the row it was reached from
-      std::vector<long> prev_col(R, -1);  // for each row, the column it was reached from
+      std::vector<long> prev_row(C, -1);  ///< for each column, the row it was reached from
+      std::vector<long> prev_col(R, -1);  ///< for each row, the column it was reached from
       std::vector<bool> seen_row(R, false);
       std::vector<std::size_t> queue{r0};
       seen_row[r0] = true;
@@ -152,8 +152,8 @@ inline index_split random_split(std::size_t n, const split_fractions& f, std::ui
   return s;
 }
 
-// Labels are class indices >= 0. Each split's count of class c is within one of
-// share(c) * split size; split sizes are the same as random_split's.
+/// Labels are class indices >= 0. Each split's count of class c is within one of
+/// share(c) * split size; split sizes are the same as random_split's.
 inline index_split stratified_split(std::span<const std::int32_t> labels, const split_fractions& f, std::uint64_t seed) {
   const std::size_t n = labels.size();
   if (n == 0) fail("stratified split: no examples");
@@ -164,7 +164,7 @@ inline index_split stratified_split(std::span<const std::int32_t> labels, const 
   }
   std::vector<std::vector<std::size_t>> by_class(std::size_t(max_label) + 1);
   for (std::size_t i = 0; i < n; ++i) by_class[std::size_t(labels[i])].push_back(i);
-  const auto sizes = detail::split_sizes(n, f);  // train, validation, test
+  const auto sizes = detail::split_sizes(n, f);  ///< train, validation, test
   std::vector<std::vector<double>> x;
   std::vector<std::size_t> rows;
   for (const auto& cls : by_class) {
@@ -186,7 +186,7 @@ inline index_split stratified_split(std::span<const std::int32_t> labels, const 
     it += std::ptrdiff_t(k[c][2]);
     out.train.insert(out.train.end(), it, cls.end());
   }
-  // Mix the classes within each split, so that batches taken in order are not sorted by class.
+  /// Mix the classes within each split, so that batches taken in order are not sorted by class.
   shuffle(std::span<std::size_t>(out.train), rng);
   shuffle(std::span<std::size_t>(out.validation), rng);
   shuffle(std::span<std::size_t>(out.test), rng);
@@ -198,7 +198,7 @@ inline index_split stratified_split(std::span<const std::int32_t> labels, const 
 
 enum class last_batch { pad, drop };
 
-// Rows of one batch: index[0..count) are examples, the rest (if any) are padding rows.
+/// Rows of one batch: index[0..count) are examples, the rest (if any) are padding rows.
 template <std::size_t B>
 struct batch_rows {
   std::array<std::size_t, B> index{};

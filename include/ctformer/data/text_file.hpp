@@ -22,7 +22,7 @@ inline std::string read_text_file(const std::string& path) {
   return s;
 }
 
-// Calls f(line_number, line) for each line of text.
+/// Calls f(line_number, line) for each line of text.
 template <class F>
 void for_each_line(std::string_view text, F&& f) {
   std::size_t line_no = 0;

@@ -28,21 +28,21 @@
 
 namespace ctformer {
 
-// Declared here so that this header does not pull in xtensor; callers with a tensor_view have
-// tensor/tensor.hpp already.
+/// Declared here so that this header does not pull in xtensor; callers with a tensor_view have
+/// tensor/tensor.hpp already.
 template <class T, std::size_t... D>
 class tensor_view;
 
 struct word_vector_options {
-  // How a vocabulary token is looked up in the file: these prefixes are stripped first
-  // (SentencePiece's U+2581 word start, GPT-2's U+0120 "Ġ" space marker).
+  /// How a vocabulary token is looked up in the file: these prefixes are stripped first
+  /// (SentencePiece's U+2581 word start, GPT-2's U+0120 "Ġ" space marker).
   std::vector<std::string> strip_prefixes{"\xE2\x96\x81", "\xC4\xA0"};
-  // When the token itself is absent, try its ASCII-lowercased form (GloVe vocabularies are
-  // lowercase); an exact match always wins.
+  /// When the token itself is absent, try its ASCII-lowercased form (GloVe vocabularies are
+  /// lowercase); an exact match always wins.
   bool lowercase_fallback = true;
-  // Rows without a vector: left as they are when fill_missing is false (the usual flow: the
-  // model's initialize() ran first, so they already follow its scheme); otherwise filled by init
-  // (row, values), or when init is unset by normal(0, init_std) drawn from seed.
+  /// Rows without a vector: left as they are when fill_missing is false (the usual flow: the
+  /// model's initialize() ran first, so they already follow its scheme); otherwise filled by init
+  /// (row, values), or when init is unset by normal(0, init_std) drawn from seed.
   bool fill_missing = true;
   std::function<void(std::size_t, std::span<float>)> init;
   float init_std = 0.02f;
@@ -50,13 +50,13 @@ struct word_vector_options {
 };
 
 struct word_vector_report {
-  std::size_t dim = 0;              // components per vector in the file
-  std::size_t file_vectors = 0;     // vector lines read
-  std::size_t found = 0;            // vocabulary rows filled from the file
-  std::size_t missing = 0;          // rows filled by the initializer
-  std::size_t duplicates = 0;       // vector lines whose word appeared before (the first is kept)
-  std::vector<std::string> duplicate_words;  // the first few of them, for messages
-  std::vector<std::uint8_t> loaded;          // per row: 1 when it holds a pretrained vector
+  std::size_t dim = 0;              ///< components per vector in the file
+  std::size_t file_vectors = 0;     ///< vector lines read
+  std::size_t found = 0;            ///< vocabulary rows filled from the file
+  std::size_t missing = 0;          ///< rows filled by the initializer
+  std::size_t duplicates = 0;       ///< vector lines whose word appeared before (the first is kept)
+  std::vector<std::string> duplicate_words;  ///< the first few of them, for messages
+  std::vector<std::uint8_t> loaded;          ///< per row: 1 when it holds a pretrained vector
 
   double coverage() const noexcept { return loaded.empty() ? 0.0 : double(found) / double(loaded.size()); }
   std::vector<std::size_t> loaded_rows() const {
@@ -94,8 +94,8 @@ inline bool parse_size(std::string_view s, std::size_t& v) {
 
 }  // namespace detail
 
-// The core: reads vectors from `in` for the tokens of `vocab` into the row-major (rows, cols)
-// matrix at `matrix`. `where` names the source in errors (file name; lines are 1-based).
+/// The core: reads vectors from `in` for the tokens of `vocab` into the row-major (rows, cols)
+/// matrix at `matrix`. `where` names the source in errors (file name; lines are 1-based).
 inline word_vector_report load_word_vectors(std::istream& in, std::span<const std::string> vocab, float* matrix,
                                             std::size_t rows, std::size_t cols, const word_vector_options& opt = {},
                                             std::string_view where = "<stream>") {
@@ -104,7 +104,7 @@ inline word_vector_report load_word_vectors(std::istream& in, std::span<const st
   if (cols == 0) fail("word vectors: the embedding has no columns");
   word_vector_report rep;
   rep.loaded.assign(rows, 0);
-  // The words to look for: token -> rows (several tokens may share a word, e.g. "▁the", "the").
+  /// The words to look for: token -> rows (several tokens may share a word, e.g. "▁the", "the").
   std::unordered_map<std::string, std::vector<std::size_t>> exact, lower;
   for (std::size_t r = 0; r < rows; ++r) {
     std::string_view w = vocab[r];
@@ -145,8 +145,8 @@ inline word_vector_report load_word_vectors(std::istream& in, std::span<const st
     if (f.size() < rep.dim + 1)
       fail("word vectors '{}': line {}: '{}' has {} values, expected {} (dimension mismatch)", where, line_no, f[0],
            f.size() - 1, rep.dim);
-    // The last dim fields are the numbers; anything before them is the word (words may contain
-    // spaces). A number just before them means the line has too many values instead.
+    /// The last dim fields are the numbers; anything before them is the word (words may contain
+    /// spaces). A number just before them means the line has too many values instead.
     const std::size_t nw = f.size() - rep.dim;
     if (nw > 1) {
       float x;
@@ -210,7 +210,7 @@ inline word_vector_report load_word_vectors(const std::filesystem::path& file, s
   return load_word_vectors(in, vocab, matrix, rows, cols, opt, file.string());
 }
 
-// The vocabulary of a tokenizer, id by id.
+/// The vocabulary of a tokenizer, id by id.
 inline std::vector<std::string> vocabulary_of(const tokenizer& tok) {
   std::vector<std::string> v(tok.vocab_size());
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = tok.id_to_token(std::int32_t(i));
@@ -223,7 +223,7 @@ inline word_vector_report load_word_vectors(const std::filesystem::path& file, c
   return load_word_vectors(file, vocab, matrix, rows, cols, opt);
 }
 
-// A model's token embedding as a (V, C) view, e.g. view_of(params.wte).
+/// A model's token embedding as a (V, C) view, e.g. view_of(params.wte).
 template <std::size_t V, std::size_t C>
 word_vector_report load_word_vectors(const std::filesystem::path& file, const tokenizer& tok,
                                      tensor_view<float, V, C> embedding, const word_vector_options& opt = {}) {
@@ -235,10 +235,10 @@ word_vector_report load_word_vectors(const std::filesystem::path& file, std::spa
   return load_word_vectors(file, vocab, embedding.data(), V, C, opt);
 }
 
-// Freezing the loaded rows. After backward and before the optimizer step, zero their gradient:
-// plain SGD and Adam then leave them unchanged. Optimizers with decoupled weight decay (AdamW) still
-// shrink them, so either keep the embedding out of decay or put the rows back after each step
-// with restore_rows() from a snapshot_rows() copy taken once after loading.
+/// Freezing the loaded rows. After backward and before the optimizer step, zero their gradient:
+/// plain SGD and Adam then leave them unchanged. Optimizers with decoupled weight decay (AdamW) still
+/// shrink them, so either keep the embedding out of decay or put the rows back after each step
+/// with restore_rows() from a snapshot_rows() copy taken once after loading.
 inline void freeze_rows(float* grad, std::size_t cols, const std::vector<std::uint8_t>& loaded) {
   for (std::size_t r = 0; r < loaded.size(); ++r)
     if (loaded[r]) std::fill_n(grad + r * cols, cols, 0.f);

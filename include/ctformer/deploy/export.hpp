@@ -17,9 +17,9 @@
 namespace ctformer {
 
 struct export_options {
-  std::string ns = "ctformer_model";  // namespace of the generated arrays
-  std::string description;            // a comment and a constexpr string (e.g. Model::describe())
-  std::string extra;                  // more C++ appended inside the namespace (expected outputs, vocab...)
+  std::string ns = "ctformer_model";  ///< namespace of the generated arrays
+  std::string description;            ///< a comment and a constexpr string (e.g. Model::describe())
+  std::string extra;                  ///< more C++ appended inside the namespace (expected outputs, vocab...)
 };
 
 template <class P>

@@ -23,7 +23,7 @@ struct exported_tensor {
 };
 
 namespace detail {
-// Tensor k of the header must be the model's next tensor, by name and size.
+/// Tensor k of the header must be the model's next tensor, by name and size.
 template <class Tensor>
 const exported_tensor& exported_match(std::span<const exported_tensor> tensors, std::size_t k,
                                       const tensor_info& info, const Tensor& t, const char* who) {
@@ -39,8 +39,8 @@ const exported_tensor& exported_match(std::span<const exported_tensor> tensors, 
 }
 }  // namespace detail
 
-// view: a params struct whose storage is const_tensor_ref. Binds every tensor to the header's
-// array of the same name and size; the arrays must outlive the view (they are constexpr).
+/// view: a params struct whose storage is const_tensor_ref. Binds every tensor to the header's
+/// array of the same name and size; the arrays must outlive the view (they are constexpr).
 template <class P>
 void bind_exported(P& view, std::span<const exported_tensor> tensors) {
   const std::size_t N = tensors.size();

@@ -26,16 +26,16 @@
 namespace ctformer {
 
 struct sampling {
-  float temperature = 1.0f;  // <= 0: greedy (argmax, ties to the lowest id)
-  std::size_t top_k = 0;     // keep the k most likely tokens (0: all)
-  float top_p = 1.0f;        // then the smallest most-likely set whose probability reaches top_p (1: all)
-  std::uint64_t seed = 0;    // batch row b draws from rng(seed + b)
-  std::size_t vocab_limit = 0;  // draw only ids below this (0: all), for a vocabulary padded past the tokenizer's
+  float temperature = 1.0f;  ///< <= 0: greedy (argmax, ties to the lowest id)
+  std::size_t top_k = 0;     ///< keep the k most likely tokens (0: all)
+  float top_p = 1.0f;        ///< then the smallest most-likely set whose probability reaches top_p (1: all)
+  std::uint64_t seed = 0;    ///< batch row b draws from rng(seed + b)
+  std::size_t vocab_limit = 0;  ///< draw only ids below this (0: all), for a vocabulary padded past the tokenizer's
   bool greedy() const { return !(temperature > 0.0f) || top_k == 1; }
 };
 
-// The distribution a draw uses, and the draw. Scratch is sized once for the vocabulary, so
-// sampling allocates nothing. Ties between equal logits are broken by the lower id.
+/// The distribution a draw uses, and the draw. Scratch is sized once for the vocabulary, so
+/// sampling allocates nothing. Ties between equal logits are broken by the lower id.
 class sampler {
  public:
   explicit sampler(std::size_t vocab) : prob_(vocab), order_(vocab) {
@@ -51,8 +51,8 @@ class sampler {
     return std::int32_t(best);
   }
 
-  // Fills probabilities() (zero outside the kept set) and kept() (the kept ids, most likely first
-  // when a filter sorted them, otherwise in id order). Returns how many tokens were kept.
+  /// Fills probabilities() (zero outside the kept set) and kept() (the kept ids, most likely first
+  /// when a filter sorted them, otherwise in id order). Returns how many tokens were kept.
   template <class T>
   std::size_t distribution(const T* logits, const sampling& s) {
     check(s);
@@ -73,7 +73,7 @@ class sampler {
     const bool by_k = s.top_k > 0 && s.top_k < V, by_p = s.top_p < 1.0f;
     if (by_k || by_p) {
       keep = by_k ? s.top_k : V;
-      // Sorted by logit (not by weight, which can underflow to ties), then by id.
+      /// Sorted by logit (not by weight, which can underflow to ties), then by id.
       std::partial_sort(order_.begin(), order_.begin() + std::ptrdiff_t(keep), order_.begin() + std::ptrdiff_t(V),
                         [&](std::int32_t a, std::int32_t b) {
                           return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
@@ -102,7 +102,7 @@ class sampler {
   std::span<const double> probabilities() const { return prob_; }
   std::span<const std::int32_t> kept() const { return {order_.data(), kept_}; }
 
-  // One token from distribution(logits, s). Greedy takes no draw from r; otherwise exactly one.
+  /// One token from distribution(logits, s). Greedy takes no draw from r; otherwise exactly one.
   template <class T>
   std::int32_t sample(const T* logits, const sampling& s, rng& r) {
     const std::size_t keep = distribution(logits, s);
@@ -128,9 +128,9 @@ class sampler {
 };
 
 enum class stop_reason : unsigned char {
-  max_new_tokens,  // produced the requested number of tokens
-  stop_token,      // produced one of the stop tokens (it is the last token returned)
-  callback,        // the callback returned false
+  max_new_tokens,  ///< produced the requested number of tokens
+  stop_token,      ///< produced one of the stop tokens (it is the last token returned)
+  callback,        ///< the callback returned false
   context_full     // the window reached the model's context and the policy is stop
 };
 constexpr const char* to_string(stop_reason r) {
@@ -150,19 +150,19 @@ struct generate_options {
   sampling sample{};
   std::vector<std::int32_t> stop_tokens{};
   context_policy when_full = context_policy::slide;
-  std::size_t slide_keep = 0;  // tokens the window keeps when it slides (0: three quarters of the context)
-  bool use_cache = true;       // false: a full forward over the window for every token (the reference)
+  std::size_t slide_keep = 0;  ///< tokens the window keeps when it slides (0: three quarters of the context)
+  bool use_cache = true;       ///< false: a full forward over the window for every token (the reference)
 };
 
 struct generation {
-  std::vector<std::int32_t> tokens;  // the new tokens only
+  std::vector<std::int32_t> tokens;  ///< the new tokens only
   stop_reason reason = stop_reason::max_new_tokens;
-  std::size_t slides = 0;            // how often the window slid
+  std::size_t slides = 0;            ///< how often the window slid
 };
 
-// Runs generation for up to B prompts at once. Owns the KV cache (or, uncached, a full-forward
-// workspace) and the sampler scratch, allocated once and reused across run() calls; the token
-// loop allocates nothing (the result vectors are reserved before it starts).
+/// Runs generation for up to B prompts at once. Owns the KV cache (or, uncached, a full-forward
+/// workspace) and the sampler scratch, allocated once and reused across run() calls; the token
+/// loop allocates nothing (the result vectors are reserved before it starts).
 template <class Model, std::size_t B = 1>
 class generator {
  public:
@@ -177,8 +177,8 @@ class generator {
 
   cache_type& cache() { return *cache_; }
 
-  // callback(row, token) or callback(token), returning bool (false stops that row) or void;
-  // it runs after each new token, including a final stop token.
+  /// callback(row, token) or callback(token), returning bool (false stops that row) or void;
+  /// it runs after each new token, including a final stop token.
   template <class Callback>
   std::vector<generation> run(const params& p, std::span<const std::vector<std::int32_t>> prompts,
                               const generate_options& o, Callback&& callback) {
@@ -198,8 +198,8 @@ class generator {
 
     const std::size_t rows = prompts.size();
     std::vector<generation> out(rows);
-    std::array<std::vector<std::int32_t>, B> seq;  // prompt + generated, per row
-    std::array<std::size_t, B> start{};           // the window is seq[start, end)
+    std::array<std::vector<std::int32_t>, B> seq;  ///< prompt + generated, per row
+    std::array<std::size_t, B> start{};           ///< the window is seq[start, end)
     std::array<bool, B> done{};
     std::array<rng, B> gens;
     for (std::size_t b = 0; b < rows; ++b) {
@@ -219,7 +219,7 @@ class generator {
     std::array<std::int32_t, B> last{};
     std::array<const T*, B> logits{};
     for (;;) {
-      // Rows still running; windows that outgrew the context stop or slide.
+      /// Rows still running; windows that outgrew the context stop or slide.
       std::size_t n_active = 0;
       for (std::size_t b = 0; b < rows; ++b) {
         if (done[b]) continue;
@@ -253,8 +253,8 @@ class generator {
           for (std::size_t j = 0; j < Ctx; ++j) {
             const bool real = b < rows && start[b] + j < seq[b].size();
             batch_->ids(b, j) = real ? seq[b][start[b] + j] : 0;
-            // Every position is marked real: causality already hides the filler after the window,
-            // and an all-ones mask keeps attention on the same (unmasked) path as the cache.
+            /// Every position is marked real: causality already hides the filler after the window,
+            /// and an all-ones mask keeps attention on the same (unmasked) path as the cache.
             batch_->attention_mask(b, j) = 1;
             batch_->targets(b, j) = ignore_index;
             batch_->token_type(b, j) = 0;
@@ -309,7 +309,7 @@ class generator {
   sampler sampler_;
 };
 
-// One prompt. callback(token) -> bool (false stops) or void.
+/// One prompt. callback(token) -> bool (false stops) or void.
 template <class Model, class Callback>
 generation generate(const typename Model::params& p, std::span<const std::int32_t> prompt, const generate_options& o,
                     Callback&& callback) {
@@ -324,8 +324,8 @@ generation generate(const typename Model::params& p, std::span<const std::int32_
   return generate<Model>(p, prompt, o, [](std::int32_t) {});
 }
 
-// Up to B prompts in one batch (each row its own window, cache row and generator rng(seed + row)).
-// callback(row, token) -> bool or void.
+/// Up to B prompts in one batch (each row its own window, cache row and generator rng(seed + row)).
+/// callback(row, token) -> bool or void.
 template <class Model, std::size_t B, class Callback>
 std::vector<generation> generate_batch(const typename Model::params& p,
                                        std::span<const std::vector<std::int32_t>> prompts,

@@ -24,14 +24,14 @@
 
 namespace ctformer {
 
-// The weights a cache pass runs on: the model's own params, or a view of weights kept elsewhere
-// (Model::params_view, e.g. in a microcontroller's flash).
+/// The weights a cache pass runs on: the model's own params, or a view of weights kept elsewhere
+/// (Model::params_view, e.g. in a microcontroller's flash).
 template <class P, class Model>
 concept weights_of = std::same_as<P, typename Model::params> || std::same_as<P, typename Model::params_view>;
 
-// The cache of a decoder_lm (or of its quantized_lm) for B independent sequences (batch rows),
-// plus the buffers of one pass of up to `rows` new positions. Its size is a compile-time figure
-// (`bytes`); make() puts it on the heap once (or declare it static), and nothing in it grows.
+/// The cache of a decoder_lm (or of its quantized_lm) for B independent sequences (batch rows),
+/// plus the buffers of one pass of up to `rows` new positions. Its size is a compile-time figure
+/// (`bytes`); make() puts it on the heap once (or declare it static), and nothing in it grows.
 template <class Model, std::size_t B = 1, std::size_t Rows = 0>
 struct kv_cache {
   using model_type = Model;
@@ -39,7 +39,7 @@ struct kv_cache {
   static constexpr std::size_t L = Model::L, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
                                V = Model::V, D = C / H;
   static constexpr std::size_t batch = B;
-  // Positions per pass: prompts are prefilled in chunks of this many; a decoding step needs B.
+  /// Positions per pass: prompts are prefilled in chunks of this many; a decoding step needs B.
   static constexpr std::size_t rows = Rows ? Rows : std::max<std::size_t>(B, std::min<std::size_t>(Ctx, 64));
   static_assert(B > 0, "ctformer kv_cache: batch must be positive");
   static_assert(rows >= B, "ctformer kv_cache: a pass must hold one position per batch row");
@@ -47,30 +47,30 @@ struct kv_cache {
   using spec = typename Model::template pass_spec<rows, Ctx>;
   using source = cached_self_attention<T, Ctx, H, D, std::bit_floor(rows)>;
 
-  tensor4<T, L, B, Ctx, C> k;             // (L, B, Ctx, C) keys of every cached position
-  tensor4<T, L, B, Ctx, C> v;             // (L, B, Ctx, C) values
-  std::array<std::size_t, B> length{};    // positions cached per batch row
+  tensor4<T, L, B, Ctx, C> k;             ///< (L, B, Ctx, C) keys of every cached position
+  tensor4<T, L, B, Ctx, C> v;             ///< (L, B, Ctx, C) values
+  std::array<std::size_t, B> length{};    ///< positions cached per batch row
 
   // ---- one pass: work row r is token ids[r] of batch row row_of[r] at position pos_of[r]
   std::array<std::int32_t, rows> ids{};
   std::array<std::size_t, rows> row_of{};
   std::array<std::size_t, rows> pos_of{};
-  tensor2<T, rows, C> x, y;               // (R, C) the residual stream, in and out of a block
-  block_cache<spec> work;                 // one block's buffers, shared by the layers
-  [[no_unique_address]] maybe<pre, tensor2<T, rows, C>> normed;  // (R, C) ln_f output
-  tensor2<T, rows, V> logits;             // (R, V) logits of the pass's rows
+  tensor2<T, rows, C> x, y;               ///< (R, C) the residual stream, in and out of a block
+  block_cache<spec> work;                 ///< one block's buffers, shared by the layers
+  [[no_unique_address]] maybe<pre, tensor2<T, rows, C>> normed;  ///< (R, C) ln_f output
+  tensor2<T, rows, V> logits;             ///< (R, V) logits of the pass's rows
 
   static constexpr std::size_t bytes() { return sizeof(kv_cache); }  // a compile-time figure
 
-  // The cache on the heap, keys and values zeroed: positions past a row's length get exactly zero
-  // attention weight, and 0 * v must be 0, so the stale entries have to be finite.
+  /// The cache on the heap, keys and values zeroed: positions past a row's length get exactly zero
+  /// attention weight, and 0 * v must be 0, so the stale entries have to be finite.
   static std::unique_ptr<kv_cache> make() {
     auto c = std::make_unique<kv_cache>();
     std::memset(c->k.data(), 0, c->k.size() * sizeof(T));
     std::memset(c->v.data(), 0, c->v.size() * sizeof(T));
     return c;
   }
-  // Forgetting is O(1): entries past length are never attended to (and are finite).
+  /// Forgetting is O(1): entries past length are never attended to (and are finite).
   void clear() { length.fill(0); }
   void clear(std::size_t b) { length[b] = 0; }
 
@@ -79,12 +79,12 @@ struct kv_cache {
   const T* logits_row(std::size_t r) const { return logits.data() + r * V; }
 };
 
-// One pass over the n work rows staged in c.ids / row_of / pos_of (rows of one batch row in
-// increasing consecutive positions, each run starting where that row's cache ends). Appends their
-// keys and values and leaves the logits of rows [logits_from, n) in c.logits. The embedding, the
-// layer stack and the head are the model's own (Model::embed_rows, blocks_forward, logits_rows),
-// with keys and values from the cache: the same calls as the full forward, so the logits equal
-// its logits bit for bit.
+/// One pass over the n work rows staged in c.ids / row_of / pos_of (rows of one batch row in
+/// increasing consecutive positions, each run starting where that row's cache ends). Appends their
+/// keys and values and leaves the logits of rows [logits_from, n) in c.logits. The embedding, the
+/// layer stack and the head are the model's own (Model::embed_rows, blocks_forward, logits_rows),
+/// with keys and values from the cache: the same calls as the full forward, so the logits equal
+/// its logits bit for bit.
 template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
 void cached_pass(const P& p, kv_cache<Model, B, R>& c, std::size_t n,
                  std::size_t logits_from) {
@@ -114,7 +114,7 @@ void cached_pass(const P& p, kv_cache<Model, B, R>& c, std::size_t n,
 
 namespace detail {
 
-// Stages ids of batch row b pass by pass. want: 0 no logits, 1 the last id's, 2 every id's.
+/// Stages ids of batch row b pass by pass. want: 0 no logits, 1 the last id's, 2 every id's.
 template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
 const typename Model::T* extend_row(const P& p, kv_cache<Model, B, R>& c, std::size_t b,
                                     std::span<const std::int32_t> ids, int want, typename Model::T* all_logits) {
@@ -133,7 +133,7 @@ const typename Model::T* extend_row(const P& p, kv_cache<Model, B, R>& c, std::s
       c.pos_of[r] = start + r;
     }
     const bool final_pass = at + n == ids.size();
-    // Only logits somebody reads are computed.
+    /// Only logits somebody reads are computed.
     const std::size_t from = want == 2 ? 0 : (want == 1 && final_pass ? n - 1 : n);
     cached_pass<Model>(p, c, n, from);
     if (want == 2) std::memcpy(all_logits + at * cache::V, c.logits.data(), n * cache::V * sizeof(typename Model::T));
@@ -144,25 +144,25 @@ const typename Model::T* extend_row(const P& p, kv_cache<Model, B, R>& c, std::s
 
 }  // namespace detail
 
-// Appends ids to batch row b's cached sequence, in passes of up to kv_cache::rows positions.
-// Returns the logits of the last id (V values, valid until the next pass). When all_logits is
-// given it receives the logits of every id ((ids.size(), V), row-major). Throws when the row would
-// pass the model's context.
+/// Appends ids to batch row b's cached sequence, in passes of up to kv_cache::rows positions.
+/// Returns the logits of the last id (V values, valid until the next pass). When all_logits is
+/// given it receives the logits of every id ((ids.size(), V), row-major). Throws when the row would
+/// pass the model's context.
 template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
 const typename Model::T* extend(const P& p, kv_cache<Model, B, R>& c, std::size_t b,
                                 std::span<const std::int32_t> ids, typename Model::T* all_logits = nullptr) {
   return detail::extend_row<Model>(p, c, b, ids, all_logits ? 2 : 1, all_logits);
 }
 
-// Keys and values only: a prefix whose logits nobody reads.
+/// Keys and values only: a prefix whose logits nobody reads.
 template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
 void prefill(const P& p, kv_cache<Model, B, R>& c, std::size_t b,
              std::span<const std::int32_t> ids) {
   detail::extend_row<Model>(p, c, b, ids, 0, nullptr);
 }
 
-// One new token for each of the listed batch rows, in a single pass (so the weights are read once
-// for all of them). The logits of entry i land in c.logits_row(i).
+/// One new token for each of the listed batch rows, in a single pass (so the weights are read once
+/// for all of them). The logits of entry i land in c.logits_row(i).
 template <class Model, std::size_t B, std::size_t R, weights_of<Model> P>
 void step(const P& p, kv_cache<Model, B, R>& c, std::span<const std::size_t> batch_rows,
           std::span<const std::int32_t> ids) {

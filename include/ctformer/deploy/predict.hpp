@@ -34,22 +34,22 @@
 namespace ctformer {
 
 struct class_prediction {
-  std::int32_t label = 0;                // the most probable class (the lowest index on a tie)
-  std::vector<double> probabilities;     // softmax of the logits, one per class
+  std::int32_t label = 0;                ///< the most probable class (the lowest index on a tie)
+  std::vector<double> probabilities;     ///< softmax of the logits, one per class
 };
 
 namespace detail {
 
-// The template a text model's inputs get by default: [CLS] text [SEP] when the tokenizer has both
-// (BERT), otherwise none.
+/// The template a text model's inputs get by default: [CLS] text [SEP] when the tokenizer has both
+/// (BERT), otherwise none.
 inline encode_options default_encoding(const tokenizer& tok) {
   encode_options o;
   if (tok.specials().cls >= 0 && tok.specials().sep >= 0) o.tmpl = sequence_template::bert(tok.specials());
   return o;
 }
 
-// Runs an encoder model over texts, B rows per forward in eval mode; after each forward,
-// read(ws, row, index) is called for every real row (index: the text's position in the input).
+/// Runs an encoder model over texts, B rows per forward in eval mode; after each forward,
+/// read(ws, row, index) is called for every real row (index: the text's position in the input).
 template <class Model, std::size_t B, std::size_t S>
 class encoder_runner {
  public:
@@ -61,13 +61,13 @@ class encoder_runner {
   encoder_runner(const params& p, const tokenizer& tok, encode_options o)
       : p_(&p), tok_(&tok), o_(std::move(o)), ws_(std::make_unique<workspace>()), batch_(std::make_unique<batch_type>()) {}
 
-  // body_only: stop after the encoder's layers (embeddings need no head).
+  /// body_only: stop after the encoder's layers (embeddings need no head).
   template <class Read>
   void run(std::span<const std::string> texts, bool body_only, Read&& read) {
     for (std::size_t first = 0; first < texts.size(); first += B) {
       const std::size_t n = std::min(B, texts.size() - first);
       for (std::size_t r = 0; r < B; ++r) {
-        // Padding rows repeat the first text of the chunk; their outputs are never read.
+        /// Padding rows repeat the first text of the chunk; their outputs are never read.
         const auto e = encode_fixed<S>(*tok_, texts[first + (r < n ? r : 0)], o_);
         write_row(batch_->ids, batch_->attention_mask, batch_->token_type, r, e);
       }
@@ -89,8 +89,8 @@ class encoder_runner {
 
 }  // namespace detail
 
-// Labels and class probabilities of texts, for an encoder<cfg, classify<N>>. The weights and the
-// tokenizer must outlive it.
+/// Labels and class probabilities of texts, for an encoder<cfg, classify<N>>. The weights and the
+/// tokenizer must outlive it.
 template <class Model, std::size_t B = 8, std::size_t S = Model::Ctx>
 class text_classifier {
  public:
@@ -127,7 +127,7 @@ class text_classifier {
   detail::encoder_runner<Model, B, S> run_;
 };
 
-// Predicted values of texts, for an encoder<cfg, regress<>>.
+/// Predicted values of texts, for an encoder<cfg, regress<>>.
 template <class Model, std::size_t B = 8, std::size_t S = Model::Ctx>
 class text_regressor {
  public:
@@ -154,8 +154,8 @@ class text_regressor {
   detail::encoder_runner<Model, B, S> run_;
 };
 
-// Sentence embeddings from any encoder: the mean of the final hidden states over the text's real
-// tokens (specials included, padding not), optionally scaled to unit length.
+/// Sentence embeddings from any encoder: the mean of the final hidden states over the text's real
+/// tokens (specials included, padding not), optionally scaled to unit length.
 template <class Model, std::size_t B = 8, std::size_t S = Model::Ctx>
 class sentence_embedder {
  public:
@@ -199,16 +199,16 @@ class sentence_embedder {
   bool normalize_;
 };
 
-// Prompt strings continued by a decoder_lm (deploy/generate.hpp: the KV cache, sampling, stop
-// tokens); returns the new text only. B prompts run at once; prompt i of a call samples with
-// rng(seed + i), so results do not depend on B. Ids past the tokenizer's vocabulary (a model
-// vocabulary padded to a round size) are never drawn.
+/// Prompt strings continued by a decoder_lm (deploy/generate.hpp: the KV cache, sampling, stop
+/// tokens); returns the new text only. B prompts run at once; prompt i of a call samples with
+/// rng(seed + i), so results do not depend on B. Ids past the tokenizer's vocabulary (a model
+/// vocabulary padded to a round size) are never drawn.
 template <class Model, std::size_t B = 1>
 class text_generator {
  public:
   using params = typename Model::params;
 
-  // prepend_bos: start every prompt with the tokenizer's bos (GPT-2's <|endoftext|>), if it has one.
+  /// prepend_bos: start every prompt with the tokenizer's bos (GPT-2's <|endoftext|>), if it has one.
   text_generator(const params& p, const tokenizer& tok, bool prepend_bos = false)
       : p_(&p), tok_(&tok), bos_(prepend_bos ? tok.specials().bos : -1), gen_(std::make_unique<generator<Model, B>>()) {}
 
@@ -245,9 +245,9 @@ class text_generator {
   std::unique_ptr<generator<Model, B>> gen_;
 };
 
-// Source strings translated by a seq2seq model: the source tokenizer's ids (eos appended as in
-// training), greedy decoding (beam = 1) or beam search, the target tokenizer's text. K is the
-// scorer's row count: sources per greedy batch and the largest beam.
+/// Source strings translated by a seq2seq model: the source tokenizer's ids (eos appended as in
+/// training), greedy decoding (beam = 1) or beam search, the target tokenizer's text. K is the
+/// scorer's row count: sources per greedy batch and the largest beam.
 template <class Model, std::size_t K = 4>
 class translator {
  public:
@@ -256,7 +256,7 @@ class translator {
   translator(const params& p, const tokenizer& source, const tokenizer& target, const seq2seq_specials& sp)
       : src_(&source), tgt_(&target), sp_(sp), sc_(std::make_unique<seq2seq_scorer<Model, K>>(p, sp)) {}
 
-  // beam 1: greedy; length_penalty: GNMT's alpha (beam search only).
+  /// beam 1: greedy; length_penalty: GNMT's alpha (beam search only).
   std::string translate(std::string_view text, std::size_t beam = 1, double length_penalty = 0.0) {
     const std::string one(text);
     return std::move(translate(std::span<const std::string>(&one, 1), beam, length_penalty)[0]);

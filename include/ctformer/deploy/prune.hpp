@@ -21,7 +21,7 @@
 
 namespace ctformer {
 
-// Fraction of zero entries among the weight matrices (role::weight), and over everything.
+/// Fraction of zero entries among the weight matrices (role::weight), and over everything.
 struct sparsity_report {
   double weights = 0;
   double all = 0;
@@ -42,8 +42,8 @@ sparsity_report measure_sparsity(const P& params) {
   return {wn ? double(wz) / double(wn) : 0.0, an ? double(az) / double(an) : 0.0};
 }
 
-// Unstructured magnitude pruning of every weight matrix to `sparsity` (0 <= sparsity < 1).
-// Updates `mask` (entries already 0 stay 0) and zeroes the pruned weights.
+/// Unstructured magnitude pruning of every weight matrix to `sparsity` (0 <= sparsity < 1).
+/// Updates `mask` (entries already 0 stay 0) and zeroes the pruned weights.
 template <class P>
 void prune_magnitude(P& params, P& mask, double sparsity) {
   if (!(sparsity >= 0 && sparsity < 1)) fail("prune_magnitude: sparsity must be in [0, 1), got {}", sparsity);
@@ -53,7 +53,7 @@ void prune_magnitude(P& params, P& mask, double sparsity) {
     if (k == 0) return;
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), std::size_t{0});
-    // Ties (equal magnitudes) are broken by index, so the result is deterministic.
+    /// Ties (equal magnitudes) are broken by index, so the result is deterministic.
     auto mag = [&](std::size_t i) { return m.data()[i] == 0 ? -1.0 : std::abs(double(w.data()[i])); };
     std::nth_element(order.begin(), order.begin() + std::ptrdiff_t(k), order.end(), [&](std::size_t a, std::size_t b) {
       const double ma = mag(a), mb = mag(b);
@@ -64,9 +64,9 @@ void prune_magnitude(P& params, P& mask, double sparsity) {
   apply_mask(params, mask);
 }
 
-// Structured pruning inside transformer blocks: in every block, the `head_fraction` of attention
-// heads and the `neuron_fraction` of FFN neurons with the smallest L2 norm are removed.
-// Works on any model whose blocks are block_params (all three architectures' self-attention).
+/// Structured pruning inside transformer blocks: in every block, the `head_fraction` of attention
+/// heads and the `neuron_fraction` of FFN neurons with the smallest L2 norm are removed.
+/// Works on any model whose blocks are block_params (all three architectures' self-attention).
 struct structured_prune_report {
   std::size_t heads_pruned = 0, heads_total = 0, neurons_pruned = 0, neurons_total = 0;
 };
@@ -77,7 +77,7 @@ template <class T, std::size_t C, std::size_t F, family Fam, bool Cross>
 void prune_block(block_params<T, C, F, Fam, Cross>& p, block_params<T, C, F, Fam, Cross>& m, std::size_t H,
                  double head_fraction, double neuron_fraction, structured_prune_report& r) {
   const std::size_t D = C / H;
-  // A head's weights: its D columns of q, k and v (in, out layout) and its D rows of the projection.
+  /// A head's weights: its D columns of q, k and v (in, out layout) and its D rows of the projection.
   auto head_cols = [&](auto& params, auto&& fn) {
     for (std::size_t h = 0; h < H; ++h) {
       if constexpr (block_params<T, C, F, Fam, Cross>::fused_qkv) {
@@ -125,7 +125,7 @@ void prune_block(block_params<T, C, F, Fam, Cross>& p, block_params<T, C, F, Fam
 
 }  // namespace detail
 
-// For decoder_lm (params.h), encoder (params.body.layer) and seq2seq (params.enc and .dec).
+/// For decoder_lm (params.h), encoder (params.body.layer) and seq2seq (params.enc and .dec).
 template <class Model>
 structured_prune_report prune_structured(typename Model::params& p, typename Model::params& mask,
                                          double head_fraction, double neuron_fraction) {

@@ -26,22 +26,22 @@
 
 namespace ctformer {
 
-// A linear layer y = x W + b with W quantized per output channel: weight (Out, In) int8.
-// Tn: tensor (owning) or const_tensor_ref (a view of weights in flash).
+/// A linear layer y = x W + b with W quantized per output channel: weight (Out, In) int8.
+/// Tn: tensor (owning) or const_tensor_ref (a view of weights in flash).
 template <std::size_t In, std::size_t Out, template <class, std::size_t...> class Tn = tensor>
 struct qlinear {
-  Tn<std::int8_t, Out, In> weight;  // (Out, In)
-  Tn<float, Out> scale;             // (Out)
-  Tn<float, Out> bias;              // (Out)
+  Tn<std::int8_t, Out, In> weight;  ///< (Out, In)
+  Tn<float, Out> scale;             ///< (Out)
+  Tn<float, Out> bias;              ///< (Out)
   static constexpr auto fields() {
     return std::tuple{field("weight", &qlinear::weight, role::weight), field("weight_scale", &qlinear::scale, role::bias),
                       field("bias", &qlinear::bias, role::bias)};
   }
 };
 
-// y (rows, Out) = x (rows, In) W + b through int8: x is quantized per row into xq (rows, >= In)
-// with scales xs (rows), then one int8 GEMM. The block (layers/block.hpp) calls this for
-// quantized weights, with its cache's buffers.
+/// y (rows, Out) = x (rows, In) W + b through int8: x is quantized per row into xq (rows, >= In)
+/// with scales xs (rows), then one int8 GEMM. The block (layers/block.hpp) calls this for
+/// quantized weights, with its cache's buffers.
 template <std::size_t In, std::size_t Out, template <class, std::size_t...> class Tn>
 void linear_forward(float* y, std::size_t ldy, const float* x, std::size_t ldx, std::size_t rows,
                     const qlinear<In, Out, Tn>& w, std::int8_t* xq, float* xs) {
@@ -51,7 +51,7 @@ void linear_forward(float* y, std::size_t ldy, const float* x, std::size_t ldx, 
 
 namespace detail {
 
-// W (In, Out) float -> per-column int8 (stored transposed) and scales.
+/// W (In, Out) float -> per-column int8 (stored transposed) and scales.
 template <std::size_t In, std::size_t Out>
 void quantize_linear(qlinear<In, Out>& q, const float* w, const float* b) {
   static thread_local std::vector<float> wt;
@@ -77,16 +77,16 @@ void dequantize_linear(float* w, float* b, const qlinear<In, Out>& q) {
 template <class Model>
 struct quantized_lm {
   static_assert(std::is_same_v<typename Model::T, float>, "ctformer: quantize a float model");
-  using T = float;  // activations, norms, biases and scales stay float
+  using T = float;  ///< activations, norms, biases and scales stay float
   static constexpr gpt_config Cfg = Model::config;
   static constexpr std::size_t V = Model::V, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
                                L = Model::L, D = C / H;
   static constexpr bool pre = Model::pre, tied = Model::tied, learned_pos = Model::learned_pos;
 
-  // Storage Tn: params owns the weights; params_view reads them where they are (bind_exported()).
+  /// Storage Tn: params owns the weights; params_view reads them where they are (bind_exported()).
   template <template <class, std::size_t...> class Tn>
   struct block_of {
-    static constexpr bool fused_qkv = true;  // GPT-2's c_attn
+    static constexpr bool fused_qkv = true;  ///< GPT-2's c_attn
     layernorm_params<float, C, Tn> ln1;
     qlinear<C, 3 * C, Tn> qkv;
     qlinear<C, C, Tn> proj;
@@ -101,8 +101,8 @@ struct quantized_lm {
   };
   template <template <class, std::size_t...> class Tn>
   struct params_of {
-    Tn<std::int8_t, V, C> wte;  // (V, C) per-row int8
-    Tn<float, V> wte_scale;     // (V)
+    Tn<std::int8_t, V, C> wte;  ///< (V, C) per-row int8
+    Tn<float, V> wte_scale;     ///< (V)
     [[no_unique_address]] maybe<learned_pos, Tn<float, Ctx, C>> wpe;
     std::array<block_of<Tn>, L> h;
     [[no_unique_address]] maybe<pre, layernorm_params<float, C, Tn>> ln_f;
@@ -140,7 +140,7 @@ struct quantized_lm {
     if constexpr (!tied) detail::quantize_linear(q.lm_head, p.lm_head.data(), nullptr);
   }
 
-  // The float model the int8 one stands for (each weight replaced by q * s).
+  /// The float model the int8 one stands for (each weight replaced by q * s).
   static void dequantize(const params& q, typename Model::params& p) {
     for (std::size_t v = 0; v < V; ++v)
       for (std::size_t c = 0; c < C; ++c) p.wte(v, c) = float(q.wte(v, c)) * q.wte_scale(v);
@@ -169,7 +169,7 @@ struct quantized_lm {
     Model::template blocks_forward<Sp>(p, n, stream, cache, source, mode);
   }
 
-  // x (n, C) = dequantized wte[ids[r]] + position pos[r].
+  /// x (n, C) = dequantized wte[ids[r]] + position pos[r].
   template <class P>
   static void embed_rows(const P& p, const std::int32_t* ids, const std::size_t* pos, std::size_t n, float* x) {
     const float* pos_table;
@@ -188,7 +188,7 @@ struct quantized_lm {
     }
   }
 
-  // logits (m, V) of hidden states (m, C): ln_f (pre-LN) and the int8 LM head.
+  /// logits (m, V) of hidden states (m, C): ln_f (pre-LN) and the int8 LM head.
   template <class P, class Cache>
   static void logits_rows(const P& p, const float* hidden, std::size_t m, float* logits, float* normed,
                           Cache& c) {
@@ -210,15 +210,15 @@ struct quantized_lm {
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
     static constexpr std::size_t batch = B, seq = S, BS = B * S;
     using spec = block_spec<float, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, false, S, true>;
-    tensor2<float, BS, C> x, y;           // (BS, C) the residual stream, in and out of a block
-    block_cache<spec> work;               // one block's buffers, shared by the layers
-    [[no_unique_address]] maybe<pre, tensor2<float, BS, C>> normed;  // (BS, C) ln_f output
-    tensor2<float, BS, V> logits;         // (BS, V)
+    tensor2<float, BS, C> x, y;           ///< (BS, C) the residual stream, in and out of a block
+    block_cache<spec> work;               ///< one block's buffers, shared by the layers
+    [[no_unique_address]] maybe<pre, tensor2<float, BS, C>> normed;  ///< (BS, C) ln_f output
+    tensor2<float, BS, V> logits;         ///< (BS, V)
     tensor1<float, BS> row_loss;
-    std::array<std::size_t, BS> pos{};    // the position of each row
+    std::array<std::size_t, BS> pos{};    ///< the position of each row
   };
 
-  // Logits for every position land in ws.logits (as decoder_lm::forward, in eval mode).
+  /// Logits for every position land in ws.logits (as decoder_lm::forward, in eval mode).
   template <class P, std::size_t B, std::size_t S>
   static void forward(const P& p, workspace<B, S>& ws, const token_batch<B, S>& batch) {
     constexpr std::size_t BS = B * S;

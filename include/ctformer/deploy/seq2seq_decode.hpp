@@ -31,10 +31,10 @@
 
 namespace ctformer {
 
-// What the search algorithms need from a model: up to rows() prefixes scored at once.
-//   start(n)             n rows, each the empty prefix (the decoder has seen only bos)
-//   advance(parent, tok) row r becomes old row parent[r] followed by tok[r], r < parent.size()
-//   log_probs(out)       out (n, V): log-probabilities of the next token of each current row
+/// What the search algorithms need from a model: up to rows() prefixes scored at once.
+///   start(n)             n rows, each the empty prefix (the decoder has seen only bos)
+///   advance(parent, tok) row r becomes old row parent[r] followed by tok[r], r < parent.size()
+///   log_probs(out)       out (n, V): log-probabilities of the next token of each current row
 template <class S>
 concept decode_scorer = requires(S& s, std::span<const std::size_t> parent, std::span<const std::int32_t> tok,
                                  std::span<double> out, std::size_t n) {
@@ -47,25 +47,25 @@ concept decode_scorer = requires(S& s, std::span<const std::size_t> parent, std:
 };
 
 struct decode_options {
-  std::int32_t eos = -1;     // ends a hypothesis (required)
-  std::size_t max_len = 0;   // most tokens generated, eos included (0: the scorer's max_length())
+  std::int32_t eos = -1;     ///< ends a hypothesis (required)
+  std::size_t max_len = 0;   ///< most tokens generated, eos included (0: the scorer's max_length())
 };
 
 struct beam_options : decode_options {
-  std::size_t beam = 4;          // hypotheses kept per step
-  double length_penalty = 0.0;   // alpha; 0 ranks by log-probability alone, > 0 favours longer output
-  std::size_t n_best = 1;        // how many finished hypotheses to return (at most `beam`)
+  std::size_t beam = 4;          ///< hypotheses kept per step
+  double length_penalty = 0.0;   ///< alpha; 0 ranks by log-probability alone, > 0 favours longer output
+  std::size_t n_best = 1;        ///< how many finished hypotheses to return (at most `beam`)
 };
 
 struct hypothesis {
-  std::vector<std::int32_t> tokens;  // generated tokens, eos not included
-  double log_prob = 0;               // sum of the log-probabilities, eos included when `ended`
-  double score = 0;                  // log_prob / lp(length())
-  bool ended = false;                // true: ended with eos; false: stopped at max_len
+  std::vector<std::int32_t> tokens;  ///< generated tokens, eos not included
+  double log_prob = 0;               ///< sum of the log-probabilities, eos included when `ended`
+  double score = 0;                  ///< log_prob / lp(length())
+  bool ended = false;                ///< true: ended with eos; false: stopped at max_len
   std::size_t length() const { return tokens.size() + (ended ? 1 : 0); }
 };
 
-// GNMT's length penalty ((5 + n) / 6)^alpha.
+/// GNMT's length penalty ((5 + n) / 6)^alpha.
 inline double length_penalty(std::size_t n, double alpha) {
   return alpha == 0.0 ? 1.0 : std::pow((5.0 + double(n)) / 6.0, alpha);
 }
@@ -78,7 +78,7 @@ inline std::size_t decode_limit(const decode_options& o, std::size_t scorer_max)
   return o.max_len ? std::min(o.max_len, scorer_max) : scorer_max;
 }
 
-// log-softmax of one row of logits, in double (the beam sums many of them).
+/// log-softmax of one row of logits, in double (the beam sums many of them).
 template <class T>
 void log_softmax_row(double* out, const T* logits, std::size_t V) {
   double mx = double(logits[0]);
@@ -89,7 +89,7 @@ void log_softmax_row(double* out, const T* logits, std::size_t V) {
   for (std::size_t v = 0; v < V; ++v) out[v] = double(logits[v]) - lse;
 }
 
-// The argmax of a row, the lowest id on ties (the order beam search breaks ties in too).
+/// The argmax of a row, the lowest id on ties (the order beam search breaks ties in too).
 inline std::int32_t argmax_row(const double* row, std::size_t V) {
   std::size_t best = 0;
   for (std::size_t v = 1; v < V; ++v)
@@ -99,8 +99,8 @@ inline std::int32_t argmax_row(const double* row, std::size_t V) {
 
 }  // namespace detail
 
-// Greedy decoding of the scorer's first n rows (their sources set beforehand): each row takes its
-// most probable token until eos or max_len. Rows are independent; finished rows idle on eos.
+/// Greedy decoding of the scorer's first n rows (their sources set beforehand): each row takes its
+/// most probable token until eos or max_len. Rows are independent; finished rows idle on eos.
 template <decode_scorer S>
 std::vector<hypothesis> greedy_decode(S& sc, std::size_t n, const decode_options& o) {
   const std::size_t max_len = detail::decode_limit(o, sc.max_length());
@@ -140,12 +140,12 @@ std::vector<hypothesis> greedy_decode(S& sc, std::size_t n, const decode_options
   return out;
 }
 
-// Beam search over the scorer's source (every row decodes the same source). Per step the
-// candidates (row, token) are ranked by log-probability (ties: lower row, then lower token); an
-// eos among the best `beam` finishes a hypothesis, the best non-eos candidates fill the beam. It
-// stops when `beam` hypotheses have finished, or when no live hypothesis can still beat the best
-// finished score (a bound that holds for alpha >= 0 and alpha < 0), or at max_len. Returns the
-// n_best finished hypotheses, best score first. With beam 1 this is greedy_decode exactly.
+/// Beam search over the scorer's source (every row decodes the same source). Per step the
+/// candidates (row, token) are ranked by log-probability (ties: lower row, then lower token); an
+/// eos among the best `beam` finishes a hypothesis, the best non-eos candidates fill the beam. It
+/// stops when `beam` hypotheses have finished, or when no live hypothesis can still beat the best
+/// finished score (a bound that holds for alpha >= 0 and alpha < 0), or at max_len. Returns the
+/// n_best finished hypotheses, best score first. With beam 1 this is greedy_decode exactly.
 template <decode_scorer S>
 std::vector<hypothesis> beam_search(S& sc, const beam_options& o) {
   const std::size_t max_len = detail::decode_limit(o, sc.max_length());
@@ -184,7 +184,7 @@ std::vector<hypothesis> beam_search(S& sc, const beam_options& o) {
     cand.clear();
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t v = 0; v < V; ++v) cand.push_back({beams[r].log_prob + lp[r * V + v], r, std::int32_t(v)});
-    // Only the first 2k candidates can matter: k of them may be eos, k more fill the beam.
+    /// Only the first 2k candidates can matter: k of them may be eos, k more fill the beam.
     const std::size_t keep = std::min(cand.size(), 2 * k);
     std::partial_sort(cand.begin(), cand.begin() + std::ptrdiff_t(keep), cand.end(),
                       [](const candidate& a, const candidate& b) {
@@ -212,8 +212,8 @@ std::vector<hypothesis> beam_search(S& sc, const beam_options& o) {
     if (!finished.empty()) {
       double best = finished.front().score;
       for (const auto& h : finished) best = std::max(best, h.score);
-      // A live prefix of length m and log-probability q <= 0 ends with length in (m, max_len] and
-      // log-probability <= q, so its score is at most q / lp(max_len) (alpha >= 0) or q / lp(m + 1).
+      /// A live prefix of length m and log-probability q <= 0 ends with length in (m, max_len] and
+      /// log-probability <= q, so its score is at most q / lp(max_len) (alpha >= 0) or q / lp(m + 1).
       double bound = -std::numeric_limits<double>::infinity();
       for (const auto& b : next) {
         const std::size_t m = b.tokens.size();
@@ -235,9 +235,9 @@ std::vector<hypothesis> beam_search(S& sc, const beam_options& o) {
 
 enum class decode_engine { cached, recompute };
 
-// Scores up to K rows of a seq2seq<Cfg> model: sources of at most Ss tokens (eos appended as in
-// training, by fill_batch), hypotheses of at most St tokens. set_sources() encodes each source
-// once; a row decodes the source of its slot, and a row made by advance() inherits its parent's.
+/// Scores up to K rows of a seq2seq<Cfg> model: sources of at most Ss tokens (eos appended as in
+/// training, by fill_batch), hypotheses of at most St tokens. set_sources() encodes each source
+/// once; a row decodes the source of its slot, and a row made by advance() inherits its parent's.
 template <class Model, std::size_t K, std::size_t Ss = Model::Cs, std::size_t St = Model::Ct,
           decode_engine Engine = decode_engine::cached>
 class seq2seq_scorer {
@@ -277,7 +277,7 @@ class seq2seq_scorer {
   std::size_t vocab_size() const { return V; }
   std::size_t max_length() const { return St; }
 
-  // Encodes 1..K sources (token ids without specials). With one source every row decodes it.
+  /// Encodes 1..K sources (token ids without specials). With one source every row decodes it.
   void set_sources(std::span<const std::vector<std::int32_t>> sources) {
     if (sources.empty() || sources.size() > K)
       fail("seq2seq_scorer: {} sources; the scorer holds 1..{}", sources.size(), K);
@@ -331,7 +331,7 @@ class seq2seq_scorer {
       slot[r] = slot_[parent[r]];
     }
     if constexpr (Engine == decode_engine::cached) {
-      // Rows take their parent's self-attention cache (positions 0..t).
+      /// Rows take their parent's self-attention cache (positions 0..t).
       bool identity = parent.size() == n_;
       for (std::size_t r = 0; r < parent.size() && identity; ++r) identity = parent[r] == r;
       if (!identity) {
@@ -378,12 +378,12 @@ class seq2seq_scorer {
 
   const std::int32_t* row_mask(std::size_t r) const { return src_mask_.data() + slot_[r] * Ss; }
 
-  // The buffers of one decoding step (K rows, one position each) and its attention sources: the
-  // self-attention cache, and the source's keys and values projected once in set_sources().
+  /// The buffers of one decoding step (K rows, one position each) and its attention sources: the
+  /// self-attention cache, and the source's keys and values projected once in set_sources().
   using step_spec = block_spec<T, 1, K, C, F, H, Model::config.norm, Model::config.act, true, true, Ss, false, St>;
   using self_source = cached_self_attention<T, St, H, D, std::bit_floor(K)>;
 
-  // One decoder position for the n current rows, through the model's decoder layer stack.
+  /// One decoder position for the n current rows, through the model's decoder layer stack.
   void step_cached() {
     const std::size_t n = n_, t = t_;
     T* stream[2] = {stream_.data(), stream_.data() + K * C};
@@ -431,12 +431,12 @@ class seq2seq_scorer {
       kernels::gemm<T>(false, false, n, V, C, T(1), h, C, p_->lm_head.data(), V, T(0), logits_.data(), V);
   }
 
-  // The same padding rule as training: no mask at all when the source has no padding.
+  /// The same padding rule as training: no mask at all when the source has no padding.
   const std::int32_t* source_mask(std::size_t r) const {
     return detail::mask_or_null(row_mask(r), Ss);
   }
 
-  // The whole decoder over bos + prefix, padded to St (causal attention keeps the padding out).
+  /// The whole decoder over bos + prefix, padded to St (causal attention keeps the padding out).
   void step_recompute() {
     full_batch& b = *batch_;
     full_ws& ws = *ws_;
@@ -459,21 +459,21 @@ class seq2seq_scorer {
   seq2seq_specials sp_;
   std::unique_ptr<enc_ws> enc_ws_;
   std::unique_ptr<enc_batch> enc_batch_;
-  std::vector<T> enc_out_;               // (slots, Ss, C) encoder output per source
-  std::vector<std::int32_t> src_mask_;   // (slots, Ss)
+  std::vector<T> enc_out_;               ///< (slots, Ss, C) encoder output per source
+  std::vector<std::int32_t> src_mask_;   ///< (slots, Ss)
   std::size_t slots_ = 0, n_ = 0, t_ = 0;
-  std::array<std::size_t, K> slot_{};    // the source slot of each row
-  std::array<std::int32_t, K> input_{};  // the token each row feeds at position t
-  // cached engine
-  std::vector<T> cross_k_, cross_v_;  // (Ld, slots, Ss, C) cross-attention keys and values
-  // (Ld, K, St, C) self-attention cache, and the buffer a beam reorder copies it into
+  std::array<std::size_t, K> slot_{};    ///< the source slot of each row
+  std::array<std::int32_t, K> input_{};  ///< the token each row feeds at position t
+  /// cached engine
+  std::vector<T> cross_k_, cross_v_;  ///< (Ld, slots, Ss, C) cross-attention keys and values
+  /// (Ld, K, St, C) self-attention cache, and the buffer a beam reorder copies it into
   std::vector<T> self_k_, self_v_, self_k_next_, self_v_next_;
-  // one decoding step: the residual stream in and out of a block (2, K, C), the final norm's
-  // output (K, C), the (K, V) logits, each row's cache row and position, and one block's buffers
+  /// one decoding step: the residual stream in and out of a block (2, K, C), the final norm's
+  /// output (K, C), the (K, V) logits, each row's cache row and position, and one block's buffers
   std::vector<T> stream_, normed_, logits_;
   std::array<std::size_t, K> row_of_{}, pos_of_{};
   std::unique_ptr<block_cache<step_spec>> work_;
-  // recompute engine
+  /// recompute engine
   std::unique_ptr<full_ws> ws_;
   std::unique_ptr<full_batch> batch_;
   std::vector<std::vector<std::int32_t>> prefix_;

@@ -28,15 +28,15 @@ namespace ctformer {
 
 inline constexpr const char* checkpoint_format = "ctformer-checkpoint-1";
 
-// What a checkpoint carries besides tensors. `data` is the caller's: loader position, its RNG
-// states, early-stopping state... anything needed to continue exactly.
+/// What a checkpoint carries besides tensors. `data` is the caller's: loader position, its RNG
+/// states, early-stopping state... anything needed to continue exactly.
 struct checkpoint_state {
   long step = 0;
   std::uint64_t seed = 0;
   json::value data;
 };
 
-// rng state <-> JSON (64-bit words as strings: JSON numbers hold only 53 bits exactly).
+/// rng state <-> JSON (64-bit words as strings: JSON numbers hold only 53 bits exactly).
 inline json::value to_json(const rng::state_type& st) {
   json::value v;
   json::array words;
@@ -48,13 +48,13 @@ inline json::value to_json(const rng::state_type& st) {
 }
 namespace detail {
 
-// Whole-string unsigned parse in the given base: no sign, no prefix, no space, no overflow.
+/// Whole-string unsigned parse in the given base: no sign, no prefix, no space, no overflow.
 inline bool parse_u64(std::string_view s, int base, std::uint64_t& v) {
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v, base);
   return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-// Runs one read of a JSON field and names the field (and file) in any ctformer::error it raises.
+/// Runs one read of a JSON field and names the field (and file) in any ctformer::error it raises.
 template <class F>
 auto with_field(std::string_view where, std::string_view field, F&& read) -> decltype(read()) {
   try {
@@ -66,8 +66,8 @@ auto with_field(std::string_view where, std::string_view field, F&& read) -> dec
 
 }  // namespace detail
 
-// Parses an rng state written by to_json. Throws ctformer::error, prefixed by `where`, naming
-// the field that is missing or malformed.
+/// Parses an rng state written by to_json. Throws ctformer::error, prefixed by `where`, naming
+/// the field that is missing or malformed.
 inline rng::state_type rng_state_from_json(const json::value& v, std::string_view where = "rng state") {
   rng::state_type st{};
   const auto& words = detail::with_field(where, "s", [&]() -> const json::array& { return v.at("s").as_array(); });
@@ -89,7 +89,7 @@ namespace detail {
 
 template <class P>
 void add_native(safetensors::writer& w, const P& p, const std::string& prefix) {
-  save_options o;  // members set one by one: a designated initializer warns under -Wextra
+  save_options o;  ///< members set one by one: a designated initializer warns under -Wextra
   o.layout = weight_layout::native;
   o.prefix = prefix;
   add_weights(w, p, o);
@@ -114,7 +114,7 @@ inline std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
 
 }  // namespace detail
 
-// Saves a trainer's full state. with_grads also stores the last step's gradients.
+/// Saves a trainer's full state. with_grads also stores the last step's gradients.
 template <class Trainer>
 void save_checkpoint(const std::string& path, Trainer& t, const json::value& data = {}, bool with_grads = false) {
   using Model = typename Trainer::model_type;
@@ -135,14 +135,14 @@ void save_checkpoint(const std::string& path, Trainer& t, const json::value& dat
   w.save(path);
 }
 
-// Loads a checkpoint into a trainer made for the same model type and optimizer. Throws
-// ctformer::error for a corrupt or truncated file, another model type, another optimizer, any
-// missing or mismatched tensor and any missing or malformed training-state field (naming the file
-// and the field). It is a transaction: everything is read and checked first, then copied in by
-// operations that cannot fail, so on an error the trainer is exactly as it was. check_data, when
-// given, is called on the caller's `data` before anything is written: a caller that parses its
-// own state there (into staging) makes its resume part of the same transaction.
-// The same from a file already read and parsed (path names it in messages).
+/// Loads a checkpoint into a trainer made for the same model type and optimizer. Throws
+/// ctformer::error for a corrupt or truncated file, another model type, another optimizer, any
+/// missing or mismatched tensor and any missing or malformed training-state field (naming the file
+/// and the field). It is a transaction: everything is read and checked first, then copied in by
+/// operations that cannot fail, so on an error the trainer is exactly as it was. check_data, when
+/// given, is called on the caller's `data` before anything is written: a caller that parses its
+/// own state there (into staging) makes its resume part of the same transaction.
+/// The same from a file already read and parsed (path names it in messages).
 template <class Trainer>
 checkpoint_state load_checkpoint(const safetensors::file& f, const std::string& path, Trainer& t,
                                  const std::function<void(const json::value&)>& check_data = nullptr) {
@@ -168,7 +168,7 @@ checkpoint_state load_checkpoint(const safetensors::file& f, const std::string& 
   const std::string where = fmt::format("checkpoint '{}': training state", path);
   if (!st.is_object()) fail("{} is not a JSON object", where);
 
-  // 1. Read and check everything into staging.
+  /// 1. Read and check everything into staging.
   const std::string& opt_name =
       detail::with_field(where, "optimizer", [&]() -> const std::string& { return st.at("optimizer").as_string(); });
   if (opt_name != Trainer::optimizer_type::name)
@@ -187,7 +187,7 @@ checkpoint_state load_checkpoint(const safetensors::file& f, const std::string& 
     state_plans.push_back(detail::plan_native(f, buf, std::string("optim.") + name + "."));
   });
 
-  // 2. Commit: copies and assignments only, none of which can throw.
+  /// 2. Commit: copies and assignments only, none of which can throw.
   detail::apply_weights(model_plan, t.weights());
   std::size_t k = 0;
   t.state().visit([&](const char*, auto& buf) { detail::apply_weights(state_plans[k++], buf); });

@@ -54,7 +54,7 @@ class value {
 
   bool as_bool() const { return get<bool>("a boolean"); }
   double as_number() const { return get<double>("a number"); }
-  // The number as an integer; fails when it has a fractional part or does not fit.
+  /// The number as an integer; fails when it has a fractional part or does not fit.
   long long as_int() const {
     const double d = as_number();
     if (std::trunc(d) != d || std::abs(d) > 9007199254740992.0)
@@ -67,7 +67,7 @@ class value {
   const object& as_object() const { return *get<std::shared_ptr<object>>("an object"); }
   object& as_object() { return *get_mut<std::shared_ptr<object>>("an object"); }
 
-  // Member lookup (linear; objects here are small or iterated whole). Null when absent.
+  /// Member lookup (linear; objects here are small or iterated whole). Null when absent.
   const value* find(std::string_view key) const {
     for (const auto& [k, v] : as_object())
       if (k == key) return &v;
@@ -82,7 +82,7 @@ class value {
     if (i >= a.size()) fail("json: index {} out of range (size {})", i, a.size());
     return a[i];
   }
-  // Appends or replaces a member of an object.
+  /// Appends or replaces a member of an object.
   value& set(std::string key, value v) {
     if (is_null()) v_ = std::make_shared<object>();
     for (auto& [k, old] : as_object())
@@ -102,7 +102,7 @@ class value {
   }
 
   static value parse(std::string_view text);
-  // Compact when indent < 0; otherwise pretty-printed with `indent` spaces.
+  /// Compact when indent < 0; otherwise pretty-printed with `indent` spaces.
   std::string dump(int indent = -1) const {
     std::string out;
     write(out, indent, 0);
@@ -131,7 +131,7 @@ class value {
       v_{nullptr};
 };
 
-// Appends s to out as a JSON string literal (raw UTF-8; escapes only what JSON requires).
+/// Appends s to out as a JSON string literal (raw UTF-8; escapes only what JSON requires).
 inline void write_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {

@@ -67,8 +67,8 @@ struct tensor_entry {
   std::string name;
   dtype type = dtype::F32;
   std::vector<std::size_t> shape;
-  std::size_t begin = 0, end = 0;  // byte offsets in the data buffer
-  // The element count; files are checked with checked_elements() when read, so this cannot wrap.
+  std::size_t begin = 0, end = 0;  ///< byte offsets in the data buffer
+  /// The element count; files are checked with checked_elements() when read, so this cannot wrap.
   std::size_t elements() const {
     std::size_t n = 1;
     for (auto d : shape) n *= d;
@@ -76,8 +76,8 @@ struct tensor_entry {
   }
 };
 
-// The product of a shape, false when it does not fit in size_t (a zero dimension makes it 0
-// whatever the others are, as in the reference library).
+/// The product of a shape, false when it does not fit in size_t (a zero dimension makes it 0
+/// whatever the others are, as in the reference library).
 inline bool checked_elements(const std::vector<std::size_t>& shape, std::size_t& n) {
   n = 1;
   for (auto d : shape)
@@ -90,7 +90,7 @@ inline bool checked_elements(const std::vector<std::size_t>& shape, std::size_t&
   return true;
 }
 
-// A whole file read into memory and validated.
+/// A whole file read into memory and validated.
 class file {
  public:
   static file read(const std::string& path) {
@@ -158,8 +158,8 @@ class file {
       if (e.end > data_size)
         fail("safetensors: '{}' is truncated: tensor '{}' needs bytes [{}, {}) but the data buffer has {}",
              where, name, e.begin, e.end, data_size);
-      // Checked products: a shape like [242243305, 19037413721] (2^62 + 1 elements, which times 4
-      // bytes wraps to 4) must not pass for a 4-byte tensor.
+      /// Checked products: a shape like [242243305, 19037413721] (2^62 + 1 elements, which times 4
+      /// bytes wraps to 4) must not pass for a 4-byte tensor.
       std::size_t count = 0, want = 0;
       if (!checked_elements(e.shape, count) || __builtin_mul_overflow(count, dtype_size(e.type), &want))
         fail("safetensors: '{}': tensor '{}' has shape {}, whose size in bytes does not fit in 64 bits", where, name,
@@ -169,7 +169,7 @@ class file {
              name, dtype_name(e.type), shape_str(e.shape), want, e.end - e.begin);
       f.tensors_.push_back(std::move(e));
     }
-    // Spans must tile the buffer: sorted by offset, each starts where the previous ended.
+    /// Spans must tile the buffer: sorted by offset, each starts where the previous ended.
     std::vector<const tensor_entry*> order;
     for (const auto& t : f.tensors_) order.push_back(&t);
     std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
@@ -207,8 +207,8 @@ class file {
   std::vector<std::pair<std::string, std::string>> metadata_;
 };
 
-// Writes `contents` to `path` atomically: temporary file, fsync, rename, fsync of the folder.
-// A crash at any point leaves either the old file or the new one, never a mix.
+/// Writes `contents` to `path` atomically: temporary file, fsync, rename, fsync of the folder.
+/// A crash at any point leaves either the old file or the new one, never a mix.
 inline void write_file_atomically(const std::string& path, const std::vector<std::string_view>& parts) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -251,10 +251,10 @@ inline void write_file_atomically(const std::string& path, const std::vector<std
   }
 }
 
-// Collects tensors and metadata, then writes one file.
+/// Collects tensors and metadata, then writes one file.
 class writer {
  public:
-  // Copies the bytes: the caller's buffers may change right after.
+  /// Copies the bytes: the caller's buffers may change right after.
   void add(std::string name, dtype type, std::vector<std::size_t> shape, const void* data) {
     std::size_t n = 1;
     for (auto d : shape) n *= d;
@@ -274,7 +274,7 @@ class writer {
     metadata_.emplace_back(std::move(key), std::move(value));
   }
 
-  // The header, padded with spaces to a multiple of 8 bytes (as the reference library does).
+  /// The header, padded with spaces to a multiple of 8 bytes (as the reference library does).
   std::string header() const {
     json::value h;
     if (!metadata_.empty()) {

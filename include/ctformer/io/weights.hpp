@@ -21,34 +21,34 @@
 namespace ctformer {
 
 enum class weight_layout : unsigned char {
-  huggingface,  // nn.Linear weights (out, in), as transformers' files
+  huggingface,  ///< nn.Linear weights (out, in), as transformers' files
   native        // ctformer's own (in, out) everywhere
 };
 
 struct save_options {
   weight_layout layout = weight_layout::huggingface;
-  std::string prefix;                                          // prepended to every name
-  std::vector<std::pair<std::string, std::string>> metadata;   // added to __metadata__
+  std::string prefix;                                          ///< prepended to every name
+  std::vector<std::pair<std::string, std::string>> metadata;   ///< added to __metadata__
 };
 
 struct load_options {
   weight_layout layout = weight_layout::huggingface;
-  // Prefixes tried in turn ("transformer." for GPT2LMHeadModel files, "bert." for BERT heads, ...).
+  /// Prefixes tried in turn ("transformer." for GPT2LMHeadModel files, "bert." for BERT heads, ...).
   std::vector<std::string> prefixes{"", "transformer.", "bert.", "model."};
-  bool allow_unexpected = false;  // extra tensors in the file are an error unless allowed
-  // Tensors that files commonly carry and a model never loads (causal-mask buffers, ids).
+  bool allow_unexpected = false;  ///< extra tensors in the file are an error unless allowed
+  /// Tensors that files commonly carry and a model never loads (causal-mask buffers, ids).
   std::vector<std::string> ignore_suffixes{".attn.bias", ".attn.masked_bias", "position_ids"};
-  // Only tensors whose name starts with one of these are loaded (empty: all). Fine-tuning uses
-  // it to load a body and keep a freshly initialized head.
+  /// Only tensors whose name starts with one of these are loaded (empty: all). Fine-tuning uses
+  /// it to load a body and keep a freshly initialized head.
   std::vector<std::string> only;
-  // Check everything and throw on a problem, but write nothing (checkpoints validate all their
-  // parts before loading any).
+  /// Check everything and throw on a problem, but write nothing (checkpoints validate all their
+  /// parts before loading any).
   bool validate_only = false;
-  // A NaN or infinite value in a floating-point tensor is a problem (a damaged or diverged file)
-  // unless allowed.
+  /// A NaN or infinite value in a floating-point tensor is a problem (a damaged or diverged file)
+  /// unless allowed.
   bool allow_non_finite = false;
-  // load_weights refuses a ctformer training checkpoint (use load_checkpoint to resume from it or
-  // load_pretrained to start from its weights) unless allowed; its tensors are "model."-prefixed.
+  /// load_weights refuses a ctformer training checkpoint (use load_checkpoint to resume from it or
+  /// load_pretrained to start from its weights) unless allowed; its tensors are "model."-prefixed.
   bool allow_checkpoint = false;
 };
 
@@ -67,7 +67,7 @@ inline float half_to_float(std::uint16_t h) {
   if (exp == 0) {
     if (mant == 0) {
       bits = sign;
-    } else {  // subnormal: renormalize
+    } else {  ///< subnormal: renormalize
       exp = 127 - 15 + 1;
       while (!(mant & 0x400)) {
         mant <<= 1;
@@ -85,7 +85,7 @@ inline float half_to_float(std::uint16_t h) {
   return f;
 }
 
-// Element i of a file tensor of dtype d, as double.
+/// Element i of a file tensor of dtype d, as double.
 inline double element(const char* p, safetensors::dtype d, std::size_t i) {
   using safetensors::dtype;
   switch (d) {
@@ -124,7 +124,7 @@ inline bool starts_with_any(std::string_view s, const std::vector<std::string>& 
 
 }  // namespace detail
 
-// Adds every tensor of a params-like struct to a safetensors writer.
+/// Adds every tensor of a params-like struct to a safetensors writer.
 template <class P>
 void add_weights(safetensors::writer& w, const P& params, const save_options& opt = {}) {
   for_each_tensor(params, [&](const tensor_info& info, const auto& t) {
@@ -154,20 +154,20 @@ void save_weights(const std::string& path, const P& params, const save_options& 
 
 namespace detail {
 
-// A checked load: for each tensor of a params-like struct, in visiting order, the file entry its
-// values come from (null: `only` leaves that tensor alone). Only plan_weights can fail; applying a
-// plan allocates nothing and cannot, which is what makes every load a transaction.
+/// A checked load: for each tensor of a params-like struct, in visiting order, the file entry its
+/// values come from (null: `only` leaves that tensor alone). Only plan_weights can fail; applying a
+/// plan allocates nothing and cannot, which is what makes every load a transaction.
 struct weights_plan {
   const safetensors::file* file = nullptr;
   weight_layout layout = weight_layout::huggingface;
   std::vector<const safetensors::tensor_entry*> entries;
 };
 
-// Checks every name, shape and dtype against the file; throws ctformer::error listing every
-// problem. Writes nothing.
+/// Checks every name, shape and dtype against the file; throws ctformer::error listing every
+/// problem. Writes nothing.
 template <class P>
 weights_plan plan_weights(const safetensors::file& f, const P& params, const load_options& opt) {
-  // Pick the prefix under which the most expected names exist.
+  /// Pick the prefix under which the most expected names exist.
   std::string prefix;
   std::size_t best = 0;
   for (const auto& pre : opt.prefixes) {
@@ -247,7 +247,7 @@ weights_plan plan_weights(const safetensors::file& f, const P& params, const loa
   return plan;
 }
 
-// Copies (converting, transposing) a plan made for this struct's type into it.
+/// Copies (converting, transposing) a plan made for this struct's type into it.
 template <class P>
 void apply_weights(const weights_plan& plan, P& params) noexcept {
   std::size_t k = 0;
@@ -264,7 +264,7 @@ void apply_weights(const weights_plan& plan, P& params) noexcept {
     }
     const std::size_t r = t.shape()[0], c = t.dimension() == 2 ? t.shape()[1] : 1;
     for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t fi = tr ? (i % c) * r + i / c : i;  // file index of our element i
+      const std::size_t fi = tr ? (i % c) * r + i / c : i;  ///< file index of our element i
       t.data()[i] = T(element(src, e->type, fi));
     }
   });
@@ -272,7 +272,7 @@ void apply_weights(const weights_plan& plan, P& params) noexcept {
 
 }  // namespace detail
 
-// Loads from an already-read file; see load_weights.
+/// Loads from an already-read file; see load_weights.
 template <class P>
 void load_weights(const safetensors::file& f, P& params, const load_options& opt = {}) {
   if (!opt.allow_checkpoint)
@@ -284,9 +284,9 @@ void load_weights(const safetensors::file& f, P& params, const load_options& opt
   if (!opt.validate_only) detail::apply_weights(plan, params);
 }
 
-// Loads a params-like struct from a safetensors file. Throws ctformer::error listing every
-// missing tensor, wrong shape or dtype, unexpected tensor and tensor holding NaN or infinity, or
-// naming a training checkpoint as such; params are untouched on error.
+/// Loads a params-like struct from a safetensors file. Throws ctformer::error listing every
+/// missing tensor, wrong shape or dtype, unexpected tensor and tensor holding NaN or infinity, or
+/// naming a training checkpoint as such; params are untouched on error.
 template <class P>
 void load_weights(const std::string& path, P& params, const load_options& opt = {}) {
   load_weights(safetensors::file::read(path), params, opt);
@@ -296,10 +296,10 @@ void load_weights(const std::string& path, P& params, const load_options& opt = 
 
 namespace ctformer {
 
-// Fine-tuning's entry point: loads the tensors named by `only` (for example the encoder body,
-// {"embeddings.", "encoder."}) from either a ctformer training checkpoint or a weights file with
-// Hugging Face names (GPT-2, BERT; optional "transformer." / "bert." prefixes), into a model whose
-// other parts (a new head) keep their fresh initialization. Returns how many tensors were loaded.
+/// Fine-tuning's entry point: loads the tensors named by `only` (for example the encoder body,
+/// {"embeddings.", "encoder."}) from either a ctformer training checkpoint or a weights file with
+/// Hugging Face names (GPT-2, BERT; optional "transformer." / "bert." prefixes), into a model whose
+/// other parts (a new head) keep their fresh initialization. Returns how many tensors were loaded.
 template <class P>
 std::size_t load_pretrained(const std::string& path, P& params, const std::vector<std::string>& only = {}) {
   const auto f = safetensors::file::read(path);

@@ -19,7 +19,7 @@
 
 namespace ctformer {
 
-// Where Q, K and V live: row r of head h starts at ptr + r * ld + h * D. Rows are (b, s) pairs.
+/// Where Q, K and V live: row r of head h starts at ptr + r * ld + h * D. Rows are (b, s) pairs.
 template <class T>
 struct qkv_ptrs {
   const T* q;
@@ -40,21 +40,21 @@ struct dqkv_ptrs {
 };
 
 struct attention_mask {
-  const std::int32_t* keys = nullptr;  // (B, Sk): 1 real key, 0 padding; null means all real
+  const std::int32_t* keys = nullptr;  ///< (B, Sk): 1 real key, 0 padding; null means all real
   bool causal = false;
-  std::size_t offset = 0;  // earlier positions already in a KV cache (causal limit i + offset)
+  std::size_t offset = 0;  ///< earlier positions already in a KV cache (causal limit i + offset)
 };
 
-// Dropout on the attention probabilities, when the model has any.
+/// Dropout on the attention probabilities, when the model has any.
 template <class T>
 struct attention_dropout {
   float p = 0.0f;
-  T* mask = nullptr;     // (B, H, Sq, Sk) multipliers, written in forward
-  T* dropped = nullptr;  // (B, H, Sq, Sk) A * mask, the matrix that multiplies V
+  T* mask = nullptr;     ///< (B, H, Sq, Sk) multipliers, written in forward
+  T* dropped = nullptr;  ///< (B, H, Sq, Sk) A * mask, the matrix that multiplies V
   std::uint64_t site = 0;
 };
 
-// y (B*Sq, H*D) = attention; att (B, H, Sq, Sk) caches the probabilities for backward.
+/// y (B*Sq, H*D) = attention; att (B, H, Sq, Sk) caches the probabilities for backward.
 template <class T, std::size_t B, std::size_t Sq, std::size_t Sk, std::size_t H, std::size_t D>
 void attention_forward(T* y, T* att, const qkv_ptrs<T>& in, const attention_mask& mask,
                        const run_mode& mode = {}, const attention_dropout<T>& drop = {}) {
@@ -88,10 +88,10 @@ void attention_forward(T* y, T* att, const qkv_ptrs<T>& in, const attention_mask
   });
 }
 
-// Adds the gradients of q, k, v given dy (B*Sq, H*D). datt is (B, H, Sq, Sk) scratch.
-// Each row's softmax backward runs over the keys it could see (up to its causal limit and its
-// last real key), so the sums inside do not depend on how much padding follows: the same
-// sequences padded to two lengths give bit-identical gradients.
+/// Adds the gradients of q, k, v given dy (B*Sq, H*D). datt is (B, H, Sq, Sk) scratch.
+/// Each row's softmax backward runs over the keys it could see (up to its causal limit and its
+/// last real key), so the sums inside do not depend on how much padding follows: the same
+/// sequences padded to two lengths give bit-identical gradients.
 template <class T, std::size_t B, std::size_t Sq, std::size_t Sk, std::size_t H, std::size_t D>
 void attention_backward(const dqkv_ptrs<T>& d, T* datt, const T* dy, const T* att,
                         const qkv_ptrs<T>& in, const attention_mask& mask,
@@ -108,15 +108,15 @@ void attention_backward(const dqkv_ptrs<T>& d, T* datt, const T* dy, const T* at
     const T* q = in.q + b * Sq * in.ldq + h * D;
     const T* k = in.k + b * Sk * in.ldk + h * D;
     const T* v = in.v + b * Sk * in.ldv + h * D;
-    // dP = dY V^T ; dV += P^T dY
+    /// dP = dY V^T ; dV += P^T dY
     kernels::gemm<T>(false, true, Sq, Sk, D, T(1), dyb, C, v, in.ldv, T(0), da, Sk);
     kernels::gemm<T>(true, false, Sk, D, Sq, T(1), p, Sk, dyb, C, T(1), d.v + b * Sk * d.ldv + h * D, d.ldv);
     if (use_drop) {
       const T* dm = drop.mask + task * Sq * Sk;
       for (std::size_t i = 0; i < Sq * Sk; ++i) da[i] *= dm[i];
     }
-    // dS = softmax'(A) dA, in place; the 1/sqrt(D) of the scores goes into the next two products.
-    std::size_t keys = Sk;  // one past the last real key of this batch row
+    /// dS = softmax'(A) dA, in place; the 1/sqrt(D) of the scores goes into the next two products.
+    std::size_t keys = Sk;  ///< one past the last real key of this batch row
     if (mask.keys) {
       while (keys > 0 && mask.keys[b * Sk + keys - 1] == 0) --keys;
     }
@@ -131,13 +131,13 @@ void attention_backward(const dqkv_ptrs<T>& d, T* datt, const T* dy, const T* at
   });
 }
 
-// Self-attention whose keys and values live in a cache: new row r is position pos_of[r] of
-// sequence row_of[r]. Its key and value are stored at that position, then it attends to
-// positions 0..pos_of[r] of its sequence. keys / values are one layer's (sequences, Ctx, C).
-// A block's cache (any struct with qkv (rows, 3C) and att (>= H x MaxPiece x Ctx)) provides
-// the projections and the probabilities' buffer. Consecutive positions of one sequence attend
-// together in power-of-two pieces of at most MaxPiece rows; rows of attention are independent,
-// so any cut gives the same bits as the full forward's causal attention.
+/// Self-attention whose keys and values live in a cache: new row r is position pos_of[r] of
+/// sequence row_of[r]. Its key and value are stored at that position, then it attends to
+/// positions 0..pos_of[r] of its sequence. keys / values are one layer's (sequences, Ctx, C).
+/// A block's cache (any struct with qkv (rows, 3C) and att (>= H x MaxPiece x Ctx)) provides
+/// the projections and the probabilities' buffer. Consecutive positions of one sequence attend
+/// together in power-of-two pieces of at most MaxPiece rows; rows of attention are independent,
+/// so any cut gives the same bits as the full forward's causal attention.
 template <class T, std::size_t Ctx, std::size_t H, std::size_t D, std::size_t MaxPiece>
 struct cached_self_attention {
   static_assert(std::has_single_bit(MaxPiece), "ctformer: attention pieces are powers of two");
@@ -157,7 +157,7 @@ struct cached_self_attention {
     }
     std::size_t r = 0;
     while (r < n) {
-      // A run: consecutive positions of one sequence.
+      /// A run: consecutive positions of one sequence.
       std::size_t e = r + 1;
       while (e < n && row_of[e] == row_of[r] && pos_of[e] == pos_of[e - 1] + 1) ++e;
       const std::size_t seq = row_of[r] * Ctx * C;
@@ -171,7 +171,7 @@ struct cached_self_attention {
   }
 
  private:
-  // Attention of sq consecutive positions, sq a power of two chosen at run time.
+  /// Attention of sq consecutive positions, sq a power of two chosen at run time.
   template <std::size_t Sq>
   static void piece(std::size_t sq, T* y, T* att, const qkv_ptrs<T>& in, std::size_t first_pos) {
     if constexpr (Sq > 1) {

@@ -26,20 +26,20 @@ namespace ctformer {
 
 enum class family : unsigned char { gpt2, bert, bart };
 
-// Tn is the storage of every tensor: tensor (owning) or const_tensor_ref (a view).
+/// Tn is the storage of every tensor: tensor (owning) or const_tensor_ref (a view).
 template <class T, std::size_t C, std::size_t F, family Fam, bool Cross,
           template <class, std::size_t...> class Tn = tensor>
 struct block_params {
   static constexpr family fam = Fam;
   static constexpr bool fused_qkv = Fam == family::gpt2;
   static constexpr bool cross = Cross;
-  // GPT-2 stores (in, out) like ctformer (Conv1D); BERT and BART use nn.Linear, (out, in).
-  // Residual projections (the attention output and fc2) also carry GPT-2's init scaling flag.
+  /// GPT-2 stores (in, out) like ctformer (Conv1D); BERT and BART use nn.Linear, (out, in).
+  /// Residual projections (the attention output and fc2) also carry GPT-2's init scaling flag.
   static constexpr unsigned linear_flags = Fam == family::gpt2 ? flag::none : flag::hf_transposed;
   static constexpr unsigned residual_flags = linear_flags | flag::residual_proj;
 
   layernorm_params<T, C, Tn> ln1;
-  [[no_unique_address]] maybe<fused_qkv, linear_params<T, C, 3 * C, linear_flags, Tn>> qkv;  // q|k|v fused
+  [[no_unique_address]] maybe<fused_qkv, linear_params<T, C, 3 * C, linear_flags, Tn>> qkv;  ///< q|k|v fused
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> q;
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> k;
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> v;
@@ -84,9 +84,9 @@ struct block_params {
   }
 };
 
-// Compile-time description of one block instance: B sequences of S rows (a training batch; or
-// B = 1 and S = the rows of one inference pass), keys per query Skv (S, or a cache's context),
-// and whether linear layers run through int8 (quantized weights, activations quantized per row).
+/// Compile-time description of one block instance: B sequences of S rows (a training batch; or
+/// B = 1 and S = the rows of one inference pass), keys per query Skv (S, or a cache's context),
+/// and whether linear layers run through int8 (quantized weights, activations quantized per row).
 template <class T_, std::size_t B_, std::size_t S_, std::size_t C_, std::size_t F_, std::size_t H_,
           norm_placement Norm_, ctformer::activation Act_, bool Causal_, bool Cross_,
           std::size_t Ssrc_, bool Dropout_, std::size_t Skv_ = 0, bool Int8_ = false>
@@ -102,8 +102,8 @@ struct block_spec {
   static_assert(C_ % H_ == 0, "ctformer: heads must divide d_model");
 };
 
-// What one block's forward writes: its activations (what backward needs, for training; the
-// working buffers of one pass, for inference, shared by all layers).
+/// What one block's forward writes: its activations (what backward needs, for training; the
+/// working buffers of one pass, for inference, shared by all layers).
 template <class Sp>
 struct block_cache {
   using T = typename Sp::T;
@@ -111,28 +111,28 @@ struct block_cache {
                                Ss = Sp::Ssrc, Sk = Sp::Skv;
   static constexpr bool pre = Sp::pre, post = !Sp::pre, cross = Sp::cross;
 
-  [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n1;  // (BS, C) LN1(x), the attention input
-  tensor1<T, BS> mean1, rstd1;                             // (BS)
-  tensor2<T, BS, 3 * C> qkv;                               // (BS, 3C) q | k | v
-  tensor4<T, B, H, S, Sk> att;                             // (B, H, S, Skv) probabilities
-  tensor2<T, BS, C> att_y;     // (BS, C) attention output before the projection
-  tensor2<T, BS, C> sum1;      // (BS, C) x + attn (the residual sum)
-  [[no_unique_address]] maybe<post, tensor2<T, BS, C>> s1;              // post: LN1(sum1)
-  [[no_unique_address]] maybe<cross && pre, tensor2<T, BS, C>> nx;      // pre: LNx(sum1)
+  [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n1;  ///< (BS, C) LN1(x), the attention input
+  tensor1<T, BS> mean1, rstd1;                             ///< (BS)
+  tensor2<T, BS, 3 * C> qkv;                               ///< (BS, 3C) q | k | v
+  tensor4<T, B, H, S, Sk> att;                             ///< (B, H, S, Skv) probabilities
+  tensor2<T, BS, C> att_y;     ///< (BS, C) attention output before the projection
+  tensor2<T, BS, C> sum1;      ///< (BS, C) x + attn (the residual sum)
+  [[no_unique_address]] maybe<post, tensor2<T, BS, C>> s1;              ///< post: LN1(sum1)
+  [[no_unique_address]] maybe<cross && pre, tensor2<T, BS, C>> nx;      ///< pre: LNx(sum1)
   [[no_unique_address]] maybe<cross, tensor1<T, BS>> meanx;
   [[no_unique_address]] maybe<cross, tensor1<T, BS>> rstdx;
-  [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xq;             // (BS, C) queries
-  [[no_unique_address]] maybe<cross, tensor2<T, B * Ss, 2 * C>> xkv;    // (B Ssrc, 2C) k | v
+  [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xq;             ///< (BS, C) queries
+  [[no_unique_address]] maybe<cross, tensor2<T, B * Ss, 2 * C>> xkv;    ///< (B Ssrc, 2C) k | v
   [[no_unique_address]] maybe<cross, tensor4<T, B, H, S, Ss>> xatt;
   [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xatt_y;
   [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> sumx;
-  [[no_unique_address]] maybe<cross && post, tensor2<T, BS, C>> sx;     // post: LNx(sumx)
-  [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n2;  // (BS, C) pre: LN2 output, the FFN input
+  [[no_unique_address]] maybe<cross && post, tensor2<T, BS, C>> sx;     ///< post: LNx(sumx)
+  [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n2;  ///< (BS, C) pre: LN2 output, the FFN input
   tensor1<T, BS> mean2, rstd2;
-  tensor2<T, BS, F> fc_pre;    // (BS, F) before the activation
-  tensor2<T, BS, F> fc_act;    // (BS, F) after
-  [[no_unique_address]] maybe<post, tensor2<T, BS, C>> sum2;  // post: the FFN residual sum
-  // Dropout masks (multipliers), only when the model has dropout.
+  tensor2<T, BS, F> fc_pre;    ///< (BS, F) before the activation
+  tensor2<T, BS, F> fc_act;    ///< (BS, F) after
+  [[no_unique_address]] maybe<post, tensor2<T, BS, C>> sum2;  ///< post: the FFN residual sum
+  /// Dropout masks (multipliers), only when the model has dropout.
   [[no_unique_address]] maybe<Sp::dropout, tensor2<T, BS, C>> drop1;
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor2<T, BS, C>> dropx;
   [[no_unique_address]] maybe<Sp::dropout, tensor2<T, BS, C>> drop2;
@@ -140,18 +140,18 @@ struct block_cache {
   [[no_unique_address]] maybe<Sp::dropout, tensor4<T, B, H, S, S>> att_dropped;
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor4<T, B, H, S, Ss>> xatt_mask;
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor4<T, B, H, S, Ss>> xatt_dropped;
-  // int8 linear layers: the activations quantized per row, and their scales.
+  /// int8 linear layers: the activations quantized per row, and their scales.
   [[no_unique_address]] maybe<Sp::int8, tensor2<std::int8_t, BS, (F > C ? F : C)>> xq8;
   [[no_unique_address]] maybe<Sp::int8, tensor1<float, BS>> xs8;
 
-  // What each sub-layer reads: the normalized stream (pre-LN) or the stream itself (post-LN).
+  /// What each sub-layer reads: the normalized stream (pre-LN) or the stream itself (post-LN).
   const T* attn_input(const T* x) const {
     if constexpr (pre) return n1.data(); else return x;
   }
   const T* cross_input() const {
     if constexpr (pre) return nx.data(); else return s1.data();
   }
-  // The residual stream after the attention sub-layer(s): the FFN's residual input.
+  /// The residual stream after the attention sub-layer(s): the FFN's residual input.
   const T* ffn_residual() const {
     if constexpr (cross) {
       if constexpr (pre) return sumx.data(); else return sx.data();
@@ -164,33 +164,33 @@ struct block_cache {
   }
 };
 
-// Backward scratch shared by all blocks of a model (one block runs at a time).
+/// Backward scratch shared by all blocks of a model (one block runs at a time).
 template <class Sp>
 struct block_scratch {
   using T = typename Sp::T;
   static constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, BS = Sp::BS,
                                Ss = Sp::Ssrc;
   static constexpr std::size_t Sk = S > Ss ? S : Ss;
-  tensor2<T, BS, C> dresid;  // (BS, C) gradient of the residual stream between sub-layers
-  tensor2<T, BS, C> dwork;   // (BS, C) the sub-layer at hand: its LayerNorm's or attention's output
-                             // gradient, then its input's
-  tensor2<T, BS, C> dbranch; // (BS, C) its branch's gradient through the dropout mask; dq of
-                             // cross-attention
-  tensor2<T, BS, 3 * C> dqkv;         // (BS, 3C)
-  tensor2<T, BS, F> dh;               // (BS, F)
-  tensor4<T, B, H, S, Sk> datt;       // (B, H, S, max(S, Ssrc))
+  tensor2<T, BS, C> dresid;  ///< (BS, C) gradient of the residual stream between sub-layers
+  tensor2<T, BS, C> dwork;   ///< (BS, C) the sub-layer at hand: its LayerNorm's or attention's output
+                             /// gradient, then its input's
+  tensor2<T, BS, C> dbranch; ///< (BS, C) its branch's gradient through the dropout mask; dq of
+                             /// cross-attention
+  tensor2<T, BS, 3 * C> dqkv;         ///< (BS, 3C)
+  tensor2<T, BS, F> dh;               ///< (BS, F)
+  tensor4<T, B, H, S, Sk> datt;       ///< (B, H, S, max(S, Ssrc))
   [[no_unique_address]] maybe<Sp::cross, tensor2<T, B * Ss, 2 * C>> dxkv;
 };
 
-// Inputs a training (or full) forward gives a block besides its own input and parameters.
+/// Inputs a training (or full) forward gives a block besides its own input and parameters.
 template <class T>
 struct block_context {
-  const std::int32_t* key_mask = nullptr;  // (B, S) self-attention keys, null = all real
-  const T* enc = nullptr;                  // (B Ssrc, C) encoder output (cross blocks)
-  const std::int32_t* src_mask = nullptr;  // (B, Ssrc) encoder keys
-  T* denc = nullptr;                       // (B Ssrc, C) gradient of the encoder output (adds)
+  const std::int32_t* key_mask = nullptr;  ///< (B, S) self-attention keys, null = all real
+  const T* enc = nullptr;                  ///< (B Ssrc, C) encoder output (cross blocks)
+  const std::int32_t* src_mask = nullptr;  ///< (B, Ssrc) encoder keys
+  T* denc = nullptr;                       ///< (B Ssrc, C) gradient of the encoder output (adds)
   run_mode mode{};
-  std::uint64_t site = 0;  // distinct per block, for dropout streams
+  std::uint64_t site = 0;  ///< distinct per block, for dropout streams
 };
 
 // ---- where attention finds its keys and values ------------------------------------------------
@@ -200,7 +200,7 @@ struct block_context {
 // sequence are here; a KV cache (cached_self_attention, layers/attention.hpp) and a decoder's
 // cached encoder keys (deploy/seq2seq_decode.hpp) are the others.
 
-// Self-attention over the block's own B x S rows, causal or not, with a key padding mask.
+/// Self-attention over the block's own B x S rows, causal or not, with a key padding mask.
 template <class Sp>
 struct sequence_self_attention {
   using T = typename Sp::T;
@@ -219,7 +219,7 @@ struct sequence_self_attention {
   }
 };
 
-// Cross-attention over an encoder output (B Ssrc, C), projected to keys and values here.
+/// Cross-attention over an encoder output (B Ssrc, C), projected to keys and values here.
 template <class Sp>
 struct sequence_cross_attention {
   using T = typename Sp::T;
@@ -242,12 +242,12 @@ struct sequence_cross_attention {
   }
 };
 
-// For blocks without cross-attention.
+/// For blocks without cross-attention.
 struct no_cross_attention {};
 
 namespace detail {
 
-// out = res + drop(sub), with sub computed into `sub` beforehand.
+/// out = res + drop(sub), with sub computed into `sub` beforehand.
 template <class T>
 void residual_forward(T* out, const T* res, T* sub, std::size_t n, T* mask, float p, const run_mode& mode,
                       std::uint64_t site) {
@@ -255,7 +255,7 @@ void residual_forward(T* out, const T* res, T* sub, std::size_t n, T* mask, floa
   kernels::add(out, res, sub, n);
 }
 
-// d(sub) from d(out) of residual_forward: through the dropout mask when it was applied.
+/// d(sub) from d(out) of residual_forward: through the dropout mask when it was applied.
 template <class T>
 const T* residual_branch_backward(T* scratch, const T* dout, std::size_t n, const T* mask, float p,
                                   const run_mode& mode) {
@@ -272,8 +272,8 @@ constexpr T* data_or_null(P& x) {
     return x.data();
 }
 
-// A linear layer of the block: fp32 weights, or int8 ones (deploy/quantize.hpp's overload, found
-// by argument-dependent lookup) with the cache's buffers for the quantized activations.
+/// A linear layer of the block: fp32 weights, or int8 ones (deploy/quantize.hpp's overload, found
+/// by argument-dependent lookup) with the cache's buffers for the quantized activations.
 template <class Sp, class W>
 void block_linear(typename Sp::T* y, std::size_t ldy, const typename Sp::T* x, std::size_t ldx, std::size_t n,
                   const W& w, block_cache<Sp>& c) {
@@ -286,11 +286,11 @@ void block_linear(typename Sp::T* y, std::size_t ldy, const typename Sp::T* x, s
 }  // namespace detail
 
 // ---- forward -------------------------------------------------------------------------------------
-// y (n, C) = block(x (n, C)) for the first n <= BS rows: the one forward of every path. Training
-// and full forwards use the sequence sources with n = BS; KV-cache passes and decoding steps use
-// cached sources with n new positions; P is block_params (fp32, owning or a view) or any struct
-// with the same members whose linear layers have a linear_forward overload (int8). x and y must
-// not alias.
+/// y (n, C) = block(x (n, C)) for the first n <= BS rows: the one forward of every path. Training
+/// and full forwards use the sequence sources with n = BS; KV-cache passes and decoding steps use
+/// cached sources with n new positions; P is block_params (fp32, owning or a view) or any struct
+/// with the same members whose linear layers have a linear_forward overload (int8). x and y must
+/// not alias.
 template <class Sp, class P, class SelfSource, class CrossSource>
 void block_forward(typename Sp::T* y, const typename Sp::T* x, std::size_t n, const P& p, block_cache<Sp>& c,
                    const SelfSource& self_attention, const CrossSource& cross_attention, const run_mode& mode,
@@ -347,7 +347,7 @@ void block_forward(typename Sp::T* y, const typename Sp::T* x, std::size_t n, co
   }
 }
 
-// The training (full-sequence) forward: all BS rows, keys and values from the sequence itself.
+/// The training (full-sequence) forward: all BS rows, keys and values from the sequence itself.
 template <class Sp, family Fam>
 void block_forward(typename Sp::T* y, const typename Sp::T* x,
                    const block_params<typename Sp::T, Sp::C, Sp::F, Fam, Sp::cross>& p,
@@ -362,8 +362,8 @@ void block_forward(typename Sp::T* y, const typename Sp::T* x,
   }
 }
 
-// Cross blocks take the encoder output as a typed (B Ssrc, C) view: an encoder output of any
-// other shape fails to compile ("tensor shapes differ", naming both shapes).
+/// Cross blocks take the encoder output as a typed (B Ssrc, C) view: an encoder output of any
+/// other shape fails to compile ("tensor shapes differ", naming both shapes).
 template <class Sp, family Fam>
   requires(Sp::cross)
 void block_forward(typename Sp::T* y, const typename Sp::T* x,
@@ -375,10 +375,10 @@ void block_forward(typename Sp::T* y, const typename Sp::T* x,
 }
 
 // ---- backward ------------------------------------------------------------------------------------
-// Given dy (BS, C) = dL/dy, ADDS dL/dx into dx and the parameter gradients into g (and, for
-// cross blocks, dL/d(encoder output) into ctx.denc). dy is used as scratch and destroyed.
-// The sub-layers in reverse, each: [LayerNorm] -> residual branch -> linear -> attention or
-// activation -> linear(s) -> [LayerNorm].
+/// Given dy (BS, C) = dL/dy, ADDS dL/dx into dx and the parameter gradients into g (and, for
+/// cross blocks, dL/d(encoder output) into ctx.denc). dy is used as scratch and destroyed.
+/// The sub-layers in reverse, each: [LayerNorm] -> residual branch -> linear -> attention or
+/// activation -> linear(s) -> [LayerNorm].
 template <class Sp, family Fam>
 void block_backward(typename Sp::T* dx, typename Sp::T* dy,
                     block_params<typename Sp::T, Sp::C, Sp::F, Fam, Sp::cross>& g,
@@ -393,7 +393,7 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
   T* ds = scratch.dresid.data();  // dL/d(residual stream) between sub-layers
   T* dwork = scratch.dwork.data();
   T* dbranch = scratch.dbranch.data();
-  const auto branch = [&](const T* dsum, const auto& mask) {  // through the branch's dropout
+  const auto branch = [&](const T* dsum, const auto& mask) {  ///< through the branch's dropout
     return detail::residual_branch_backward(dbranch, dsum, BS * C,
                                             detail::data_or_null<std::remove_reference_t<decltype(mask)>, const T>(mask),
                                             p_drop, mode);
@@ -401,7 +401,7 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
 
   // --- feed-forward sub-layer
   {
-    const T* dsum = dy;  // gradient at the residual sum
+    const T* dsum = dy;  ///< gradient at the residual sum
     if constexpr (!Sp::pre) {
       layernorm_backward(dwork, overwrite, g.ln2, dy, c.sum2.data(), BS, p.ln2, c.mean2.data(), c.rstd2.data());
       dsum = dwork;
@@ -429,7 +429,7 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
     const T* dsub = branch(ds, c.dropx);
     T* datt_y = dwork;
     linear_backward(datt_y, C, overwrite, g.xproj, dsub, C, c.xatt_y.data(), C, BS, p.xproj);
-    // attention: dq into dbranch, dk | dv into dxkv
+    /// attention: dq into dbranch, dk | dv into dxkv
     std::memset(dbranch, 0, BS * C * sizeof(T));
     std::memset(scratch.dxkv.data(), 0, B * Ss * 2 * C * sizeof(T));
     const qkv_ptrs<T> in{c.xq.data(), C, c.xkv.data(), 2 * C, c.xkv.data() + C, 2 * C};
@@ -439,8 +439,8 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
       ad = {p_drop, const_cast<T*>(c.xatt_mask.data()), const_cast<T*>(c.xatt_dropped.data()), 0};
     attention_backward<T, B, S, Ss, H, D>(d, scratch.datt.data(), datt_y, c.xatt.data(), in,
                                           attention_mask{ctx.src_mask, false, 0}, mode, ad);
-    // projections of the queries (from this stream) and of keys and values (from the encoder)
-    T* dq_in = dwork;  // datt_y is consumed
+    /// projections of the queries (from this stream) and of keys and values (from the encoder)
+    T* dq_in = dwork;  ///< datt_y is consumed
     linear_backward(dq_in, C, overwrite, g.xq, dbranch, C, c.cross_input(), C, BS, p.xq);
     linear_backward(ctx.denc, C, accumulate, g.xk, scratch.dxkv.data(), 2 * C, ctx.enc, C, B * Ss, p.xk);
     linear_backward(ctx.denc, C, accumulate, g.xv, scratch.dxkv.data() + C, 2 * C, ctx.enc, C, B * Ss, p.xv);
@@ -469,8 +469,8 @@ void block_backward(typename Sp::T* dx, typename Sp::T* dy,
       ad = {p_drop, const_cast<T*>(c.att_mask.data()), const_cast<T*>(c.att_dropped.data()), 0};
     attention_backward<T, B, S, S, H, D>(d, scratch.datt.data(), datt_y, c.att.data(), in,
                                          attention_mask{ctx.key_mask, Sp::causal, 0}, mode, ad);
-    // pre-LN: the projections' input gradient goes to dwork, then through LN1 into dx;
-    // post-LN: the projections read x directly, so it adds into dx.
+    /// pre-LN: the projections' input gradient goes to dwork, then through LN1 into dx;
+    /// post-LN: the projections read x directly, so it adds into dx.
     T* da_in = Sp::pre ? dwork : dx;
     const write_mode first = Sp::pre ? overwrite : accumulate;
     const T* a_in = c.attn_input(x);

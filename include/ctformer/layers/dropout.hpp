@@ -11,11 +11,11 @@
 
 namespace ctformer {
 
-// site: a distinct number per dropout location, so no two locations share a stream. The models
-// number them: 0 the (encoder) embeddings, 1 seq2seq's decoder embeddings; a block of site b (its
-// layer + 1, or 1000 + layer in seq2seq's decoder) uses 8b + 1..5 (1 self-attention
-// probabilities, 2 its residual branch, 3 cross-attention probabilities, 4 its branch, 5 the
-// FFN's branch), and attention probabilities draw per (batch row, head) at (8b + k) * 4096 + task.
+/// site: a distinct number per dropout location, so no two locations share a stream. The models
+/// number them: 0 the (encoder) embeddings, 1 seq2seq's decoder embeddings; a block of site b (its
+/// layer + 1, or 1000 + layer in seq2seq's decoder) uses 8b + 1..5 (1 self-attention
+/// probabilities, 2 its residual branch, 3 cross-attention probabilities, 4 its branch, 5 the
+/// FFN's branch), and attention probabilities draw per (batch row, head) at (8b + k) * 4096 + task.
 template <class T>
 void dropout_forward(T* y, T* mask, const T* x, std::size_t n, float p, const run_mode& mode,
                      std::uint64_t site) {

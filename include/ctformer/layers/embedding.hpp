@@ -15,7 +15,7 @@
 
 namespace ctformer {
 
-// y (Rows, C) = table[ids] * scale. An id outside [0, V) is bad input and throws.
+/// y (Rows, C) = table[ids] * scale. An id outside [0, V) is bad input and throws.
 template <class T, std::size_t Rows, std::size_t V, std::size_t C>
 void embedding_forward(out<T, Rows, C> y, in<std::int32_t, Rows> ids, in<T, V, C> table, T scale = T(1)) {
   for (std::size_t r = 0; r < Rows; ++r) {
@@ -34,7 +34,7 @@ void embedding_backward(inout<T, V, C> dtable, in<T, Rows, C> dy, in<std::int32_
     kernels::axpy(dtable.data() + std::size_t(ids[r]) * C, scale, dy.data() + r * C, C);
 }
 
-// x (B, S, C) += table[offset + s] for every batch row.
+/// x (B, S, C) += table[offset + s] for every batch row.
 template <class T, std::size_t B, std::size_t S, std::size_t Ctx, std::size_t C>
 void positions_forward(inout<T, B * S, C> x, in<T, Ctx, C> table, std::size_t offset = 0) {
   if (offset + S > Ctx) fail("position {} is beyond the model's context of {}", offset + S - 1, Ctx);
@@ -44,7 +44,7 @@ void positions_forward(inout<T, B * S, C> x, in<T, Ctx, C> table, std::size_t of
                    table.data() + (offset + s) * C, C);
 }
 
-// dtable[offset + s] += sum over b of dx[b, s]
+/// dtable[offset + s] += sum over b of dx[b, s]
 template <class T, std::size_t B, std::size_t S, std::size_t Ctx, std::size_t C>
 void positions_backward(inout<T, Ctx, C> dtable, in<T, B * S, C> dx, std::size_t offset = 0) {
   for (std::size_t b = 0; b < B; ++b)
@@ -52,8 +52,8 @@ void positions_backward(inout<T, Ctx, C> dtable, in<T, B * S, C> dx, std::size_t
       kernels::axpy(dtable.data() + (offset + s) * C, T(1), dx.data() + (b * S + s) * C, C);
 }
 
-// The fixed sinusoidal table for Ctx positions, computed once in double and kept in static
-// storage (no heap).
+/// The fixed sinusoidal table for Ctx positions, computed once in double and kept in static
+/// storage (no heap).
 template <class T, std::size_t Ctx, std::size_t C>
 const tensor2<T, Ctx, C>& sinusoidal_table() {
   static const tensor2<T, Ctx, C> table = [] {

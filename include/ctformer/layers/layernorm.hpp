@@ -14,7 +14,7 @@
 
 namespace ctformer {
 
-// y, x (rows, C); mean, rstd (rows) or null. LN is a layernorm_params (or a view of one).
+/// y, x (rows, C); mean, rstd (rows) or null. LN is a layernorm_params (or a view of one).
 template <class T, class LN>
 void layernorm_forward(T* y, T* mean, T* rstd, const T* x, std::size_t rows, const LN& p, T eps) {
   constexpr std::size_t C = LN::features;

@@ -14,19 +14,19 @@
 
 namespace ctformer {
 
-// Whether a layer's output (or input gradient) replaces what the buffer holds or adds to it.
+/// Whether a layer's output (or input gradient) replaces what the buffer holds or adds to it.
 enum class write_mode : unsigned char { overwrite, accumulate };
 
 namespace detail {
-// db += column sums of dy (Rows x Out, leading dimension ld).
+/// db += column sums of dy (Rows x Out, leading dimension ld).
 template <class T>
 void add_column_sums(T* db, const T* dy, std::size_t rows, std::size_t cols, std::size_t ld) {
   for (std::size_t r = 0; r < rows; ++r) kernels::axpy(db, T(1), dy + r * ld, cols);
 }
 }  // namespace detail
 
-// y (rows, Out) with leading dimension ldy = x (rows, In) with ldx, times W, plus b. The
-// weights may be owning or a view (weights in flash).
+/// y (rows, Out) with leading dimension ldy = x (rows, In) with ldx, times W, plus b. The
+/// weights may be owning or a view (weights in flash).
 template <class T, std::size_t In, std::size_t Out, unsigned F, template <class, std::size_t...> class Tn>
 void linear_forward(T* y, std::size_t ldy, const T* x, std::size_t ldx, std::size_t rows,
                     const linear_params<T, In, Out, F, Tn>& p, write_mode w = write_mode::overwrite) {
@@ -39,7 +39,7 @@ void linear_forward(out<T, Rows, Out> y, in<T, Rows, In> x, const linear_params<
   linear_forward(y.data(), Out, x.data(), In, Rows, p);
 }
 
-// dx may be null (no input gradient wanted, e.g. right after an embedding lookup).
+/// dx may be null (no input gradient wanted, e.g. right after an embedding lookup).
 template <class T, std::size_t In, std::size_t Out, unsigned F>
 void linear_backward(T* dx, std::size_t lddx, write_mode dx_write, linear_params<T, In, Out, F>& g, const T* dy,
                      std::size_t lddy, const T* x, std::size_t ldx, std::size_t rows,

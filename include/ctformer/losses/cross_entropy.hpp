@@ -18,12 +18,12 @@
 namespace ctformer {
 
 struct loss_value {
-  double loss = 0;        // mean over the rows that count (0 when none do)
-  std::size_t count = 0;  // rows that count
+  double loss = 0;        ///< mean over the rows that count (0 when none do)
+  std::size_t count = 0;  ///< rows that count
 };
 
-// logits (N, V) -> probabilities in place; row_loss (N) gets each row's loss (0 when ignored).
-// The mean is summed in a fixed order, so it does not depend on the thread count.
+/// logits (N, V) -> probabilities in place; row_loss (N) gets each row's loss (0 when ignored).
+/// The mean is summed in a fixed order, so it does not depend on the thread count.
 template <class T>
 loss_value cross_entropy_forward(T* logits, T* row_loss, const std::int32_t* targets, std::size_t N,
                                  std::size_t V, T label_smoothing = T(0),
@@ -55,8 +55,8 @@ loss_value cross_entropy_forward(T* logits, T* row_loss, const std::int32_t* tar
   return r;
 }
 
-// probs (N, V) from forward -> dL/dlogits in place, for L = scale * (sum of row losses).
-// Pass scale = 1 / count for the mean. Ignored rows get exactly zero.
+/// probs (N, V) from forward -> dL/dlogits in place, for L = scale * (sum of row losses).
+/// Pass scale = 1 / count for the mean. Ignored rows get exactly zero.
 template <class T>
 void cross_entropy_backward(T* probs, const std::int32_t* targets, std::size_t N, std::size_t V, T scale,
                             T label_smoothing = T(0), std::int32_t ignore = ignore_index) {

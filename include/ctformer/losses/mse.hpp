@@ -27,7 +27,7 @@ loss_value mse_forward(const T* y, const T* target, std::size_t N, const T* weig
   return r;
 }
 
-// dy (N) = scale * dL/dy (overwrite).
+/// dy (N) = scale * dL/dy (overwrite).
 template <class T>
 void mse_backward(T* dy, const T* y, const T* target, std::size_t N, const T* weight = nullptr, T scale = T(1)) {
   double wsum = 0;

@@ -22,23 +22,23 @@
 namespace ctformer::metrics {
 
 enum class bleu_smoothing { none, floor, add_k, exp };
-// tok_13a: sacreBLEU's default. none: text is already tokenized, split on whitespace only.
+/// tok_13a: sacreBLEU's default. none: text is already tokenized, split on whitespace only.
 enum class bleu_tokenizer { tok_13a, none };
 
 struct bleu_options {
-  bleu_smoothing smoothing = bleu_smoothing::exp;  // sacreBLEU's default
-  std::optional<double> smooth_value;               // default 0.1 for floor, 1 for add-k
+  bleu_smoothing smoothing = bleu_smoothing::exp;  ///< sacreBLEU's default
+  std::optional<double> smooth_value;               ///< default 0.1 for floor, 1 for add-k
   std::size_t max_order = 4;
-  // Average only over orders the hypotheses reach (sacreBLEU's effective_order); on by default
-  // for sentence_bleu, off for corpus_bleu, as in sacreBLEU.
+  /// Average only over orders the hypotheses reach (sacreBLEU's effective_order); on by default
+  /// for sentence_bleu, off for corpus_bleu, as in sacreBLEU.
   bool effective_order = false;
   bleu_tokenizer tokenizer = bleu_tokenizer::tok_13a;
 };
 
-// Sufficient statistics: sums over sentences, so corpus BLEU streams.
+/// Sufficient statistics: sums over sentences, so corpus BLEU streams.
 struct bleu_stats {
   std::uint64_t hyp_len = 0, ref_len = 0;
-  std::vector<std::uint64_t> correct, total;  // per order 1..max_order
+  std::vector<std::uint64_t> correct, total;  ///< per order 1..max_order
 
   void add(const bleu_stats& o) {
     if (correct.size() < o.correct.size()) {
@@ -55,16 +55,16 @@ struct bleu_stats {
 };
 
 struct bleu_score {
-  double score = 0;                // 0..100
-  double bp = 0;                   // brevity penalty
-  double ratio = 0;                // hyp_len / ref_len
-  std::vector<double> precisions;  // per order, in percent, after smoothing
+  double score = 0;                ///< 0..100
+  double bp = 0;                   ///< brevity penalty
+  double ratio = 0;                ///< hyp_len / ref_len
+  std::vector<double> precisions;  ///< per order, in percent, after smoothing
   bleu_stats stats;
 };
 
 namespace detail {
 
-// Python's str.isspace() code points: what str.split() and str.rstrip() treat as whitespace.
+/// Python's str.isspace() code points: what str.split() and str.rstrip() treat as whitespace.
 inline bool py_space(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
@@ -75,7 +75,7 @@ inline void require_utf8(std::string_view s, std::string_view what) {
   if (bad != std::string_view::npos) fail("{}: invalid UTF-8 at byte {}", what, bad);
 }
 
-// Tokens split on Python whitespace, joined by single spaces (views into `out` follow).
+/// Tokens split on Python whitespace, joined by single spaces (views into `out` follow).
 inline std::string py_split_join(std::string_view s) {
   std::string out;
   std::size_t pos = 0;
@@ -96,7 +96,7 @@ inline std::string py_split_join(std::string_view s) {
 }
 
 inline std::string_view py_rstrip(std::string_view s) {
-  // Find the end of the last non-space code point.
+  /// Find the end of the last non-space code point.
   std::size_t pos = 0, keep = 0;
   while (pos < s.size()) {
     char32_t cp;
@@ -106,7 +106,7 @@ inline std::string_view py_rstrip(std::string_view s) {
   return s.substr(0, keep);
 }
 
-// Python's str.replace: non-overlapping, left to right.
+/// Python's str.replace: non-overlapping, left to right.
 inline std::string replace_all(std::string s, std::string_view from, std::string_view to) {
   std::string out;
   std::size_t pos = 0;
@@ -120,8 +120,8 @@ inline std::string replace_all(std::string s, std::string_view from, std::string
 
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// The ASCII punctuation that 13a always splits off: { | } ~ [ \ ] ^ _ ` space ! " # $ % &
-// ( ) * + : ; < = > ? @ /  (not - ' . , which have their own rules or none).
+/// The ASCII punctuation that 13a always splits off: { | } ~ [ \ ] ^ _ ` space ! " # $ % &
+/// ( ) * + : ; < = > ? @ /  (not - ' . , which have their own rules or none).
 inline bool split_always(char c) {
   const unsigned char u = static_cast<unsigned char>(c);
   return (u >= 0x7B && u <= 0x7E) || (u >= 0x5B && u <= 0x60) || (u >= 0x20 && u <= 0x26) || (u >= 0x28 && u <= 0x2B) ||
@@ -130,9 +130,9 @@ inline bool split_always(char c) {
 
 }  // namespace detail
 
-// sacreBLEU's Tokenizer13a on one line. The regular expressions of its four passes look at one
-// character before or after ASCII punctuation only, so they run on UTF-8 bytes unchanged: a
-// multi-byte character is never '.', ',', '-' or a digit.
+/// sacreBLEU's Tokenizer13a on one line. The regular expressions of its four passes look at one
+/// character before or after ASCII punctuation only, so they run on UTF-8 bytes unchanged: a
+/// multi-byte character is never '.', ',', '-' or a digit.
 inline std::string tokenize_13a(std::string_view line) {
   detail::require_utf8(line, "tokenize_13a");
   std::string s(line);
@@ -144,7 +144,7 @@ inline std::string tokenize_13a(std::string_view line) {
   s = detail::replace_all(std::move(s), "&lt;", "<");
   s = detail::replace_all(std::move(s), "&gt;", ">");
   s = " " + s + " ";
-  std::string a;  // pass 1: pad the always-split punctuation
+  std::string a;  ///< pass 1: pad the always-split punctuation
   for (char c : s) {
     if (detail::split_always(c)) {
       a.push_back(' ');
@@ -154,7 +154,7 @@ inline std::string tokenize_13a(std::string_view line) {
       a.push_back(c);
     }
   }
-  std::string b;  // pass 2: ([^0-9])([.,]) -> "\1 \2 "
+  std::string b;  ///< pass 2: ([^0-9])([.,]) -> "\1 \2 "
   for (std::size_t i = 0; i < a.size();) {
     if (i + 1 < a.size() && !detail::is_digit(a[i]) && (a[i + 1] == '.' || a[i + 1] == ',')) {
       b.push_back(a[i]);
@@ -166,7 +166,7 @@ inline std::string tokenize_13a(std::string_view line) {
       b.push_back(a[i++]);
     }
   }
-  std::string c;  // pass 3: ([.,])([^0-9]) -> " \1 \2"
+  std::string c;  ///< pass 3: ([.,])([^0-9]) -> " \1 \2"
   for (std::size_t i = 0; i < b.size();) {
     if (i + 1 < b.size() && (b[i] == '.' || b[i] == ',') && !detail::is_digit(b[i + 1])) {
       c.push_back(' ');
@@ -178,7 +178,7 @@ inline std::string tokenize_13a(std::string_view line) {
       c.push_back(b[i++]);
     }
   }
-  std::string d;  // pass 4: ([0-9])(-) -> "\1 \2 "
+  std::string d;  ///< pass 4: ([0-9])(-) -> "\1 \2 "
   for (std::size_t i = 0; i < c.size();) {
     if (i + 1 < c.size() && detail::is_digit(c[i]) && c[i + 1] == '-') {
       d.push_back(c[i]);
@@ -195,7 +195,7 @@ inline std::string tokenize_13a(std::string_view line) {
 
 namespace detail {
 
-// The tokens of a segment after sacreBLEU's preprocessing (rstrip, then the tokenizer).
+/// The tokens of a segment after sacreBLEU's preprocessing (rstrip, then the tokenizer).
 inline std::string bleu_preprocess(std::string_view segment, bleu_tokenizer tok) {
   require_utf8(segment, "bleu");
   const std::string_view s = py_rstrip(segment);
@@ -214,8 +214,8 @@ inline std::vector<std::string_view> split_spaces(std::string_view s) {
   return out;
 }
 
-// n-gram -> count for one order. Tokens are views into one space-joined string, so an n-gram
-// is the substring from its first token to its last: a unique key with no copy.
+/// n-gram -> count for one order. Tokens are views into one space-joined string, so an n-gram
+/// is the substring from its first token to its last: a unique key with no copy.
 using ngram_counts = std::unordered_map<std::string_view, std::uint32_t>;
 
 inline ngram_counts count_ngrams(const std::vector<std::string_view>& toks, std::size_t n) {
@@ -232,7 +232,7 @@ inline double my_log(double x) { return x == 0.0 ? -9999999999.0 : std::log(x); 
 
 }  // namespace detail
 
-// Statistics of one hypothesis against its references.
+/// Statistics of one hypothesis against its references.
 inline bleu_stats bleu_sentence_stats(std::string_view hypothesis, std::span<const std::string> references,
                                       const bleu_options& o = {}) {
   if (references.empty()) fail("bleu: a hypothesis has no reference");
@@ -247,7 +247,7 @@ inline bleu_stats bleu_sentence_stats(std::string_view hypothesis, std::span<con
 
   bleu_stats st;
   st.hyp_len = hyp_toks.size();
-  // Closest reference length; a tie goes to the shorter reference.
+  /// Closest reference length; a tie goes to the shorter reference.
   std::uint64_t best_len = 0, best_diff = UINT64_MAX;
   for (const auto& rt : ref_toks) {
     const std::uint64_t len = rt.size();
@@ -276,7 +276,7 @@ inline bleu_stats bleu_sentence_stats(std::string_view hypothesis, std::span<con
   return st;
 }
 
-// BLEU from (summed) statistics, as sacreBLEU's compute_bleu.
+/// BLEU from (summed) statistics, as sacreBLEU's compute_bleu.
 inline bleu_score compute_bleu(const bleu_stats& st, const bleu_options& o = {}) {
   const std::size_t order = o.max_order;
   if (st.correct.size() != order || st.total.size() != order)
@@ -292,7 +292,7 @@ inline bleu_score compute_bleu(const bleu_stats& st, const bleu_options& o = {})
   r.precisions.assign(order, 0.0);
   if (std::all_of(st.correct.begin(), st.correct.end(), [](auto c) { return c == 0; })) return r;  // no match: 0
 
-  double mteval = 1;  // 'exp': each order without a match halves the smoothed count again
+  double mteval = 1;  ///< 'exp': each order without a match halves the smoothed count again
   std::size_t eff_order = order;
   for (std::size_t n = 1; n <= order; ++n) {
     double correct = double(st.correct[n - 1]), total = double(st.total[n - 1]);
@@ -319,7 +319,7 @@ inline bleu_score compute_bleu(const bleu_stats& st, const bleu_options& o = {})
   return r;
 }
 
-// Corpus BLEU: references[i] holds the references of hypotheses[i] (one or more).
+/// Corpus BLEU: references[i] holds the references of hypotheses[i] (one or more).
 inline bleu_score corpus_bleu(std::span<const std::string> hypotheses, std::span<const std::vector<std::string>> references,
                               const bleu_options& o = {}) {
   detail::require_same_size(hypotheses.size(), references.size(), "corpus_bleu");
@@ -331,7 +331,7 @@ inline bleu_score corpus_bleu(std::span<const std::string> hypotheses, std::span
   return compute_bleu(st, o);
 }
 
-// Corpus BLEU with exactly one reference per hypothesis.
+/// Corpus BLEU with exactly one reference per hypothesis.
 inline bleu_score corpus_bleu(std::span<const std::string> hypotheses, std::span<const std::string> references,
                               const bleu_options& o = {}) {
   detail::require_same_size(hypotheses.size(), references.size(), "corpus_bleu");
@@ -344,26 +344,26 @@ inline bleu_score corpus_bleu(std::span<const std::string> hypotheses, std::span
   return compute_bleu(st, o);
 }
 
-// Sentence BLEU with the given options.
+/// Sentence BLEU with the given options.
 inline bleu_score sentence_bleu(std::string_view hypothesis, std::span<const std::string> references,
                                 const bleu_options& o) {
   return compute_bleu(bleu_sentence_stats(hypothesis, references, o), o);
 }
 
-// Sentence BLEU with sacrebleu.sentence_bleu's defaults: exp smoothing, effective order on.
+/// Sentence BLEU with sacrebleu.sentence_bleu's defaults: exp smoothing, effective order on.
 inline bleu_score sentence_bleu(std::string_view hypothesis, std::span<const std::string> references) {
   bleu_options o;
   o.effective_order = true;
   return sentence_bleu(hypothesis, references, o);
 }
 
-// Decoded text of one batch for the evaluation loop: one reference per hypothesis.
+/// Decoded text of one batch for the evaluation loop: one reference per hypothesis.
 struct translation_output {
   std::span<const std::string> hypotheses;
   std::span<const std::string> references;
 };
 
-// Streams sentence statistics; memory O(max_order), no sentence kept. Reports "bleu".
+/// Streams sentence statistics; memory O(max_order), no sentence kept. Reports "bleu".
 class bleu_metrics {
  public:
   explicit bleu_metrics(bleu_options o = {}) : o_(std::move(o)) { reset(); }

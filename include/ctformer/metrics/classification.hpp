@@ -23,14 +23,14 @@ namespace ctformer::metrics {
 
 // ---- confusion matrix ---------------------------------------------------------------------
 
-// counts(t, p): how many samples of true class t were predicted as p. Streaming: O(C^2) memory.
+/// counts(t, p): how many samples of true class t were predicted as p. Streaming: O(C^2) memory.
 class confusion_matrix {
  public:
   confusion_matrix() = default;
   explicit confusion_matrix(std::size_t num_classes) : c_(num_classes), counts_(num_classes * num_classes, 0) {
     if (num_classes == 0) fail("confusion_matrix: the number of classes must be at least 1");
   }
-  // From label arrays; num_classes == 0 means max label + 1.
+  /// From label arrays; num_classes == 0 means max label + 1.
   static confusion_matrix from_labels(std::span<const std::int32_t> y_true, std::span<const std::int32_t> y_pred,
                                       std::size_t num_classes = 0) {
     detail::require_same_size(y_true.size(), y_pred.size(), "confusion_matrix");
@@ -68,12 +68,12 @@ class confusion_matrix {
   std::size_t num_classes() const noexcept { return c_; }
   std::uint64_t total() const noexcept { return total_; }
   std::uint64_t count(std::size_t truth, std::size_t pred) const { return counts_[truth * c_ + pred]; }
-  std::uint64_t true_count(std::size_t c) const {  // row sum: the support of class c
+  std::uint64_t true_count(std::size_t c) const {  ///< row sum: the support of class c
     std::uint64_t s = 0;
     for (std::size_t p = 0; p < c_; ++p) s += count(c, p);
     return s;
   }
-  std::uint64_t predicted_count(std::size_t c) const {  // column sum
+  std::uint64_t predicted_count(std::size_t c) const {  ///< column sum
     std::uint64_t s = 0;
     for (std::size_t t = 0; t < c_; ++t) s += count(t, c);
     return s;
@@ -89,7 +89,7 @@ class confusion_matrix {
     if (v < 0 || std::size_t(v) >= c_) fail("confusion_matrix: {} {} is outside [0, {})", what, v, c_);
   }
   std::size_t c_ = 0;
-  std::vector<std::uint64_t> counts_;  // (C, C) row-major, rows = truth
+  std::vector<std::uint64_t> counts_;  ///< (C, C) row-major, rows = truth
   std::uint64_t total_ = 0;
 };
 
@@ -106,7 +106,7 @@ inline double accuracy_score(std::span<const std::int32_t> y_true, std::span<con
   return double(hit) / double(y_true.size());
 }
 
-// The table, with class names (or indices) on both axes, right-aligned columns.
+/// The table, with class names (or indices) on both axes, right-aligned columns.
 inline std::string format_confusion_matrix(const confusion_matrix& cm, std::span<const std::string> names = {}) {
   const std::size_t c = cm.num_classes();
   if (!names.empty() && names.size() != c)
@@ -134,18 +134,18 @@ inline std::string format_confusion_matrix(const confusion_matrix& cm, std::span
 // ---- precision, recall, F-beta ------------------------------------------------------------
 
 enum class average { binary, micro, macro, weighted };
-// Value of a ratio whose denominator is 0 (sklearn's zero_division; its default "warn" is 0).
+/// Value of a ratio whose denominator is 0 (sklearn's zero_division; its default "warn" is 0).
 enum class zero_division { zero, one };
-// Which classes macro/weighted/micro run over: those that occur in y_true or y_pred (sklearn's
-// default, labels=None), or all num_classes (sklearn's labels=range(C)), where a class that never
-// occurs scores 0 and so lowers the macro average.
+/// Which classes macro/weighted/micro run over: those that occur in y_true or y_pred (sklearn's
+/// default, labels=None), or all num_classes (sklearn's labels=range(C)), where a class that never
+/// occurs scores 0 and so lowers the macro average.
 enum class label_set { present, all };
 
 struct prf_options {
-  double beta = 1.0;  // F-beta; 1 gives F1
+  double beta = 1.0;  ///< F-beta; 1 gives F1
   zero_division on_zero = zero_division::zero;
   label_set labels = label_set::present;
-  std::int32_t pos_label = 1;  // for average::binary
+  std::int32_t pos_label = 1;  ///< for average::binary
 };
 
 struct prf_result {
@@ -153,9 +153,9 @@ struct prf_result {
 };
 
 struct per_class_result {
-  std::vector<std::size_t> labels;  // the classes scored, ascending
+  std::vector<std::size_t> labels;  ///< the classes scored, ascending
   std::vector<double> precision, recall, f_score;
-  std::vector<std::uint64_t> support;  // true count of each class
+  std::vector<std::uint64_t> support;  ///< true count of each class
 };
 
 namespace detail {
@@ -165,7 +165,7 @@ inline double prf_divide(double num, double den, zero_division z) {
   return num / den;
 }
 
-// sklearn 1.2: F = (1 + b^2) P R / (b^2 P + R), and 0 where that denominator is 0.
+/// sklearn 1.2: F = (1 + b^2) P R / (b^2 P + R), and 0 where that denominator is 0.
 inline double f_beta(double p, double r, double beta) {
   if (std::isinf(beta)) return r;
   const double b2 = beta * beta;
@@ -213,7 +213,7 @@ inline prf_result precision_recall_fscore(const confusion_matrix& cm, average av
     const std::size_t pos = std::size_t(o.pos_label);
     if (o.pos_label < 0 || o.pos_label > 1)
       fail("precision_recall_fscore: pos_label must be 0 or 1, got {}", o.pos_label);
-    // A class index beyond num_classes has no samples: its counts are 0.
+    /// A class index beyond num_classes has no samples: its counts are 0.
     const double tp = pos < c ? double(cm.count(pos, pos)) : 0.0;
     const double pred = pos < c ? double(cm.predicted_count(pos)) : 0.0;
     const double tru = pos < c ? double(cm.true_count(pos)) : 0.0;
@@ -261,7 +261,7 @@ inline prf_result precision_recall_fscore(const confusion_matrix& cm, average av
     r.f_score /= double(wsum);
     return r;
   }
-  prf_result r;  // macro
+  prf_result r;  ///< macro
   for (std::size_t i = 0; i < labels.size(); ++i) {
     r.precision += pc.precision[i];
     r.recall += pc.recall[i];
@@ -288,21 +288,21 @@ inline double f1_score(const confusion_matrix& cm, average avg, prf_options o = 
 // ---- curves from scores -------------------------------------------------------------------
 
 struct roc_curve_result {
-  std::vector<double> fpr, tpr, thresholds;  // thresholds decrease; thresholds[0] = max score + 1
+  std::vector<double> fpr, tpr, thresholds;  ///< thresholds decrease; thresholds[0] = max score + 1
 };
 struct pr_curve_result {
-  std::vector<double> precision, recall, thresholds;  // recall decreases; last point is (P=1, R=0)
+  std::vector<double> precision, recall, thresholds;  ///< recall decreases; last point is (P=1, R=0)
 };
 
 namespace detail {
 
 struct binary_counts {
-  std::vector<double> fps, tps, thresholds;  // one entry per distinct score, descending
+  std::vector<double> fps, tps, thresholds;  ///< one entry per distinct score, descending
 };
 
-// sklearn's _binary_clf_curve: sort by score descending, and at the end of each run of equal
-// scores count the true and false positives above or at that score. Tied samples move together,
-// which is how ties enter ROC and PR curves.
+/// sklearn's _binary_clf_curve: sort by score descending, and at the end of each run of equal
+/// scores count the true and false positives above or at that score. Tied samples move together,
+/// which is how ties enter ROC and PR curves.
 inline binary_counts binary_clf_curve(std::span<const std::int32_t> y_true, real_view y_score, std::string_view what) {
   require_same_size(y_true.size(), y_score.size(), what);
   require_nonempty(y_true.size(), what);
@@ -328,13 +328,13 @@ inline binary_counts binary_clf_curve(std::span<const std::int32_t> y_true, real
 
 }  // namespace detail
 
-// The ROC curve. drop_intermediate removes points collinear with their neighbours (sklearn's
-// default); they never change the area. With no negatives (or no positives) fpr (or tpr) is
-// NaN everywhere, as sklearn returns with a warning.
+/// The ROC curve. drop_intermediate removes points collinear with their neighbours (sklearn's
+/// default); they never change the area. With no negatives (or no positives) fpr (or tpr) is
+/// NaN everywhere, as sklearn returns with a warning.
 inline roc_curve_result roc_curve(std::span<const std::int32_t> y_true, real_view y_score, bool drop_intermediate = true) {
   auto c = detail::binary_clf_curve(y_true, y_score, "roc_curve");
   if (drop_intermediate && c.fps.size() > 2) {
-    // Keep a point where the second difference of fps or tps is nonzero: a corner.
+    /// Keep a point where the second difference of fps or tps is nonzero: a corner.
     detail::binary_counts kept;
     const std::size_t m = c.fps.size();
     for (std::size_t i = 0; i < m; ++i) {
@@ -351,8 +351,8 @@ inline roc_curve_result roc_curve(std::span<const std::int32_t> y_true, real_vie
   roc_curve_result r;
   const double fp_total = c.fps.back(), tp_total = c.tps.back();
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  // The extra first point (0, 0): a threshold above every score (sklearn 1.2 uses max + 1;
-  // sklearn >= 1.3 uses +inf).
+  /// The extra first point (0, 0): a threshold above every score (sklearn 1.2 uses max + 1;
+  /// sklearn >= 1.3 uses +inf).
   r.thresholds.push_back(c.thresholds.front() + 1);
   r.fpr.push_back(fp_total > 0 ? 0.0 : nan);
   r.tpr.push_back(tp_total > 0 ? 0.0 : nan);
@@ -364,7 +364,7 @@ inline roc_curve_result roc_curve(std::span<const std::int32_t> y_true, real_vie
   return r;
 }
 
-// Area under a curve by the trapezoidal rule; x must be monotone (either direction).
+/// Area under a curve by the trapezoidal rule; x must be monotone (either direction).
 inline double auc(real_view x, real_view y) {
   detail::require_same_size(x.size(), y.size(), "auc");
   if (x.size() < 2) fail("auc: at least 2 points are needed, got {}", x.size());
@@ -379,7 +379,7 @@ inline double auc(real_view x, real_view y) {
   return inc ? area : -area;
 }
 
-// Binary ROC AUC. One class only in y_true: an error, as in sklearn.
+/// Binary ROC AUC. One class only in y_true: an error, as in sklearn.
 inline double roc_auc_score(std::span<const std::int32_t> y_true, real_view y_score) {
   detail::require_nonempty(y_true.size(), "roc_auc_score");
   detail::require_binary_labels(y_true, "roc_auc_score");
@@ -391,8 +391,8 @@ inline double roc_auc_score(std::span<const std::int32_t> y_true, real_view y_sc
   return auc(r.fpr, r.tpr);
 }
 
-// Precision and recall at every distinct score, reversed so recall decreases, then the point
-// (precision 1, recall 0). With no positive sample recall is 1 everywhere (sklearn's choice).
+/// Precision and recall at every distinct score, reversed so recall decreases, then the point
+/// (precision 1, recall 0). With no positive sample recall is 1 everywhere (sklearn's choice).
 inline pr_curve_result precision_recall_curve(std::span<const std::int32_t> y_true, real_view y_score) {
   const auto c = detail::binary_clf_curve(y_true, y_score, "precision_recall_curve");
   const double tp_total = c.tps.back();
@@ -408,7 +408,7 @@ inline pr_curve_result precision_recall_curve(std::span<const std::int32_t> y_tr
   return r;
 }
 
-// AP = sum_n (R_n - R_{n-1}) P_n: no interpolation. 0 when y_true has no positive (sklearn).
+/// AP = sum_n (R_n - R_{n-1}) P_n: no interpolation. 0 when y_true has no positive (sklearn).
 inline double average_precision_score(std::span<const std::int32_t> y_true, real_view y_score) {
   const auto r = precision_recall_curve(y_true, y_score);
   double s = 0;
@@ -420,8 +420,8 @@ inline double average_precision_score(std::span<const std::int32_t> y_true, real
 
 enum class multiclass_average { macro, weighted, micro };
 
-// One-vs-rest ROC AUC over (rows, C) probabilities that sum to 1 per row (sklearn checks this
-// with np.allclose). Every class must occur in y_true, and not alone.
+/// One-vs-rest ROC AUC over (rows, C) probabilities that sum to 1 per row (sklearn checks this
+/// with np.allclose). Every class must occur in y_true, and not alone.
 inline double roc_auc_ovr_score(std::span<const std::int32_t> y_true, real_view probs, std::size_t num_classes,
                                 multiclass_average avg = multiclass_average::macro) {
   constexpr std::string_view what = "roc_auc_ovr_score";
@@ -468,8 +468,8 @@ inline double roc_auc_ovr_score(std::span<const std::int32_t> y_true, real_view 
   return avg == multiclass_average::weighted ? total / double(n) : total / double(num_classes);
 }
 
-// Whether class `truth` is among the k best of a score row. Ties rank the higher class index
-// first, as sklearn (a stable ascending argsort, reversed).
+/// Whether class `truth` is among the k best of a score row. Ties rank the higher class index
+/// first, as sklearn (a stable ascending argsort, reversed).
 inline bool in_top_k(real_view row, std::size_t truth, std::size_t k) {
   const double s = row[truth];
   std::size_t ahead = 0;
@@ -493,7 +493,7 @@ inline double top_k_accuracy_score(std::span<const std::int32_t> y_true, real_vi
   return double(hits) / double(y_true.size());
 }
 
-// First index of the largest score (np.argmax). Scores must be finite.
+/// First index of the largest score (np.argmax). Scores must be finite.
 inline std::size_t argmax(real_view row) {
   std::size_t best = 0;
   for (std::size_t j = 1; j < row.size(); ++j)
@@ -504,15 +504,15 @@ inline std::size_t argmax(real_view row) {
 // ---- streaming accumulators for the evaluation loop -----------------------------------------
 
 struct classification_options {
-  std::vector<std::size_t> top_k;        // e.g. {5}: adds "top5_accuracy"
-  prf_options prf;                       // label set, zero_division, beta for "f1_*" is forced to 1
-  std::vector<std::string> class_names;  // for per-class entries and the confusion table
-  bool per_class = false;                // adds "precision/<name>", "recall/<name>", "f1/<name>"
+  std::vector<std::size_t> top_k;        ///< e.g. {5}: adds "top5_accuracy"
+  prf_options prf;                       ///< label set, zero_division, beta for "f1_*" is forced to 1
+  std::vector<std::string> class_names;  ///< for per-class entries and the confusion table
+  bool per_class = false;                ///< adds "precision/<name>", "recall/<name>", "f1/<name>"
 };
 
-// Streams predictions into a confusion matrix plus top-k hit counts: memory O(C^2), no
-// prediction is stored. Reports accuracy, precision/recall/F1 (macro, weighted, micro; and binary
-// for two classes) and top-k accuracies.
+/// Streams predictions into a confusion matrix plus top-k hit counts: memory O(C^2), no
+/// prediction is stored. Reports accuracy, precision/recall/F1 (macro, weighted, micro; and binary
+/// for two classes) and top-k accuracies.
 class classification_metrics {
  public:
   explicit classification_metrics(std::size_t num_classes, classification_options opts = {})
@@ -529,7 +529,7 @@ class classification_metrics {
     top_rows_ = 0;
   }
 
-  // The prediction is the argmax of each row's scores.
+  /// The prediction is the argmax of each row's scores.
   void update(const class_output& out) {
     const std::size_t c = cm_.num_classes();
     if (out.num_classes != c) fail("classification_metrics: batch has {} classes, expected {}", out.num_classes, c);
@@ -544,7 +544,7 @@ class classification_metrics {
       ++top_rows_;
     }
   }
-  // A single hard prediction (top-k needs scores, so such rows do not count there).
+  /// A single hard prediction (top-k needs scores, so such rows do not count there).
   void add(std::int32_t truth, std::int32_t pred) { cm_.add(truth, pred); }
 
   const confusion_matrix& confusion() const noexcept { return cm_; }
@@ -593,10 +593,10 @@ class classification_metrics {
   std::uint64_t top_rows_ = 0;
 };
 
-// Keeps every score, because ROC and PR curves rank the whole evaluation set: memory O(rows)
-// for two classes, O(rows x C) for more. Binary: the positive score is s1 - s0 for logits (the
-// log-odds of class 1) or p1 for probabilities, or the single column when C is 1 column wide.
-// Multiclass: softmax probabilities (or the given ones) for one-vs-rest AUC.
+/// Keeps every score, because ROC and PR curves rank the whole evaluation set: memory O(rows)
+/// for two classes, O(rows x C) for more. Binary: the positive score is s1 - s0 for logits (the
+/// log-odds of class 1) or p1 for probabilities, or the single column when C is 1 column wide.
+/// Multiclass: softmax probabilities (or the given ones) for one-vs-rest AUC.
 class score_metrics {
  public:
   enum class input { logits, probabilities };
@@ -610,7 +610,7 @@ class score_metrics {
     scores_.clear();
   }
 
-  // `out.num_classes` may be 1 for a binary model that emits one score per row.
+  /// `out.num_classes` may be 1 for a binary model that emits one score per row.
   void update(const class_output& out) {
     const std::size_t w = out.num_classes;
     if (!(w == c_ || (c_ == 2 && w == 1)))
@@ -636,7 +636,7 @@ class score_metrics {
       }
     }
   }
-  // One binary sample with its positive-class score.
+  /// One binary sample with its positive-class score.
   void add(std::int32_t label, double positive_score) {
     if (c_ != 2) fail("score_metrics: add(label, score) is for binary problems");
     labels_.push_back(label);

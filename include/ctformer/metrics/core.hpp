@@ -19,12 +19,12 @@
 
 namespace ctformer::metrics {
 
-// Label value that marks a row or token with no target (PyTorch's ignore_index; equal to
-// ctformer::ignore_index in data/batch.hpp, which this header does not include to stay light).
+/// Label value that marks a row or token with no target (PyTorch's ignore_index; equal to
+/// ctformer::ignore_index in data/batch.hpp, which this header does not include to stay light).
 inline constexpr std::int32_t ignore_index = -100;
 
-// A read-only view over float or double values. Models produce float; reference data and most
-// metric arithmetic are double. Every read widens to double.
+/// A read-only view over float or double values. Models produce float; reference data and most
+/// metric arithmetic are double. Every read widens to double.
 class real_view {
  public:
   real_view() = default;
@@ -57,7 +57,7 @@ class real_view {
   std::size_t n_ = 0;
 };
 
-// Named metric values in the order they were added (reports print them in that order).
+/// Named metric values in the order they were added (reports print them in that order).
 class metric_set {
  public:
   struct entry {
@@ -65,7 +65,7 @@ class metric_set {
     double value;
   };
 
-  // Adds a value, or replaces the value of an existing name.
+  /// Adds a value, or replaces the value of an existing name.
   void set(std::string name, double value) {
     for (auto& e : entries_)
       if (e.name == name) {
@@ -92,7 +92,7 @@ class metric_set {
   std::vector<entry>::const_iterator begin() const noexcept { return entries_.begin(); }
   std::vector<entry>::const_iterator end() const noexcept { return entries_.end(); }
 
-  // {"name": value, ...}; NaN and infinities become null, as JSON has no such numbers.
+  /// {"name": value, ...}; NaN and infinities become null, as JSON has no such numbers.
   json::value to_json() const {
     json::value v = json::object{};
     for (const auto& e : entries_) v.set(e.name, e.value);
@@ -106,27 +106,27 @@ class metric_set {
 // What a predict callable returns for the evaluation loop (evaluate.hpp). Each is a view into
 // the caller's buffers, valid until the next batch.
 
-// Class scores of one batch: `scores` is (rows, num_classes) row-major, logits or probabilities.
-// Rows whose label is ignore_index (padded rows) are skipped.
+/// Class scores of one batch: `scores` is (rows, num_classes) row-major, logits or probabilities.
+/// Rows whose label is ignore_index (padded rows) are skipped.
 struct class_output {
-  std::span<const std::int32_t> labels;  // (rows)
-  real_view scores;                      // (rows, num_classes)
+  std::span<const std::int32_t> labels;  ///< (rows)
+  real_view scores;                      ///< (rows, num_classes)
   std::size_t num_classes = 0;
 };
 
-// Regression values of one batch. Rows with weight 0 (padded rows) are skipped; an empty
-// `weights` means every row counts. Other weights must be 1: metrics here are unweighted.
+/// Regression values of one batch. Rows with weight 0 (padded rows) are skipped; an empty
+/// `weights` means every row counts. Other weights must be 1: metrics here are unweighted.
 struct regression_output {
-  real_view targets;      // (rows)
-  real_view predictions;  // (rows)
-  real_view weights;      // (rows) or empty
+  real_view targets;      ///< (rows)
+  real_view predictions;  ///< (rows)
+  real_view weights;      ///< (rows) or empty
 };
 
-// Per-token logits of one batch, flattened: `logits` is (tokens, vocab) row-major. Tokens whose
-// target is ignore_index (padding, prompt, unmasked positions) are skipped.
+/// Per-token logits of one batch, flattened: `logits` is (tokens, vocab) row-major. Tokens whose
+/// target is ignore_index (padding, prompt, unmasked positions) are skipped.
 struct token_output {
-  std::span<const std::int32_t> targets;  // (tokens)
-  real_view logits;                        // (tokens, vocab)
+  std::span<const std::int32_t> targets;  ///< (tokens)
+  real_view logits;                        ///< (tokens, vocab)
   std::size_t vocab = 0;
 };
 
@@ -140,7 +140,7 @@ inline void require_same_size(std::size_t a, std::size_t b, std::string_view wha
   if (a != b) fail("{}: inputs differ in length ({} and {})", what, a, b);
 }
 
-// scikit-learn rejects NaN and infinite scores ("Input contains NaN"); so do we, naming the index.
+/// scikit-learn rejects NaN and infinite scores ("Input contains NaN"); so do we, naming the index.
 inline void require_finite(real_view v, std::string_view what, std::string_view name = "score") {
   for (std::size_t i = 0; i < v.size(); ++i)
     if (!std::isfinite(v[i]))

@@ -21,7 +21,7 @@
 namespace ctformer::metrics {
 
 struct fold {
-  std::vector<std::size_t> train, test;  // sample indices, ascending
+  std::vector<std::size_t> train, test;  ///< sample indices, ascending
 };
 
 struct split_options {
@@ -31,8 +31,8 @@ struct split_options {
 
 namespace detail {
 
-// Uniform integer in [0, n) by rejection, independent of the standard library's distributions
-// (whose algorithms are implementation-defined).
+/// Uniform integer in [0, n) by rejection, independent of the standard library's distributions
+/// (whose algorithms are implementation-defined).
 inline std::uint64_t bounded(std::mt19937_64& rng, std::uint64_t n) {
   const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   std::uint64_t x;
@@ -60,7 +60,7 @@ inline void check_k(std::size_t n, std::size_t k, std::string_view what) {
 
 }  // namespace detail
 
-// Contiguous folds over 0..n-1 (after a shuffle if asked); the first n % k folds get one more.
+/// Contiguous folds over 0..n-1 (after a shuffle if asked); the first n % k folds get one more.
 inline std::vector<fold> k_fold(std::size_t n, std::size_t k, const split_options& o = {}) {
   detail::check_k(n, k, "k_fold");
   std::vector<std::size_t> order(n);
@@ -78,13 +78,13 @@ inline std::vector<fold> k_fold(std::size_t n, std::size_t k, const split_option
   return detail::folds_from_assignment(fold_of, k);
 }
 
-// Folds that keep each class's proportion (sklearn's allocation: deal the class-sorted labels
-// round-robin over the folds, then give each class its fold slots in blocks, in data order, or
-// shuffled). Classes are taken in order of first appearance, as sklearn does.
+/// Folds that keep each class's proportion (sklearn's allocation: deal the class-sorted labels
+/// round-robin over the folds, then give each class its fold slots in blocks, in data order, or
+/// shuffled). Classes are taken in order of first appearance, as sklearn does.
 inline std::vector<fold> stratified_k_fold(std::span<const std::int32_t> labels, std::size_t k, const split_options& o = {}) {
   const std::size_t n = labels.size();
   detail::check_k(n, k, "stratified_k_fold");
-  std::vector<std::int32_t> classes;  // in order of first appearance
+  std::vector<std::int32_t> classes;  ///< in order of first appearance
   std::vector<std::size_t> cls(n);
   for (std::size_t i = 0; i < n; ++i) {
     auto it = std::find(classes.begin(), classes.end(), labels[i]);
@@ -99,7 +99,7 @@ inline std::vector<fold> stratified_k_fold(std::span<const std::int32_t> labels,
   for (auto v : cls) ++count[v];
   if (std::all_of(count.begin(), count.end(), [&](std::size_t m) { return m < k; }))
     fail("stratified_k_fold: k = {} is greater than the number of members in each class", k);
-  // allocation[f][j]: members of class j in test fold f. Sorted labels dealt round-robin.
+  /// allocation[f][j]: members of class j in test fold f. Sorted labels dealt round-robin.
   std::vector<std::vector<std::size_t>> allocation(k, std::vector<std::size_t>(c, 0));
   std::size_t pos = 0;
   for (std::size_t j = 0; j < c; ++j)
@@ -123,8 +123,8 @@ struct metric_summary {
 };
 
 struct cv_result {
-  std::vector<metric_set> folds;        // one per fold, in fold order
-  std::vector<metric_summary> summary;  // one per metric, in the folds' order
+  std::vector<metric_set> folds;        ///< one per fold, in fold order
+  std::vector<metric_summary> summary;  ///< one per metric, in the folds' order
 
   const metric_summary& at(std::string_view name) const {
     for (const auto& s : summary)
@@ -133,8 +133,8 @@ struct cv_result {
   }
 };
 
-// Mean, population std, min and max of each metric over folds. Every fold must report the
-// same metrics: a metric missing from one fold is an error, not a silent smaller average.
+/// Mean, population std, min and max of each metric over folds. Every fold must report the
+/// same metrics: a metric missing from one fold is an error, not a silent smaller average.
 inline cv_result summarize_folds(std::vector<metric_set> folds) {
   if (folds.empty()) fail("cross_validate: no fold");
   cv_result r;
@@ -162,9 +162,9 @@ inline cv_result summarize_folds(std::vector<metric_set> folds) {
   return r;
 }
 
-// Runs `train_and_score(const fold&, std::size_t fold_index) -> metric_set` once per fold. The
-// callable must build a fresh model from the fold's training indices only, train it, and score
-// it on the fold's test indices.
+/// Runs `train_and_score(const fold&, std::size_t fold_index) -> metric_set` once per fold. The
+/// callable must build a fresh model from the fold's training indices only, train it, and score
+/// it on the fold's test indices.
 template <class TrainAndScore>
 cv_result cross_validate(std::span<const fold> folds, TrainAndScore&& train_and_score) {
   std::vector<metric_set> results;
@@ -172,9 +172,9 @@ cv_result cross_validate(std::span<const fold> folds, TrainAndScore&& train_and_
   return summarize_folds(std::move(results));
 }
 
-// The same with the fresh model made explicit: `make_model()` builds an untrained model (a value
-// or a std::unique_ptr) for every fold, and `train_and_score(model, fold, fold_index)` trains
-// and scores it. No state can leak from one fold to the next through the model.
+/// The same with the fresh model made explicit: `make_model()` builds an untrained model (a value
+/// or a std::unique_ptr) for every fold, and `train_and_score(model, fold, fold_index)` trains
+/// and scores it. No state can leak from one fold to the next through the model.
 template <class MakeModel, class TrainAndScore>
 cv_result cross_validate(std::span<const fold> folds, MakeModel&& make_model, TrainAndScore&& train_and_score) {
   return cross_validate(folds, [&](const fold& f, std::size_t i) {

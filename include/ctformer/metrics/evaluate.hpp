@@ -23,7 +23,7 @@ concept accumulator_for = requires(Acc& a, const Acc& ca, const Output& out) {
   { ca.result() } -> std::convertible_to<metric_set>;
 };
 
-// Mean of a per-batch quantity, e.g. the validation loss: update with {sum, count}.
+/// Mean of a per-batch quantity, e.g. the validation loss: update with {sum, count}.
 struct sum_count {
   double sum = 0;
   std::size_t count = 0;
@@ -49,8 +49,8 @@ class running_mean {
   sum_count s_;
 };
 
-// Feeds an accumulator with a projection of the batch output, for a predict callable that
-// returns several things: project(cls, [](const my_out& o) { return o.classes; }).
+/// Feeds an accumulator with a projection of the batch output, for a predict callable that
+/// returns several things: project(cls, [](const my_out& o) { return o.classes; }).
 template <class Acc, class Proj>
 class projected {
  public:
@@ -74,8 +74,8 @@ projected<Acc, Proj> project(Acc& acc, Proj proj) {
 
 namespace detail {
 
-// Eval mode is explicit: a predict callable that takes a run_mode gets run_mode::eval(), so
-// dropout is off (models are stateless types; the mode travels with every forward call).
+/// Eval mode is explicit: a predict callable that takes a run_mode gets run_mode::eval(), so
+/// dropout is off (models are stateless types; the mode travels with every forward call).
 template <class Predict, class Batch>
 decltype(auto) predict_eval(Predict& predict, Batch& batch) {
   if constexpr (std::is_invocable_v<Predict&, Batch&, const run_mode&>)
@@ -86,10 +86,10 @@ decltype(auto) predict_eval(Predict& predict, Batch& batch) {
 
 }  // namespace detail
 
-// Resets the accumulators, runs predict on every batch of the range in eval mode, feeds each
-// output to every accumulator and returns their results merged (a later name replaces an earlier
-// one). predict is `predict(batch, const run_mode&)` (it receives run_mode::eval()) or
-// `predict(batch)`; what it returns is what the accumulators' update() take.
+/// Resets the accumulators, runs predict on every batch of the range in eval mode, feeds each
+/// output to every accumulator and returns their results merged (a later name replaces an earlier
+/// one). predict is `predict(batch, const run_mode&)` (it receives run_mode::eval()) or
+/// `predict(batch)`; what it returns is what the accumulators' update() take.
 template <class Batches, class Predict, class... Accumulators>
 metric_set evaluate(Batches&& batches, Predict&& predict, Accumulators&&... accs) {
   static_assert(sizeof...(Accumulators) > 0, "evaluate: pass at least one accumulator");
@@ -107,7 +107,7 @@ metric_set evaluate(Batches&& batches, Predict&& predict, Accumulators&&... accs
   return all;
 }
 
-// Each name prefixed, e.g. "val/" before logging validation metrics next to training ones.
+/// Each name prefixed, e.g. "val/" before logging validation metrics next to training ones.
 inline metric_set with_prefix(const metric_set& m, std::string_view prefix) {
   metric_set out;
   for (const auto& e : m) out.set(std::string(prefix) + e.name, e.value);

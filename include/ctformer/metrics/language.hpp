@@ -14,7 +14,7 @@
 
 namespace ctformer::metrics {
 
-// -log softmax(row)[target], in double.
+/// -log softmax(row)[target], in double.
 inline double token_nll(real_view row, std::size_t target) {
   const double mx = row[argmax(row)];
   double z = 0;
@@ -22,13 +22,13 @@ inline double token_nll(real_view row, std::size_t target) {
   return -(row[target] - mx - std::log(z));
 }
 
-// Perplexity from a summed negative log-likelihood (nats) over `tokens` real tokens.
+/// Perplexity from a summed negative log-likelihood (nats) over `tokens` real tokens.
 inline double perplexity_from_nll(double nll_sum, std::size_t tokens) {
   detail::require_nonempty(tokens, "perplexity");
   return std::exp(nll_sum / double(tokens));
 }
 
-// Streams token logits (or precomputed NLL sums and hard predictions): memory O(1).
+/// Streams token logits (or precomputed NLL sums and hard predictions): memory O(1).
 class language_metrics {
  public:
   void reset() { *this = language_metrics{}; }
@@ -50,13 +50,13 @@ class language_metrics {
       ++scored_;
     }
   }
-  // A loss computed elsewhere: the SUM of per-token NLL over `tokens` real tokens.
+  /// A loss computed elsewhere: the SUM of per-token NLL over `tokens` real tokens.
   void add_nll(double nll_sum, std::size_t tokens) {
     if (!std::isfinite(nll_sum)) fail("language_metrics: NLL sum is {}", nll_sum);
     nll_ += nll_sum;
     tokens_ += tokens;
   }
-  // Hard predictions (e.g. from greedy decoding); ignore_index targets are skipped.
+  /// Hard predictions (e.g. from greedy decoding); ignore_index targets are skipped.
   void add_predictions(std::span<const std::int32_t> targets, std::span<const std::int32_t> predicted) {
     detail::require_same_size(targets.size(), predicted.size(), "language_metrics");
     for (std::size_t i = 0; i < targets.size(); ++i) {
@@ -77,7 +77,7 @@ class language_metrics {
     return double(correct_) / double(scored_);
   }
 
-  // "loss" and "perplexity" when NLL was seen, "token_accuracy" when predictions were seen.
+  /// "loss" and "perplexity" when NLL was seen, "token_accuracy" when predictions were seen.
   metric_set result() const {
     if (tokens_ == 0 && scored_ == 0) detail::require_nonempty(0, "language_metrics (no real token)");
     metric_set m;
@@ -91,13 +91,13 @@ class language_metrics {
 
  private:
   double nll_ = 0;
-  std::size_t tokens_ = 0;   // tokens with an NLL
-  std::size_t correct_ = 0;  // argmax == target
-  std::size_t scored_ = 0;   // tokens with a prediction
+  std::size_t tokens_ = 0;   ///< tokens with an NLL
+  std::size_t correct_ = 0;  ///< argmax == target
+  std::size_t scored_ = 0;   ///< tokens with a prediction
 };
 
-// Token accuracy over real tokens: positions whose target equals `ignore` (ignore_index by
-// default, or a pad id) are skipped.
+/// Token accuracy over real tokens: positions whose target equals `ignore` (ignore_index by
+/// default, or a pad id) are skipped.
 inline double token_accuracy(std::span<const std::int32_t> targets, std::span<const std::int32_t> predicted,
                              std::int32_t ignore = ignore_index) {
   detail::require_same_size(targets.size(), predicted.size(), "token_accuracy");
@@ -111,7 +111,7 @@ inline double token_accuracy(std::span<const std::int32_t> targets, std::span<co
   return double(hit) / double(n);
 }
 
-// Perplexity of (tokens, vocab) logits against targets, skipping ignore_index.
+/// Perplexity of (tokens, vocab) logits against targets, skipping ignore_index.
 inline double perplexity(std::span<const std::int32_t> targets, real_view logits, std::size_t vocab) {
   language_metrics m;
   m.update({targets, logits, vocab});

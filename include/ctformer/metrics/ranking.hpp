@@ -35,7 +35,7 @@ inline void check_query(real_view relevance, real_view scores, std::optional<std
     if (relevance[i] < 0) fail("{}: relevance {} at index {} is negative", what, relevance[i], i);
 }
 
-// Discount of rank j (0-based), zero past the cut-off k; computed as sklearn does.
+/// Discount of rank j (0-based), zero past the cut-off k; computed as sklearn does.
 inline std::vector<double> dcg_discounts(std::size_t n, std::optional<std::size_t> k) {
   std::vector<double> d(n);
   for (std::size_t j = 0; j < n; ++j) d[j] = (k && j >= *k) ? 0.0 : 1.0 / (std::log(double(j) + 2.0) / std::log(2.0));
@@ -44,7 +44,7 @@ inline std::vector<double> dcg_discounts(std::size_t n, std::optional<std::size_
 
 }  // namespace detail
 
-// DCG of one query, averaging the gain over every order of tied scores.
+/// DCG of one query, averaging the gain over every order of tied scores.
 inline double dcg_query(real_view relevance, real_view scores, std::optional<std::size_t> k = std::nullopt) {
   detail::check_query(relevance, scores, k, "dcg");
   const std::size_t n = relevance.size();
@@ -59,7 +59,7 @@ inline double dcg_query(real_view relevance, real_view scores, std::optional<std
     std::size_t end = start;
     double gain = 0;
     while (end < n && scores[order[end]] == scores[order[start]]) gain += relevance[order[end++]];
-    // The group occupies ranks [start, end): its mean gain times the sum of their discounts.
+    /// The group occupies ranks [start, end): its mean gain times the sum of their discounts.
     dcg += gain / double(end - start) * (cum[end - 1] - prev_cum);
     prev_cum = cum[end - 1];
     start = end;
@@ -67,7 +67,7 @@ inline double dcg_query(real_view relevance, real_view scores, std::optional<std
   return dcg;
 }
 
-// NDCG of one query: DCG over the ideal DCG (relevances sorted). All-zero relevance gives 0.
+/// NDCG of one query: DCG over the ideal DCG (relevances sorted). All-zero relevance gives 0.
 inline double ndcg_query(real_view relevance, real_view scores, std::optional<std::size_t> k = std::nullopt) {
   const double dcg = dcg_query(relevance, scores, k);
   std::vector<double> ideal = relevance.to_vector();
@@ -78,7 +78,7 @@ inline double ndcg_query(real_view relevance, real_view scores, std::optional<st
   return idcg == 0 ? 0.0 : dcg / idcg;
 }
 
-// Mean NDCG over queries stored row-major: relevance and scores are (queries, docs).
+/// Mean NDCG over queries stored row-major: relevance and scores are (queries, docs).
 inline double ndcg_score(real_view relevance, real_view scores, std::size_t docs,
                          std::optional<std::size_t> k = std::nullopt) {
   detail::require_same_size(relevance.size(), scores.size(), "ndcg_score");
@@ -91,7 +91,7 @@ inline double ndcg_score(real_view relevance, real_view scores, std::size_t docs
   return s / double(q);
 }
 
-// MAP over queries stored row-major: binary relevance and scores are (queries, docs).
+/// MAP over queries stored row-major: binary relevance and scores are (queries, docs).
 inline double mean_average_precision(std::span<const std::int32_t> relevance, real_view scores, std::size_t docs) {
   detail::require_same_size(relevance.size(), scores.size(), "mean_average_precision");
   detail::require_nonempty(relevance.size(), "mean_average_precision");
@@ -104,8 +104,8 @@ inline double mean_average_precision(std::span<const std::int32_t> relevance, re
   return s / double(q);
 }
 
-// Streams queries (of any length) and keeps running sums: "ndcg", "ndcg@k" for each k, and
-// "map" when the relevances are binary. Nothing is stored between queries.
+/// Streams queries (of any length) and keeps running sums: "ndcg", "ndcg@k" for each k, and
+/// "map" when the relevances are binary. Nothing is stored between queries.
 class ranking_metrics {
  public:
   explicit ranking_metrics(std::vector<std::size_t> ndcg_at = {}) : ks_(std::move(ndcg_at)), at_(ks_.size(), 0.0) {
@@ -143,7 +143,7 @@ class ranking_metrics {
   std::vector<double> at_;
   std::size_t queries_ = 0;
   double ndcg_ = 0, ap_ = 0;
-  bool binary_ = true;  // MAP needs 0/1 relevance; graded relevance reports NDCG only
+  bool binary_ = true;  ///< MAP needs 0/1 relevance; graded relevance reports NDCG only
 };
 
 }  // namespace ctformer::metrics

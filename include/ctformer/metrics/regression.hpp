@@ -24,12 +24,12 @@ class regression_metrics {
     sq_ += e * e;
     abs_ += std::abs(e);
     ++n_;
-    const double d = target - mean_;  // Welford
+    const double d = target - mean_;  ///< Welford
     mean_ += d / double(n_);
     m2_ += d * (target - mean_);
   }
 
-  // Rows with weight 0 are padding and skipped; any other weight must be 1 (unweighted metrics).
+  /// Rows with weight 0 are padding and skipped; any other weight must be 1 (unweighted metrics).
   void update(const regression_output& out) {
     detail::require_same_size(out.targets.size(), out.predictions.size(), "regression_metrics");
     if (!out.weights.empty()) detail::require_same_size(out.targets.size(), out.weights.size(), "regression_metrics");
@@ -71,8 +71,8 @@ class regression_metrics {
  private:
   void check() const { detail::require_nonempty(n_, "regression_metrics"); }
   std::size_t n_ = 0;
-  double sq_ = 0, abs_ = 0;   // sums of squared and absolute errors
-  double mean_ = 0, m2_ = 0;  // running mean of targets and sum of squared deviations
+  double sq_ = 0, abs_ = 0;   ///< sums of squared and absolute errors
+  double mean_ = 0, m2_ = 0;  ///< running mean of targets and sum of squared deviations
 };
 
 namespace detail {

@@ -21,7 +21,7 @@
 
 namespace ctformer::metrics {
 
-// Metric values recorded at training steps (one metric_set per evaluation).
+/// Metric values recorded at training steps (one metric_set per evaluation).
 class metric_history {
  public:
   void add(std::size_t step, metric_set values) {
@@ -31,7 +31,7 @@ class metric_history {
   std::size_t size() const noexcept { return steps_.size(); }
   const std::vector<std::size_t>& steps() const noexcept { return steps_; }
   const std::vector<metric_set>& values() const noexcept { return values_; }
-  // Every metric name, in order of first appearance.
+  /// Every metric name, in order of first appearance.
   std::vector<std::string> names() const {
     std::vector<std::string> out;
     for (const auto& m : values_)
@@ -39,7 +39,7 @@ class metric_history {
         if (std::find(out.begin(), out.end(), e.name) == out.end()) out.push_back(e.name);
     return out;
   }
-  // (step, value) of one metric at the evaluations that reported it.
+  /// (step, value) of one metric at the evaluations that reported it.
   void series(std::string_view name, std::vector<double>& x, std::vector<double>& y) const {
     x.clear();
     y.clear();
@@ -66,12 +66,12 @@ class metric_history {
 };
 
 struct report_options {
-  std::string title;                            // printed above the table and stored in the JSON
-  std::string json_path;                        // empty: no file
-  std::FILE* out = stdout;                      // nullptr: no table
-  int digits = 4;                               // decimals in the table (JSON keeps full precision)
-  const confusion_matrix* confusion = nullptr;  // printed under the table and stored when set
-  std::vector<std::string> class_names;         // labels of the confusion matrix
+  std::string title;                            ///< printed above the table and stored in the JSON
+  std::string json_path;                        ///< empty: no file
+  std::FILE* out = stdout;                      ///< nullptr: no table
+  int digits = 4;                               ///< decimals in the table (JSON keeps full precision)
+  const confusion_matrix* confusion = nullptr;  ///< printed under the table and stored when set
+  std::vector<std::string> class_names;         ///< labels of the confusion matrix
 };
 
 inline void write_json_file(const std::string& path, const json::value& v) {
@@ -83,7 +83,7 @@ inline void write_json_file(const std::string& path, const json::value& v) {
 
 namespace detail {
 
-// Terminal columns of UTF-8 text: one per code point (the tables hold no wide characters).
+/// Terminal columns of UTF-8 text: one per code point (the tables hold no wide characters).
 inline std::size_t columns(std::string_view s) {
   std::size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
@@ -131,7 +131,7 @@ inline void finish_report(std::string table, json::value doc, const report_optio
 
 }  // namespace detail
 
-// The aligned two-column table of one evaluation.
+/// The aligned two-column table of one evaluation.
 inline std::string format_table(const metric_set& m, std::string_view title = {}, int digits = 4) {
   std::size_t w = detail::columns("metric");
   for (const auto& e : m) w = std::max(w, detail::columns(e.name));
@@ -142,7 +142,7 @@ inline std::string format_table(const metric_set& m, std::string_view title = {}
   return s;
 }
 
-// The cross-validation table: mean ± std, then one column per fold.
+/// The cross-validation table: mean ± std, then one column per fold.
 inline std::string format_table(const cv_result& r, std::string_view title = {}, int digits = 4) {
   std::size_t w = detail::columns("metric");
   for (const auto& s : r.summary) w = std::max(w, detail::columns(s.name));
@@ -184,7 +184,7 @@ inline json::value to_json(const cv_result& r) {
   return v;
 }
 
-// Prints the table and writes {"title", "metrics"} as JSON.
+/// Prints the table and writes {"title", "metrics"} as JSON.
 inline void report(const metric_set& m, const report_options& o = {}) {
   json::value doc = json::object{};
   doc.set("title", o.title);
@@ -192,7 +192,7 @@ inline void report(const metric_set& m, const report_options& o = {}) {
   detail::finish_report(format_table(m, o.title, o.digits), std::move(doc), o);
 }
 
-// Prints the cross-validation table and writes {"title", "summary", "folds"} as JSON.
+/// Prints the cross-validation table and writes {"title", "summary", "folds"} as JSON.
 inline void report(const cv_result& r, const report_options& o = {}) {
   json::value doc = json::object{};
   doc.set("title", o.title);

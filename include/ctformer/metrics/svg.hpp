@@ -35,8 +35,8 @@ struct axis_range {
 struct chart {
   std::string title, x_label, y_label;
   std::vector<series> lines;
-  std::optional<axis_range> x_range, y_range;  // default: the data's extent, padded
-  bool diagonal = false;                       // the chance line y = x (ROC)
+  std::optional<axis_range> x_range, y_range;  ///< default: the data's extent, padded
+  bool diagonal = false;                       ///< the chance line y = x (ROC)
   int width = 720, height = 440;
 };
 
@@ -97,7 +97,7 @@ inline constexpr const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7
 
 }  // namespace detail
 
-// The SVG document of a chart.
+/// The SVG document of a chart.
 inline std::string render(const chart& c) {
   for (const auto& s : c.lines)
     if (s.x.size() != s.y.size()) fail("svg: series \"{}\" has {} x and {} y values", s.name, s.x.size(), s.y.size());
@@ -123,7 +123,7 @@ inline std::string render(const chart& c) {
   s += fmt::format("<text x=\"{:.1f}\" y=\"26\" text-anchor=\"middle\" font-size=\"16\">{}</text>\n", left + pw / 2,
                    escape(c.title));
 
-  // Grid and tick labels.
+  /// Grid and tick labels.
   s += "<g class=\"grid\" stroke=\"#e5e5e5\" stroke-width=\"1\">\n";
   std::string labels;
   const double xs = detail::nice_step(xr.hi - xr.lo, 6), ys = detail::nice_step(yr.hi - yr.lo, 6);
@@ -145,7 +145,7 @@ inline std::string render(const chart& c) {
   s += fmt::format("<text transform=\"translate(18 {:.2f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
                    top + ph / 2, escape(c.y_label));
 
-  // Curves, clipped to the plot area.
+  /// Curves, clipped to the plot area.
   s += fmt::format("<clipPath id=\"plot\"><rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\"/></clipPath>\n",
                    left, top, pw, ph);
   s += "<g clip-path=\"url(#plot)\">\n";
@@ -176,7 +176,7 @@ inline std::string render(const chart& c) {
   }
   s += "</g>\n";
 
-  // Legend, right of the plot.
+  /// Legend, right of the plot.
   s += "<g class=\"legend\">\n";
   for (std::size_t k = 0; k < c.lines.size(); ++k) {
     const double y = top + 10 + 20 * double(k);
@@ -196,7 +196,7 @@ inline void write(const std::string& path, const chart& c) {
   if (!f) fail("svg: writing '{}' failed", path);
 }
 
-// The ROC curve with the chance diagonal; the legend shows the AUC.
+/// The ROC curve with the chance diagonal; the legend shows the AUC.
 inline void write_roc(const std::string& path, const roc_curve_result& roc, double auc_value,
                       std::string title = "ROC curve") {
   for (std::size_t i = 0; i < roc.fpr.size(); ++i)
@@ -213,7 +213,7 @@ inline void write_roc(const std::string& path, const roc_curve_result& roc, doub
   write(path, c);
 }
 
-// Loss against step, one line per curve (e.g. "train" every step and "validation" per eval).
+/// Loss against step, one line per curve (e.g. "train" every step and "validation" per eval).
 inline void write_loss(const std::string& path, std::vector<series> curves, std::string title = "Loss") {
   chart c;
   c.title = std::move(title);
@@ -223,7 +223,7 @@ inline void write_loss(const std::string& path, std::vector<series> curves, std:
   write(path, c);
 }
 
-// Chosen metrics of a history against step (all of them when `names` is empty).
+/// Chosen metrics of a history against step (all of them when `names` is empty).
 inline void write_history(const std::string& path, const metric_history& h, std::vector<std::string> names = {},
                           std::string title = "Validation metrics") {
   if (names.empty()) names = h.names();

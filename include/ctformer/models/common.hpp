@@ -8,7 +8,7 @@
 
 namespace ctformer::detail {
 
-// fields() entry present only when On; make() builds the entry.
+/// fields() entry present only when On; make() builds the entry.
 template <bool On, class Make>
 constexpr auto optional_field(Make make) {
   if constexpr (On)
@@ -17,7 +17,7 @@ constexpr auto optional_field(Make make) {
     return std::tuple<>{};
 }
 
-// sqrt usable in constant expressions (std::sqrt is not constexpr in C++20).
+/// sqrt usable in constant expressions (std::sqrt is not constexpr in C++20).
 constexpr double constexpr_sqrt(double x) {
   if (x <= 0) return 0;
   double r = x > 1 ? x : 1;
@@ -37,9 +37,9 @@ inline const std::int32_t* mask_or_null(const std::int32_t* mask, std::size_t n)
 
 namespace ctformer {
 
-// How many targets a batch's loss averages over: real target tokens for language modelling and
-// seq2seq, labelled rows for classification, rows with weight for regression. Gradient
-// accumulation weighs micro-batches by it, so that their sum equals one big batch's mean.
+/// How many targets a batch's loss averages over: real target tokens for language modelling and
+/// seq2seq, labelled rows for classification, rows with weight for regression. Gradient
+/// accumulation weighs micro-batches by it, so that their sum equals one big batch's mean.
 template <std::size_t B, std::size_t S>
 std::size_t count_targets(const token_batch<B, S>& b) {
   std::size_t n = 0;
@@ -65,7 +65,7 @@ std::size_t count_targets(const seq2seq_batch<B, Ss, St>& b) {
   return n;
 }
 
-// The workspace type a model needs for a batch type.
+/// The workspace type a model needs for a batch type.
 template <class Model, class Batch>
 struct workspace_for;
 template <class Model, template <std::size_t, std::size_t> class BatchT, std::size_t B, std::size_t S>
@@ -79,7 +79,7 @@ struct workspace_for<Model, seq2seq_batch<B, Ss, St>> {
 template <class Model, class Batch>
 using workspace_for_t = typename workspace_for<Model, Batch>::type;
 
-// Positions a batch feeds through the model (for tokens per second).
+/// Positions a batch feeds through the model (for tokens per second).
 template <class Batch>
 constexpr std::size_t batch_positions() {
   if constexpr (requires { Batch::tgt_seq; })

@@ -44,15 +44,15 @@ struct decoder_lm {
 
   using block_type = block_params<T, C, F, family::gpt2, false>;
 
-  // The weights, stored by Tn: params owns them (training, fine-tuning); params_view points at
-  // weights kept elsewhere, read-only (an exported header in flash: bind_exported()).
+  /// The weights, stored by Tn: params owns them (training, fine-tuning); params_view points at
+  /// weights kept elsewhere, read-only (an exported header in flash: bind_exported()).
   template <template <class, std::size_t...> class Tn>
   struct params_of {
-    Tn<T, V, C> wte;                                                   // (V, C)
-    [[no_unique_address]] maybe<learned_pos, Tn<T, Ctx, C>> wpe;       // (Ctx, C)
+    Tn<T, V, C> wte;                                                   ///< (V, C)
+    [[no_unique_address]] maybe<learned_pos, Tn<T, Ctx, C>> wpe;       ///< (Ctx, C)
     std::array<block_params<T, C, F, family::gpt2, false, Tn>, L> h;
     [[no_unique_address]] maybe<pre, layernorm_params<T, C, Tn>> ln_f;
-    [[no_unique_address]] maybe<!tied, Tn<T, C, V>> lm_head;           // (C, V); HF stores (V, C)
+    [[no_unique_address]] maybe<!tied, Tn<T, C, V>> lm_head;           ///< (C, V); HF stores (V, C)
     static constexpr auto fields() {
       using P = params_of;
       return std::tuple_cat(
@@ -72,7 +72,7 @@ struct decoder_lm {
                                                    (C * F + F) + (F * C + C);
   static constexpr std::size_t param_count = V * C + (learned_pos ? Ctx * C : 0) + L * block_param_count +
                                              (pre ? 2 * C : 0) + (tied ? 0 : C * V);
-  // nanoGPT's estimate: N excludes position embeddings; attention adds 2 * 2 * T * C per layer.
+  /// nanoGPT's estimate: N excludes position embeddings; attention adds 2 * 2 * T * C per layer.
   static constexpr std::size_t flops_n = param_count - (learned_pos ? Ctx * C : 0);
   static constexpr double forward_flops_per_token(std::size_t seq = Ctx) {
     return 2.0 * double(flops_n) + 4.0 * double(L) * double(seq) * double(C);
@@ -80,12 +80,12 @@ struct decoder_lm {
   static constexpr double training_flops_per_token(std::size_t seq = Ctx) {
     return 6.0 * double(flops_n) + 12.0 * double(L) * double(seq) * double(C);
   }
-  // Identity for checkpoints: a compile-time signature of the type, and the same in words.
+  /// Identity for checkpoints: a compile-time signature of the type, and the same in words.
   static constexpr std::uint64_t signature =
       detail::signature_builder{}.add(config_signature(Cfg)).add(std::uint64_t(sizeof(T))).h;
   static std::string describe() { return fmt::format("decoder_lm<{}>{}", scalar_name<T>(), ctformer::describe(Cfg)); }
 
-  // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
+  /// Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), L, seed);
   }
@@ -93,9 +93,9 @@ struct decoder_lm {
   static constexpr std::size_t grad_bytes = weight_bytes;
 
   // ---- activations ---------------------------------------------------------------------
-  // Blocks First..L-1 keep what backward needs; blocks before First (frozen when fine-tuning a
-  // tail, see below) run through one shared cache and a second stream buffer. First = 0 is the
-  // whole model's training workspace.
+  /// Blocks First..L-1 keep what backward needs; blocks before First (frozen when fine-tuning a
+  /// tail, see below) run through one shared cache and a second stream buffer. First = 0 is the
+  /// whole model's training workspace.
   template <std::size_t B, std::size_t S, std::size_t First = 0>
   struct basic_workspace {
     static_assert(B > 0 && S > 0, "ctformer: batch and sequence must be positive");
@@ -106,21 +106,21 @@ struct decoder_lm {
     using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, has_dropout>;
     using batch_type = token_batch<B, S>;
 
-    tensor3<T, trained + 1, BS, C> stream;           // inputs of blocks First.. and the last output
+    tensor3<T, trained + 1, BS, C> stream;           ///< inputs of blocks First.. and the last output
     std::array<block_cache<spec>, trained> cache;
-    [[no_unique_address]] maybe<has_frozen, block_cache<spec>> frozen_cache;  // blocks < First
-    [[no_unique_address]] maybe<has_frozen, tensor2<T, BS, C>> frozen_x;      // their other buffer
+    [[no_unique_address]] maybe<has_frozen, block_cache<spec>> frozen_cache;  ///< blocks < First
+    [[no_unique_address]] maybe<has_frozen, tensor2<T, BS, C>> frozen_x;      ///< their other buffer
     [[no_unique_address]] maybe<has_dropout, tensor2<T, BS, C>> emb_drop;
-    [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> xf;  // (BS, C) after ln_f
+    [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> xf;  ///< (BS, C) after ln_f
     [[no_unique_address]] maybe<pre, tensor1<T, BS>> mean_f;
     [[no_unique_address]] maybe<pre, tensor1<T, BS>> rstd_f;
-    tensor2<T, BS, V> logits;                        // (BS, V) logits -> probabilities -> dlogits
-    tensor1<T, BS> row_loss;                         // (BS)
+    tensor2<T, BS, V> logits;                        ///< (BS, V) logits -> probabilities -> dlogits
+    tensor1<T, BS> row_loss;                         ///< (BS)
     block_scratch<spec> scratch;
-    tensor2<T, BS, C> dstream, dprev;                // (BS, C)
-    const std::int32_t* key_mask = nullptr;          // of the last forward (null: no padding)
+    tensor2<T, BS, C> dstream, dprev;                ///< (BS, C)
+    const std::int32_t* key_mask = nullptr;          ///< of the last forward (null: no padding)
 
-    // The input of block l >= First (l = L: the last block's output).
+    /// The input of block l >= First (l = L: the last block's output).
     T* input(std::size_t l) { return stream.data() + (l - First) * BS * C; }
     const T* input(std::size_t l) const { return stream.data() + (l - First) * BS * C; }
     const T* final_hidden() const {
@@ -133,11 +133,11 @@ struct decoder_lm {
   static constexpr std::size_t activation_bytes = sizeof(workspace<B, S>);
 
   // ---- the layer stack ---------------------------------------------------------------------
-  // Every forward of this architecture runs its blocks here: training and full forwards, the KV
-  // cache's passes (deploy/kv_cache.hpp), int8 inference (deploy/quantize.hpp, whose params have
-  // the same members) and a fine-tuned tail. Blocks lo..hi-1, with weights h[0..hi-lo): block l
-  // reads stream(l) and writes stream(l + 1) for n rows, with its buffers in cache(l) and its
-  // keys and values from source(l).
+  /// Every forward of this architecture runs its blocks here: training and full forwards, the KV
+  /// cache's passes (deploy/kv_cache.hpp), int8 inference (deploy/quantize.hpp, whose params have
+  /// the same members) and a fine-tuned tail. Blocks lo..hi-1, with weights h[0..hi-lo): block l
+  /// reads stream(l) and writes stream(l + 1) for n rows, with its buffers in cache(l) and its
+  /// keys and values from source(l).
   template <class Sp, class Blk, class Stream, class Cache, class Source>
   static void layers_forward(const Blk* h, std::size_t lo, std::size_t hi, std::size_t n, Stream&& stream,
                              Cache&& cache, Source&& source, const run_mode& mode) {
@@ -151,12 +151,12 @@ struct decoder_lm {
     layers_forward<Sp>(p.h.data(), 0, L, n, stream, cache, source, mode);
   }
 
-  // The buffers of an inference pass of up to Rows rows whose queries see up to Keys keys.
+  /// The buffers of an inference pass of up to Rows rows whose queries see up to Keys keys.
   template <std::size_t Rows, std::size_t Keys, bool Int8 = false>
   using pass_spec = block_spec<T, 1, Rows, C, F, H, Cfg.norm, Cfg.act, true, false, 1, false, Keys, Int8>;
 
-  // x (n, C) = wte[ids[r]] + position pos[r], row by row (what embedding_forward and
-  // positions_forward compute for a full sequence).
+  /// x (n, C) = wte[ids[r]] + position pos[r], row by row (what embedding_forward and
+  /// positions_forward compute for a full sequence).
   template <class P>
   static void embed_rows(const P& p, const std::int32_t* ids, const std::size_t* pos, std::size_t n, T* x) {
     const T* pos_table;
@@ -174,7 +174,7 @@ struct decoder_lm {
     }
   }
 
-  // logits (m, V) of hidden states (m, C): ln_f (pre-LN, into normed) and the LM head.
+  /// logits (m, V) of hidden states (m, C): ln_f (pre-LN, into normed) and the LM head.
   template <class P, class Cache>
   static void logits_rows(const P& p, const T* hidden, std::size_t m, T* logits, T* normed, Cache&) {
     if constexpr (pre) {
@@ -189,7 +189,7 @@ struct decoder_lm {
 
  private:
   // ---- the pieces of a training forward and backward, shared by the model and its tails -----
-  // Embeddings (of p: the weights or a view) into x0, with their dropout.
+  /// Embeddings (of p: the weights or a view) into x0, with their dropout.
   template <class P, class WS, class Batch>
   static void embed_forward(const P& p, T* x0, WS& ws, const Batch& batch, const run_mode& mode) {
     constexpr std::size_t B = WS::batch, S = WS::seq, BS = WS::BS;
@@ -204,7 +204,7 @@ struct decoder_lm {
     ws.key_mask = detail::mask_or_null(batch.attention_mask.data(), BS);
   }
 
-  // Blocks First..L-1 (weights h), keeping their activations in ws.
+  /// Blocks First..L-1 (weights h), keeping their activations in ws.
   template <class Blk, class WS>
   static void trained_blocks_forward(const Blk* h, WS& ws, const run_mode& mode) {
     using spec = typename WS::spec;
@@ -214,8 +214,8 @@ struct decoder_lm {
         [&](std::size_t l) { return sequence_self_attention<spec>{ws.key_mask, mode, Cfg.dropout, l + 1}; }, mode);
   }
 
-  // ln_f (pre-LN; ln_f is absent otherwise) and the LM head (head: wte (V, C) when tied, else
-  // lm_head (C, V)) into ws.logits.
+  /// ln_f (pre-LN; ln_f is absent otherwise) and the LM head (head: wte (V, C) when tied, else
+  /// lm_head (C, V)) into ws.logits.
   template <class LnF, class WS>
   static void head_forward(const LnF& ln_f, const T* head, WS& ws) {
     constexpr std::size_t BS = WS::BS;
@@ -226,9 +226,9 @@ struct decoder_lm {
                      ws.logits.data(), V);
   }
 
-  // From the probabilities in ws.logits back to the gradient of the last block's output, which
-  // it returns (in ws.dstream). Adds the head's gradient into g_head (null: the head is frozen)
-  // and ln_f's into g_ln_f.
+  /// From the probabilities in ws.logits back to the gradient of the last block's output, which
+  /// it returns (in ws.dstream). Adds the head's gradient into g_head (null: the head is frozen)
+  /// and ln_f's into g_ln_f.
   template <class LnF, class WS, class Batch>
   static T* head_backward(const LnF& ln_f, const T* head, LnF& g_ln_f, T* g_head, WS& ws, const Batch& batch,
                           const loss_value& lv, T label_smoothing, T loss_scale) {
@@ -252,8 +252,8 @@ struct decoder_lm {
     return ws.dstream.data();
   }
 
-  // Blocks L-1 down to First (weights h, gradients g added into); returns the gradient of block
-  // First's input.
+  /// Blocks L-1 down to First (weights h, gradients g added into); returns the gradient of block
+  /// First's input.
   template <class WS>
   static T* trained_blocks_backward(const block_type* h, block_type* g, WS& ws, const run_mode& mode) {
     constexpr std::size_t BS = WS::BS, First = WS::first;
@@ -275,7 +275,7 @@ struct decoder_lm {
 
  public:
   // ---- forward ---------------------------------------------------------------------------
-  // Logits for every position land in ws.logits. Padding (attention_mask 0) is never attended to.
+  /// Logits for every position land in ws.logits. Padding (attention_mask 0) is never attended to.
   template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
   static void forward(const params& p, workspace<B, S>& ws, const token_batch<Bb, Sb>& batch,
                       const run_mode& mode = {}) {
@@ -285,8 +285,8 @@ struct decoder_lm {
     head_forward(p.ln_f, head_weights(p), ws);
   }
 
-  // Mean cross-entropy over the positions whose target is not ignore_index. Turns the logits
-  // into probabilities (call after forward, before backward).
+  /// Mean cross-entropy over the positions whose target is not ignore_index. Turns the logits
+  /// into probabilities (call after forward, before backward).
   template <std::size_t B, std::size_t S, std::size_t First, std::size_t Bb, std::size_t Sb>
   static loss_value loss(basic_workspace<B, S, First>& ws, const token_batch<Bb, Sb>& batch, T label_smoothing = T(0)) {
     static_assert(check_batch_fits<token_batch<Bb, Sb>, basic_workspace<B, S, First>>());
@@ -302,8 +302,8 @@ struct decoder_lm {
   }
 
   // ---- backward --------------------------------------------------------------------------
-  // ADDS into g the gradient of loss_scale * L, where L is the mean loss that loss() returned
-  // (its count is passed back in so that accumulation over micro-batches can rescale).
+  /// ADDS into g the gradient of loss_scale * L, where L is the mean loss that loss() returned
+  /// (its count is passed back in so that accumulation over micro-batches can rescale).
   template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
   static void backward(const params& p, params& g, workspace<B, S>& ws, const token_batch<Bb, Sb>& batch,
                        const loss_value& lv, const run_mode& mode = {}, T label_smoothing = T(0),
@@ -323,13 +323,13 @@ struct decoder_lm {
   }
 
   // ---- fine-tuning a tail ------------------------------------------------------------------
-  // Blocks First..L-1, ln_f and an untied head train; the embeddings, blocks 0..First-1 and a
-  // tied head stay frozen where they are (a params_view: flash on a microcontroller) and get no
-  // gradient, no optimizer state and no stored activations. tail<First> is a model of its own
-  // (concepts.hpp): train_step<M::tail<First>>(tp, tg, opt, state, ...) trains it, its params,
-  // gradients and optimizer state have the tail's size, and its memory is a compile-time figure.
-  // The trajectory equals training the whole model with the frozen part in a frozen
-  // param_group (tests/models/test_fine_tune.cpp).
+  /// Blocks First..L-1, ln_f and an untied head train; the embeddings, blocks 0..First-1 and a
+  /// tied head stay frozen where they are (a params_view: flash on a microcontroller) and get no
+  /// gradient, no optimizer state and no stored activations. tail<First> is a model of its own
+  /// (concepts.hpp): train_step<M::tail<First>>(tp, tg, opt, state, ...) trains it, its params,
+  /// gradients and optimizer state have the tail's size, and its memory is a compile-time figure.
+  /// The trajectory equals training the whole model with the frozen part in a frozen
+  /// param_group (tests/models/test_fine_tune.cpp).
   template <std::size_t First>
   struct tail {
     static_assert(First < L, "ctformer: tail<First>: First must name one of the model's blocks");
@@ -338,11 +338,11 @@ struct decoder_lm {
     static constexpr std::size_t first = First, trained = L - First;
 
     struct params {
-      std::array<block_type, trained> h;                             // blocks First..L-1
+      std::array<block_type, trained> h;                             ///< blocks First..L-1
       [[no_unique_address]] maybe<pre, layernorm_params<T, C>> ln_f;
-      [[no_unique_address]] maybe<!tied, tensor<T, C, V>> lm_head;   // (C, V)
-      // The whole model's weights, of which the frozen part is read (not a tensor: for_each_tensor
-      // does not visit it; in gradients and optimizer state it stays null).
+      [[no_unique_address]] maybe<!tied, tensor<T, C, V>> lm_head;   ///< (C, V)
+      /// The whole model's weights, of which the frozen part is read (not a tensor: for_each_tensor
+      /// does not visit it; in gradients and optimizer state it stays null).
       const params_view* base = nullptr;
       static constexpr auto fields() {
         using P = params;
@@ -358,18 +358,18 @@ struct decoder_lm {
     static constexpr std::uint64_t signature =
         detail::signature_builder{}.add(decoder_lm::signature).add(std::uint64_t(First)).h;
     static std::string describe() { return fmt::format("{}::tail<{}>", decoder_lm::describe(), First); }
-    // A fresh tail (the config's scheme; the values the whole model's init gives these tensors).
+    /// A fresh tail (the config's scheme; the values the whole model's init gives these tensors).
     static void init(params& tp, std::uint64_t seed) { initialize(tp, Cfg.init, double(Cfg.init_std), L, seed); }
 
-    // The trainable part starts from the model's weights: copies them from base (flash) and keeps
-    // base for the frozen rest.
+    /// The trainable part starts from the model's weights: copies them from base (flash) and keeps
+    /// base for the frozen rest.
     static void take(const params_view& base, params& tp) {
       for (std::size_t i = 0; i < trained; ++i) copy_tensors(base.h[First + i], tp.h[i]);
       if constexpr (pre) copy_tensors(base.ln_f, tp.ln_f);
       if constexpr (!tied) std::memcpy(tp.lm_head.data(), base.lm_head.data(), C * V * sizeof(T));
       tp.base = &base;
     }
-    // The tail's tensors written back into the whole model's (owning) weights.
+    /// The tail's tensors written back into the whole model's (owning) weights.
     static void put(const params& tp, decoder_lm::params& p) {
       for (std::size_t i = 0; i < trained; ++i) copy_tensors(tp.h[i], p.h[First + i]);
       if constexpr (pre) copy_tensors(tp.ln_f, p.ln_f);
@@ -388,7 +388,7 @@ struct decoder_lm {
       const params_view& f = *tp.base;
       T* x = ws.input(First);
       if constexpr (First > 0) {
-        // The frozen blocks alternate between two buffers and end in the first trained block's input.
+        /// The frozen blocks alternate between two buffers and end in the first trained block's input.
         T* const bufs[2] = {ws.input(First), ws.frozen_x.data()};
         embed_forward(f, bufs[First % 2], ws, batch, mode);
         layers_forward<spec>(
@@ -413,7 +413,7 @@ struct decoder_lm {
       return decoder_lm::loss(ws, batch, label_smoothing);
     }
 
-    // ADDS into g the gradient of loss_scale * L over the trained tensors only.
+    /// ADDS into g the gradient of loss_scale * L over the trained tensors only.
     template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
     static void backward(const params& tp, params& g, workspace<B, S>& ws, const token_batch<Bb, Sb>& batch,
                          const loss_value& lv, const run_mode& mode = {}, T label_smoothing = T(0),
@@ -428,9 +428,9 @@ struct decoder_lm {
       trained_blocks_backward(tp.h.data(), g.h.data(), ws, mode);
     }
 
-    // RAM of fine-tuning with batch B of S tokens: the trained weights, their gradients, an
-    // optimizer's state_tensors moments (AdamW: 2) and the activations; the frozen part is not
-    // counted (it stays where base points).
+    /// RAM of fine-tuning with batch B of S tokens: the trained weights, their gradients, an
+    /// optimizer's state_tensors moments (AdamW: 2) and the activations; the frozen part is not
+    /// counted (it stays where base points).
     template <std::size_t B, std::size_t S>
     static constexpr std::size_t training_bytes(int state_tensors) {
       return std::size_t(2 + state_tensors) * param_count * sizeof(T) + sizeof(workspace<B, S>);

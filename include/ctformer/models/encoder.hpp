@@ -28,7 +28,7 @@
 
 namespace ctformer {
 
-// The encoder's body (embeddings, layers), outside encoder<> so its type ignores the head.
+/// The encoder's body (embeddings, layers), outside encoder<> so its type ignores the head.
 template <bert_config Cfg, class T>
 struct encoder_body_params {
   static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, F = Cfg.d_ff, L = Cfg.layers,
@@ -37,9 +37,9 @@ struct encoder_body_params {
   static constexpr bool pre = Cfg.norm == norm_placement::pre;
   using layer_type = block_params<T, C, F, family::bert, false>;
 
-  tensor2<T, V, C> word;                                                 // (V, C)
-  [[no_unique_address]] maybe<learned_pos, tensor2<T, Ctx, C>> position;  // (Ctx, C)
-  tensor2<T, TV, C> token_type;                                          // (TV, C)
+  tensor2<T, V, C> word;                                                 ///< (V, C)
+  [[no_unique_address]] maybe<learned_pos, tensor2<T, Ctx, C>> position;  ///< (Ctx, C)
+  tensor2<T, TV, C> token_type;                                          ///< (TV, C)
   layernorm_params<T, C> emb_ln;
   std::array<layer_type, L> layer;
   [[no_unique_address]] maybe<pre, layernorm_params<T, C>> final_ln;
@@ -73,8 +73,8 @@ struct encoder {
   using head_type = detail::head_impl<Head, T, C, V, Cfg.tied_head>;
   static_assert(task_head<head_type>, "ctformer: the encoder's head breaks the task_head contract (concepts.hpp)");
 
-  // The encoder without its head: what pretraining hands to fine-tuning. Its type depends on the
-  // config and scalar type only, so a body trained under one head is assignable to another's.
+  /// The encoder without its head: what pretraining hands to fine-tuning. Its type depends on the
+  /// config and scalar type only, so a body trained under one head is assignable to another's.
   using body_params = encoder_body_params<Cfg, T>;
   struct params {
     body_params body;
@@ -105,7 +105,7 @@ struct encoder {
     return fmt::format("encoder<{}, {}>{}", head_type::describe(), scalar_name<T>(), ctformer::describe(Cfg));
   }
 
-  // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
+  /// Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), L, seed);
   }
@@ -120,10 +120,10 @@ struct encoder {
     using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;
     using batch_type = typename head_type::template batch_type<B, S>;
 
-    tensor2<T, BS, C> emb_sum;                     // (BS, C) before the embedding LayerNorm
+    tensor2<T, BS, C> emb_sum;                     ///< (BS, C) before the embedding LayerNorm
     tensor1<T, BS> emb_mean, emb_rstd;
     [[no_unique_address]] maybe<has_dropout, tensor2<T, BS, C>> emb_drop;
-    tensor3<T, L + 1, BS, C> stream;               // (L+1, BS, C)
+    tensor3<T, L + 1, BS, C> stream;               ///< (L+1, BS, C)
     std::array<block_cache<spec>, L> cache;
     [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> xf;
     [[no_unique_address]] maybe<pre, tensor1<T, BS>> mean_f;
@@ -140,7 +140,7 @@ struct encoder {
   template <std::size_t B, std::size_t S>
   static constexpr std::size_t activation_bytes = sizeof(workspace<B, S>);
 
-  // The body: embeddings, LayerNorm, layers (and the final LayerNorm for pre-LN).
+  /// The body: embeddings, LayerNorm, layers (and the final LayerNorm for pre-LN).
   template <std::size_t B, std::size_t S, class Batch>
   static void forward_body(const body_params& p, workspace<B, S>& ws, const Batch& batch, const run_mode& mode) {
     static_assert(check_batch_fits<Batch, workspace<B, S>>());
@@ -202,7 +202,7 @@ struct encoder {
     return loss(ws, batch, label_smoothing);
   }
 
-  // ADDS the gradient of loss_scale * (the mean loss of loss()) into g.
+  /// ADDS the gradient of loss_scale * (the mean loss of loss()) into g.
   template <std::size_t B, std::size_t S, class Batch>
   static void backward(const params& p, params& g, workspace<B, S>& ws, const Batch& batch,
                        const loss_value& lv, const run_mode& mode = {}, T label_smoothing = T(0),
@@ -238,7 +238,7 @@ struct encoder {
     if constexpr (has_dropout)
       if (mode.train)
         for (std::size_t i = 0; i < BS * C; ++i) dcur[i] *= ws.emb_drop.data()[i];
-    // Through the embedding LayerNorm into the three embedding tables.
+    /// Through the embedding LayerNorm into the three embedding tables.
     std::memset(dnext, 0, BS * C * sizeof(T));
     kernels::layernorm_backward<T>(dnext, gb.emb_ln.weight.data(), gb.emb_ln.bias.data(), dcur,
                                    ws.emb_sum.data(), pb.emb_ln.weight.data(), ws.emb_mean.data(),

@@ -48,10 +48,10 @@ struct head_impl;
 template <class T, std::size_t C, std::size_t V, bool Tied>
 struct head_impl<mlm, T, C, V, Tied> {
   struct params {
-    linear_params<T, C, C, flag::hf_transposed> transform;  // (C, C)
+    linear_params<T, C, C, flag::hf_transposed> transform;  ///< (C, C)
     layernorm_params<T, C> ln;
-    tensor1<T, V> bias;                                     // (V)
-    [[no_unique_address]] maybe<!Tied, tensor2<T, C, V>> decoder;  // (C, V); HF (V, C)
+    tensor1<T, V> bias;                                     ///< (V)
+    [[no_unique_address]] maybe<!Tied, tensor2<T, C, V>> decoder;  ///< (C, V); HF (V, C)
     static constexpr auto fields() {
       return std::tuple_cat(
           std::tuple{nested("cls.predictions.transform.dense.", &params::transform),
@@ -71,16 +71,16 @@ struct head_impl<mlm, T, C, V, Tied> {
   template <std::size_t B, std::size_t S>
   struct workspace {
     static constexpr std::size_t BS = B * S;
-    tensor2<T, BS, C> t_pre, t_act, t_norm;  // (BS, C) dense, GELU, LayerNorm
+    tensor2<T, BS, C> t_pre, t_act, t_norm;  ///< (BS, C) dense, GELU, LayerNorm
     tensor1<T, BS> mean, rstd;
-    tensor2<T, BS, V> logits;                // (BS, V)
+    tensor2<T, BS, V> logits;                ///< (BS, V)
     tensor1<T, BS> row_loss;
     tensor2<T, BS, C> d1, d2;
   };
 
-  // The head on n rows x (n, C): dense transform, GELU, LayerNorm, then the decoder into
-  // w.logits (n, V). mlm runs it on every position, mlm_sparse on the gathered target rows; W is
-  // either head's workspace. emb: the tied word embeddings (V, C).
+  /// The head on n rows x (n, C): dense transform, GELU, LayerNorm, then the decoder into
+  /// w.logits (n, V). mlm runs it on every position, mlm_sparse on the gathered target rows; W is
+  /// either head's workspace. emb: the tied word embeddings (V, C).
   template <class W>
   static void rows_forward(const params& p, const T* emb, W& w, const T* x, std::size_t n, T eps) {
     kernels::gemm<T>(false, false, n, C, C, T(1), x, C, p.transform.weight.data(), C, T(0), w.t_pre.data(), C,
@@ -95,9 +95,9 @@ struct head_impl<mlm, T, C, V, Tied> {
       kernels::gemm<T>(false, false, n, V, C, T(1), w.t_norm.data(), C, p.decoder.data(), V, T(0),
                        w.logits.data(), V, p.bias.data());
   }
-  // Its backward from the cross-entropy of those rows (targets: n ids): parameter gradients are
-  // added into g (and demb when tied); dx (n, C), unless null, becomes dx_beta * dx + d(loss)/dx.
-  // Uses w.d1 and w.d2 as scratch, so dx may be w.d2.
+  /// Its backward from the cross-entropy of those rows (targets: n ids): parameter gradients are
+  /// added into g (and demb when tied); dx (n, C), unless null, becomes dx_beta * dx + d(loss)/dx.
+  /// Uses w.d1 and w.d2 as scratch, so dx may be w.d2.
   template <class W>
   static void rows_backward(const params& p, params& g, const T* emb, T* demb, W& w, const T* x,
                             const std::int32_t* targets, std::size_t n, const loss_value& lv, T* dx, T dx_beta,
@@ -141,9 +141,9 @@ struct head_impl<mlm, T, C, V, Tied> {
 };
 
 // ---- masked language modelling at the target positions only ---------------------------------
-// forward gathers the rows whose target is not ignore_index (it needs the batch) and runs the
-// transform and the V-wide decoder on those rows alone; workspace.logits holds `count` gathered
-// rows, row i belonging to position rows[i]. Parameters are mlm's, so files interchange.
+/// forward gathers the rows whose target is not ignore_index (it needs the batch) and runs the
+/// transform and the V-wide decoder on those rows alone; workspace.logits holds `count` gathered
+/// rows, row i belonging to position rows[i]. Parameters are mlm's, so files interchange.
 template <class T, std::size_t C, std::size_t V, bool Tied>
 struct head_impl<mlm_sparse, T, C, V, Tied> {
   using dense = head_impl<mlm, T, C, V, Tied>;
@@ -158,12 +158,12 @@ struct head_impl<mlm_sparse, T, C, V, Tied> {
   template <std::size_t B, std::size_t S>
   struct workspace {
     static constexpr std::size_t BS = B * S;
-    std::size_t count = 0;                      // gathered rows
-    std::array<std::uint32_t, BS> rows{};       // their positions in the batch
-    tensor1<std::int32_t, BS> targets;          // (count) their targets
-    tensor2<T, BS, C> h, t_pre, t_act, t_norm;  // (count, C) hidden, dense, GELU, LayerNorm
+    std::size_t count = 0;                      ///< gathered rows
+    std::array<std::uint32_t, BS> rows{};       ///< their positions in the batch
+    tensor1<std::int32_t, BS> targets;          ///< (count) their targets
+    tensor2<T, BS, C> h, t_pre, t_act, t_norm;  ///< (count, C) hidden, dense, GELU, LayerNorm
     tensor1<T, BS> mean, rstd;
-    tensor2<T, BS, V> logits;                   // (count, V)
+    tensor2<T, BS, V> logits;                   ///< (count, V)
     tensor1<T, BS> row_loss;
     tensor2<T, BS, C> d1, d2;
   };
@@ -192,7 +192,7 @@ struct head_impl<mlm_sparse, T, C, V, Tied> {
                        T loss_scale, const std::int32_t*) {
     const std::size_t n = w.count;
     if (n == 0) return;
-    // d(gathered hidden rows) into d2, then scattered back to their positions.
+    /// d(gathered hidden rows) into d2, then scattered back to their positions.
     dense::rows_backward(p, g, emb, demb, w, w.h.data(), w.targets.data(), n, lv, w.d2.data(), T(0), smoothing,
                          loss_scale);
     for (std::size_t i = 0; i < n; ++i) kernels::axpy(dhidden + std::size_t(w.rows[i]) * C, T(1), w.d2.data() + i * C, C);
@@ -203,19 +203,19 @@ struct head_impl<mlm_sparse, T, C, V, Tied> {
 template <class T, std::size_t C, std::size_t Out, pooling Pool>
 struct pooled_head {
   struct params {
-    linear_params<T, C, C, flag::hf_transposed> pooler;    // (C, C)
-    linear_params<T, C, Out, flag::hf_transposed> out;     // (C, Out)
+    linear_params<T, C, C, flag::hf_transposed> pooler;    ///< (C, C)
+    linear_params<T, C, Out, flag::hf_transposed> out;     ///< (C, Out)
     static constexpr auto fields() {
       return std::tuple{nested("pooler.dense.", &params::pooler), nested("classifier.", &params::out)};
     }
   };
   static constexpr std::size_t param_count = C * C + C + C * Out + Out;
-  static constexpr std::size_t outputs = Out;  // classes, or 1 for regression
+  static constexpr std::size_t outputs = Out;  ///< classes, or 1 for regression
 
   template <std::size_t B, std::size_t S>
   struct workspace {
-    tensor2<T, B, C> pooled, act, d1, d2;  // (B, C)
-    tensor2<T, B, Out> logits;             // (B, Out) logits or predictions
+    tensor2<T, B, C> pooled, act, d1, d2;  ///< (B, C)
+    tensor2<T, B, Out> logits;             ///< (B, Out) logits or predictions
     tensor1<T, B> row_loss;
   };
 
@@ -244,7 +244,7 @@ struct pooled_head {
     for (std::size_t i = 0; i < B * C; ++i) w.act.data()[i] = std::tanh(w.act.data()[i]);
     linear_forward(w.logits.data(), Out, w.act.data(), C, B, p.out);
   }
-  // dlogits (B, Out) given; adds into the head's gradients and into dhidden.
+  /// dlogits (B, Out) given; adds into the head's gradients and into dhidden.
   template <std::size_t B, std::size_t S>
   static void backward(const params& p, params& g, workspace<B, S>& w, const T* dlogits, const T* /*hidden*/,
                        T* dhidden, const std::int32_t* mask) {

@@ -19,7 +19,7 @@ namespace ctformer {
 
 namespace detail {
 inline std::uint64_t hash_name(std::string_view s) noexcept {
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  std::uint64_t h = 1469598103934665603ull;  ///< FNV-1a
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   return h;
 }
@@ -76,7 +76,7 @@ void initialize(P& params, init_scheme scheme, double stddev, std::size_t layers
   });
 }
 
-// Sets every tensor to zero (gradients, optimizer moments).
+/// Sets every tensor to zero (gradients, optimizer moments).
 template <class P>
 void zero(P& params) {
   for_each_tensor(params, [](const tensor_info&, auto& t) { std::fill(t.data(), t.data() + t.size(), 0); });

@@ -44,22 +44,22 @@ struct seq2seq {
   static constexpr bool tied = Cfg.tied_head;
   static constexpr bool has_dropout = Cfg.dropout > 0.0f;
   static constexpr T eps = T(Cfg.ln_eps);
-  // As in the original Transformer, embeddings are scaled by sqrt(d_model).
+  /// As in the original Transformer, embeddings are scaled by sqrt(d_model).
   static constexpr double embed_scale_d = detail::constexpr_sqrt(double(C));
 
   using enc_layer = block_params<T, C, F, family::bart, false>;
   using dec_layer = block_params<T, C, F, family::bart, true>;
 
   struct params {
-    tensor2<T, Vs, C> enc_embed;                                        // (Vs, C)
-    [[no_unique_address]] maybe<learned_pos, tensor2<T, Cs, C>> enc_pos; // (Cs, C)
+    tensor2<T, Vs, C> enc_embed;                                        ///< (Vs, C)
+    [[no_unique_address]] maybe<learned_pos, tensor2<T, Cs, C>> enc_pos; ///< (Cs, C)
     std::array<enc_layer, Le> enc;
     [[no_unique_address]] maybe<pre, layernorm_params<T, C>> enc_ln;
-    tensor2<T, Vt, C> dec_embed;                                        // (Vt, C)
-    [[no_unique_address]] maybe<learned_pos, tensor2<T, Ct, C>> dec_pos; // (Ct, C)
+    tensor2<T, Vt, C> dec_embed;                                        ///< (Vt, C)
+    [[no_unique_address]] maybe<learned_pos, tensor2<T, Ct, C>> dec_pos; ///< (Ct, C)
     std::array<dec_layer, Ld> dec;
     [[no_unique_address]] maybe<pre, layernorm_params<T, C>> dec_ln;
-    [[no_unique_address]] maybe<!tied, tensor2<T, C, Vt>> lm_head;      // (C, Vt); HF (Vt, C)
+    [[no_unique_address]] maybe<!tied, tensor2<T, C, Vt>> lm_head;      ///< (C, Vt); HF (Vt, C)
     static constexpr auto fields() {
       using P = params;
       return std::tuple_cat(
@@ -89,7 +89,7 @@ struct seq2seq {
       detail::signature_builder{}.add(config_signature(Cfg)).add(std::uint64_t(sizeof(T))).h;
   static std::string describe() { return fmt::format("seq2seq<{}>{}", scalar_name<T>(), ctformer::describe(Cfg)); }
 
-  // Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
+  /// Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), (Le + Ld), seed);
   }
@@ -108,7 +108,7 @@ struct seq2seq {
 
     tensor3<T, Le + 1, BSs, C> enc_stream;
     std::array<block_cache<enc_spec>, Le> enc_cache;
-    [[no_unique_address]] maybe<pre, tensor2<T, BSs, C>> enc_out;  // after enc_ln
+    [[no_unique_address]] maybe<pre, tensor2<T, BSs, C>> enc_out;  ///< after enc_ln
     [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_mean;
     [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_rstd;
     [[no_unique_address]] maybe<has_dropout, tensor2<T, BSs, C>> enc_drop;
@@ -122,7 +122,7 @@ struct seq2seq {
     tensor1<T, BSt> row_loss;
     block_scratch<enc_spec> enc_scratch;
     block_scratch<dec_spec> dec_scratch;
-    tensor2<T, BSs, C> denc, denc_prev;  // gradient of the encoder output, then of its stream
+    tensor2<T, BSs, C> denc, denc_prev;  ///< gradient of the encoder output, then of its stream
     tensor2<T, BSt, C> ddec, ddec_prev;
     const std::int32_t* src_mask = nullptr;
     const std::int32_t* tgt_mask = nullptr;
@@ -130,7 +130,7 @@ struct seq2seq {
     const T* encoder_output() const {
       if constexpr (pre) return enc_out.data(); else return enc_stream.data() + Le * BSs * C;
     }
-    // Writable, for decoders that encode each source once and place the result here.
+    /// Writable, for decoders that encode each source once and place the result here.
     T* encoder_output() {
       if constexpr (pre) return enc_out.data(); else return enc_stream.data() + Le * BSs * C;
     }
@@ -149,9 +149,9 @@ struct seq2seq {
     return 3.0 * forward_flops_per_token(ss, st);
   }
 
-  // The decoder's layer stack, shared by training, full decoding and the cached decoding steps
-  // (deploy/seq2seq_decode.hpp): block l reads stream(l) and writes stream(l + 1) for n rows, with
-  // its buffers in cache(l), its own keys and values from self(l) and the source's from cross(l).
+  /// The decoder's layer stack, shared by training, full decoding and the cached decoding steps
+  /// (deploy/seq2seq_decode.hpp): block l reads stream(l) and writes stream(l + 1) for n rows, with
+  /// its buffers in cache(l), its own keys and values from self(l) and the source's from cross(l).
   template <class Sp, class Stream, class Cache, class Self, class Cross>
   static void decoder_blocks_forward(const params& p, std::size_t n, Stream&& stream, Cache&& cache, Self&& self,
                                      Cross&& cross, const run_mode& mode) {
@@ -160,7 +160,7 @@ struct seq2seq {
                         1000 + l, eps);
   }
 
-  // The encoder alone (also used by generation, which encodes the source once).
+  /// The encoder alone (also used by generation, which encodes the source once).
   template <std::size_t B, std::size_t Ss, std::size_t St>
   static void encode(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
                      const run_mode& mode) {
@@ -191,7 +191,7 @@ struct seq2seq {
                                     p.enc_ln.bias.data(), BSs, C, eps);
   }
 
-  // The decoder over the encoder output already in ws; logits land in ws.logits.
+  /// The decoder over the encoder output already in ws; logits land in ws.logits.
   template <std::size_t B, std::size_t Ss, std::size_t St>
   static void decode(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<B, Ss, St>& batch,
                      const run_mode& mode) {

@@ -29,7 +29,7 @@ void scale_grads(P& grads, double factor) {
   });
 }
 
-// Returns the norm before clipping. max_norm <= 0 disables clipping (the norm is still returned).
+/// Returns the norm before clipping. max_norm <= 0 disables clipping (the norm is still returned).
 template <class P>
 double clip_grad_norm(P& grads, double max_norm) {
   const double norm = grad_norm(grads);

@@ -11,7 +11,7 @@
 
 namespace ctformer {
 
-// A mask with every entry 1.
+/// A mask with every entry 1.
 template <class P>
 std::unique_ptr<P> full_mask() {
   auto m = std::make_unique<P>();
@@ -19,7 +19,7 @@ std::unique_ptr<P> full_mask() {
   return m;
 }
 
-// w *= mask, everywhere.
+/// w *= mask, everywhere.
 template <class P>
 void apply_mask(P& params, const P& mask) {
   for_each_tensor(params, mask, [](const tensor_info&, auto& w, const auto& m) {

@@ -35,11 +35,11 @@ struct decay_rule {
   static decay_rule all() { return {true, true, true, true}; }
 };
 
-// Tensors selected by name prefix, layer range and role get their own lr scale, or are frozen.
+/// Tensors selected by name prefix, layer range and role get their own lr scale, or are frozen.
 struct param_group {
-  std::vector<std::string> prefixes;  // name starts with one of these (empty: any name)
-  int layers_below = -1;              // only tensors of blocks with index < this (-1: no condition)
-  std::optional<ctformer::role> role; // only tensors of this role
+  std::vector<std::string> prefixes;  ///< name starts with one of these (empty: any name)
+  int layers_below = -1;              ///< only tensors of blocks with index < this (-1: no condition)
+  std::optional<ctformer::role> role; ///< only tensors of this role
   float lr_scale = 1.0f;
   bool frozen = false;
 
@@ -55,7 +55,7 @@ struct param_group {
   }
 };
 
-// What the optimizer does to one tensor, decided once at set-up.
+/// What the optimizer does to one tensor, decided once at set-up.
 struct tensor_setting {
   float lr_scale = 1.0f;
   bool decay = true;
@@ -64,7 +64,7 @@ struct tensor_setting {
 
 namespace detail {
 
-// The setting of each tensor, in visiting order, into out (tensor_count_v<P> entries).
+/// The setting of each tensor, in visiting order, into out (tensor_count_v<P> entries).
 template <class P>
 void settings_into(std::span<tensor_setting> out, const P& params, const decay_rule& rule,
                    const std::vector<param_group>& groups) {
@@ -90,7 +90,7 @@ std::vector<tensor_setting> settings_for(const P& params, const decay_rule& rule
   return s;
 }
 
-// A state tensor held by pointer (make_state, on the heap) or inline (fixed_state).
+/// A state tensor held by pointer (make_state, on the heap) or inline (fixed_state).
 template <class X>
 constexpr auto& state_tensor(X& x) {
   if constexpr (requires { x.get(); *x; })
@@ -113,15 +113,15 @@ std::unique_ptr<P> zeros_like() {
 
 }  // namespace detail
 
-// The parts of optimizer state every optimizer has: the step count and per-tensor settings.
+/// The parts of optimizer state every optimizer has: the step count and per-tensor settings.
 struct optimizer_common {
   decay_rule decay{};
   std::vector<param_group> groups{};
 };
 
 // ---- SGD ------------------------------------------------------------------------------------
-// g += wd p (if decaying); buf = momentum buf + (1 - dampening) g (buf = g on the first step);
-// g = nesterov ? g + momentum buf : buf; p -= lr g.
+/// g += wd p (if decaying); buf = momentum buf + (1 - dampening) g (buf = g on the first step);
+/// g = nesterov ? g + momentum buf : buf; p -= lr g.
 struct sgd : optimizer_common {
   double lr = 1e-2, momentum = 0.0, dampening = 0.0, weight_decay = 0.0;
   bool nesterov = false;
@@ -130,10 +130,10 @@ struct sgd : optimizer_common {
 
   template <class P>
   struct state {
-    std::unique_ptr<P> buf;  // momentum buffers (only with momentum)
+    std::unique_ptr<P> buf;  ///< momentum buffers (only with momentum)
     std::vector<tensor_setting> settings;
     long step = 0;
-    // The state tensors by name, for checkpoints.
+    /// The state tensors by name, for checkpoints.
     template <class F>
     void visit(F&& f) {
       if (buf) f("momentum", *buf);
@@ -188,7 +188,7 @@ struct adam_family : optimizer_common {
 
   template <class P>
   struct state {
-    std::unique_ptr<P> m, v;  // first and second moments
+    std::unique_ptr<P> m, v;  ///< first and second moments
     std::vector<tensor_setting> settings;
     long step = 0;
     template <class F>
@@ -205,12 +205,12 @@ struct adam_family : optimizer_common {
     s.settings = detail::settings_for(params, decay, groups);
     return s;
   }
-  // The same state with the moments inline and the settings in a fixed array, for static storage
-  // (training on a microcontroller: nothing on the heap; its size is a compile-time figure).
-  // Parameter groups given by name prefixes still work; make_state fills it in place.
+  /// The same state with the moments inline and the settings in a fixed array, for static storage
+  /// (training on a microcontroller: nothing on the heap; its size is a compile-time figure).
+  /// Parameter groups given by name prefixes still work; make_state fills it in place.
   template <class P>
   struct fixed_state {
-    P m, v;  // first and second moments
+    P m, v;  ///< first and second moments
     std::array<tensor_setting, tensor_count_v<P>> settings{};
     long step = 0;
     template <class F>
@@ -252,9 +252,9 @@ using adam = adam_family<false>;
 using adamw = adam_family<true>;
 
 // ---- RMSprop ----------------------------------------------------------------------------------
-// g += wd p; sq = alpha sq + (1 - alpha) g^2; centered: ga = alpha ga + (1 - alpha) g and
-// avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps; with momentum buf = mu buf + g / avg and
-// p -= lr buf, else p -= lr g / avg.
+/// g += wd p; sq = alpha sq + (1 - alpha) g^2; centered: ga = alpha ga + (1 - alpha) g and
+/// avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps; with momentum buf = mu buf + g / avg and
+/// p -= lr buf, else p -= lr g / avg.
 struct rmsprop : optimizer_common {
   double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0.0, momentum = 0.0;
   bool centered = false;

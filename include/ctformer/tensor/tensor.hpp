@@ -21,8 +21,8 @@ CTFORMER_THIRD_PARTY_END
 
 namespace ctformer {
 
-// Row-major storage of Π D elements with a compile-time shape: what tensor<T, D...> is on bare
-// metal. Value-initialised like xtensor_fixed is not: static storage zeroes it anyway.
+/// Row-major storage of Π D elements with a compile-time shape: what tensor<T, D...> is on bare
+/// metal. Value-initialised like xtensor_fixed is not: static storage zeroes it anyway.
 template <class T, std::size_t... D>
 struct fixed_array {
   using value_type = T;
@@ -83,10 +83,10 @@ using tensor3 = tensor<T, D0, D1, D2>;
 template <class T, std::size_t D0, std::size_t D1, std::size_t D2, std::size_t D3>
 using tensor4 = tensor<T, D0, D1, D2, D3>;
 
-// A tensor whose elements live elsewhere and are only read: a pointer to constant data (weights
-// compiled into flash, an exported header's arrays) with an owning tensor's compile-time shape and
-// the part of its interface forwards use. Params structs take it as their storage template
-// (Model::params_view) to run on weights without copying them.
+/// A tensor whose elements live elsewhere and are only read: a pointer to constant data (weights
+/// compiled into flash, an exported header's arrays) with an owning tensor's compile-time shape and
+/// the part of its interface forwards use. Params structs take it as their storage template
+/// (Model::params_view) to run on weights without copying them.
 template <class T, std::size_t... D>
 struct const_tensor_ref {
   using value_type = T;
@@ -111,7 +111,7 @@ struct const_tensor_ref {
   }
 };
 
-// The storage template of a params struct: tensor (owning) or const_tensor_ref (a view).
+/// The storage template of a params struct: tensor (owning) or const_tensor_ref (a view).
 template <template <class, std::size_t...> class Tn>
 inline constexpr bool is_view_storage = false;
 template <>
@@ -125,7 +125,7 @@ namespace detail {
 template <std::size_t... D>
 struct dims {};
 
-// Instantiated only when two shapes differ, so the compiler's note names both shapes.
+/// Instantiated only when two shapes differ, so the compiler's note names both shapes.
 template <class Expected, class Got>
 constexpr bool shapes_match_v = std::is_same_v<Expected, Got>;
 
@@ -149,7 +149,7 @@ struct is_tensor_view : std::false_type {};
 template <class T, std::size_t... D>
 struct is_tensor_view<tensor_view<T, D...>> : std::true_type {};
 
-// A pointer to Π D elements laid out row-major with shape (D...).
+/// A pointer to Π D elements laid out row-major with shape (D...).
 template <class T, std::size_t... D>
 class tensor_view {
   static_assert(sizeof...(D) >= 1, "ctformer: a tensor_view needs at least one dimension");
@@ -173,7 +173,7 @@ class tensor_view {
   constexpr tensor_view() noexcept = default;
   constexpr explicit tensor_view(T* data) noexcept : data_(data) {}
 
-  // Views of owning tensors: the shapes must agree exactly.
+  /// Views of owning tensors: the shapes must agree exactly.
   template <class U, std::size_t... E>
     requires std::is_same_v<std::remove_const_t<T>, U>
   constexpr tensor_view(fixed_array<U, E...>& t) noexcept  // NOLINT
@@ -201,7 +201,7 @@ class tensor_view {
   }
 #endif
 
-  // Mutable view -> read-only view; any other shape is a compile error naming both shapes.
+  /// Mutable view -> read-only view; any other shape is a compile error naming both shapes.
   template <class U, std::size_t... E>
     requires(std::is_same_v<T, const U> || std::is_same_v<T, U>)
   constexpr tensor_view(tensor_view<U, E...> other) noexcept  // NOLINT
@@ -213,7 +213,7 @@ class tensor_view {
   constexpr T* begin() const noexcept { return data_; }
   constexpr T* end() const noexcept { return data_ + size; }
 
-  // Element access with one index per dimension.
+  /// Element access with one index per dimension.
   template <class... I>
     requires(sizeof...(I) == rank)
   constexpr T& operator()(I... idx) const noexcept {
@@ -222,7 +222,7 @@ class tensor_view {
     return data_[off];
   }
 
-  // Slice along the first axis: a view of rank-1 (or an element for rank 1).
+  /// Slice along the first axis: a view of rank-1 (or an element for rank 1).
   constexpr decltype(auto) operator[](std::size_t i) const noexcept {
     if constexpr (rank == 1) {
       return data_[i];
@@ -232,7 +232,7 @@ class tensor_view {
     }
   }
 
-  // Same elements, another shape of the same size.
+  /// Same elements, another shape of the same size.
   template <std::size_t... E>
   constexpr tensor_view<T, E...> reshape() const noexcept {
     static_assert(product_v<E...> == size, "ctformer: reshape must keep the number of elements");
@@ -240,7 +240,7 @@ class tensor_view {
   }
   constexpr tensor_view<T, size> flat() const noexcept { return tensor_view<T, size>(data_); }
 
-  // Rows [Start, Start + Count) of the first axis, as a view of the same rank.
+  /// Rows [Start, Start + Count) of the first axis, as a view of the same rank.
   template <std::size_t Count>
   constexpr auto rows(std::size_t start) const noexcept {
     return rows_impl<Count>(start, std::make_index_sequence<rank - 1>{});
@@ -273,7 +273,7 @@ struct tail_view<T, D0, D...> {
 };
 }  // namespace detail
 
-// Names used in layer signatures: outputs first, then inputs (see DESIGN.md section 3).
+/// Names used in layer signatures: outputs first, then inputs (see DESIGN.md section 3).
 template <class T, std::size_t... D>
 using out = tensor_view<T, D...>;
 template <class T, std::size_t... D>
@@ -283,7 +283,7 @@ using cache = tensor_view<T, D...>;
 template <class T, std::size_t... D>
 using in = tensor_view<const T, D...>;
 
-// A view of an owning tensor with its shape deduced.
+/// A view of an owning tensor with its shape deduced.
 template <class T, std::size_t... D>
 constexpr tensor_view<T, D...> view_of(fixed_array<T, D...>& t) noexcept {
   return tensor_view<T, D...>(t.data());
@@ -305,8 +305,8 @@ constexpr tensor_view<const T, D...> view_of(
 }
 #endif
 
-// A (R, C) block inside a wider row-major matrix: row r starts at data + r * ld.
-// Used for one head's columns of a fused (S, 3C) projection.
+/// A (R, C) block inside a wider row-major matrix: row r starts at data + r * ld.
+/// Used for one head's columns of a fused (S, 3C) projection.
 template <class T, std::size_t R, std::size_t C>
 class strided_view {
  public:
@@ -327,7 +327,7 @@ class strided_view {
   std::size_t ld_;
 };
 
-// Columns [col, col + C) of every row of a (R, W) view.
+/// Columns [col, col + C) of every row of a (R, W) view.
 template <std::size_t C, class T, std::size_t R, std::size_t W>
 constexpr strided_view<T, R, C> columns(tensor_view<T, R, W> v, std::size_t col) noexcept {
   static_assert(C <= W, "ctformer: column block wider than the matrix");

@@ -35,7 +35,7 @@ namespace ctformer {
 
 #if defined(CTFORMER_NO_THREADS)
 
-// One thread: every task runs inline, in order, on the caller, with one static scratch buffer.
+/// One thread: every task runs inline, in order, on the caller, with one static scratch buffer.
 class thread_pool {
  public:
   static constexpr std::size_t scratch_bytes = CTFORMER_SCRATCH_BYTES;
@@ -63,7 +63,7 @@ class thread_pool {
 
 class thread_pool {
  public:
-  // Bytes of scratch each thread owns; GEMM packing buffers fit in it for float and double.
+  /// Bytes of scratch each thread owns; GEMM packing buffers fit in it for float and double.
   static constexpr std::size_t scratch_bytes = CTFORMER_SCRATCH_BYTES;
   static constexpr unsigned max_threads = 256;
 
@@ -74,19 +74,19 @@ class thread_pool {
 
   unsigned size() const noexcept { return n_threads_; }
 
-  // Scratch of the thread running the current task (or of the caller outside tasks).
+  /// Scratch of the thread running the current task (or of the caller outside tasks).
   std::byte* scratch() noexcept {
     const unsigned i = current_thread_index();
     if (i == 0 && static_caller_scratch_) return caller_scratch();
     return scratch_[i].get();
   }
 
-  // The process-wide pool keeps its calling thread's scratch in static storage (see
-  // default_pool): a single-threaded program then never allocates. Other pools use the heap.
+  /// The process-wide pool keeps its calling thread's scratch in static storage (see
+  /// default_pool): a single-threaded program then never allocates. Other pools use the heap.
   struct process_wide {};
   thread_pool(unsigned threads, process_wide) : static_caller_scratch_(true) { start(threads == 0 ? 1 : threads); }
 
-  // Stops the workers and starts `threads` new ones. Not to be called from inside a task.
+  /// Stops the workers and starts `threads` new ones. Not to be called from inside a task.
   void resize(unsigned threads) {
     if (threads == 0) threads = 1;
     if (threads == n_threads_) return;
@@ -94,7 +94,7 @@ class thread_pool {
     start(threads);
   }
 
-  // Runs fn(task, thread) for task in [0, tasks). Inside a task, nested calls run inline.
+  /// Runs fn(task, thread) for task in [0, tasks). Inside a task, nested calls run inline.
   template <class F>
   void parallel_for(std::size_t tasks, F&& fn) {
     if (tasks == 0) return;
@@ -143,7 +143,7 @@ class thread_pool {
   };
   using scratch_ptr = std::unique_ptr<std::byte[], aligned_free>;
 
-  // Scratch of the default pool's calling thread.
+  /// Scratch of the default pool's calling thread.
   static std::byte* caller_scratch() noexcept {
     alignas(64) static std::byte buffer[scratch_bytes];
     return buffer;
@@ -157,7 +157,7 @@ class thread_pool {
     for (unsigned i = static_caller_scratch_ ? 1 : 0; i < threads; ++i)
       scratch_[i].reset(static_cast<std::byte*>(::operator new[](scratch_bytes, std::align_val_t{64})));
     workers_.clear();
-    // Workers start from the generation current now, so a job posted before they run is seen.
+    /// Workers start from the generation current now, so a job posted before they run is seen.
     const unsigned long gen = generation_.load();
     for (unsigned i = 1; i < threads; ++i) workers_.emplace_back([this, i, gen] { worker(i, gen); });
   }
@@ -182,7 +182,7 @@ class thread_pool {
     current_thread_index_ref() = index;
     in_task() = true;
     for (;;) {
-      // Spin briefly (steps dispatch many small jobs back to back), then sleep.
+      /// Spin briefly (steps dispatch many small jobs back to back), then sleep.
       unsigned long g;
       for (int spin = 0;; ++spin) {
         g = generation_.load(std::memory_order_acquire);
@@ -223,8 +223,8 @@ inline unsigned default_thread_count() {
 }
 }  // namespace detail
 
-// The process-wide pool used by layers and models. One thread unless CTFORMER_NUM_THREADS or
-// set_num_threads() says otherwise.
+/// The process-wide pool used by layers and models. One thread unless CTFORMER_NUM_THREADS or
+/// set_num_threads() says otherwise.
 inline thread_pool& default_pool() {
   static thread_pool pool(detail::default_thread_count(), thread_pool::process_wide{});
   return pool;

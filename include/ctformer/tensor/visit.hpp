@@ -16,15 +16,15 @@
 
 namespace ctformer {
 
-// What a tensor is for: optimizers decay weights only, by default.
+/// What a tensor is for: optimizers decay weights only, by default.
 enum class role : unsigned char { weight, bias, norm, embedding };
 
 // Layout and initialization facts a field may carry (bit flags).
 namespace flag {
 inline constexpr unsigned none = 0;
-// A (in, out) matrix whose Hugging Face layout is (out, in): nn.Linear rather than Conv1D.
+/// A (in, out) matrix whose Hugging Face layout is (out, in): nn.Linear rather than Conv1D.
 inline constexpr unsigned hf_transposed = 1;
-// A projection back into the residual stream: GPT-2 scales its init by 1/sqrt(2 L).
+/// A projection back into the residual stream: GPT-2 scales its init by 1/sqrt(2 L).
 inline constexpr unsigned residual_proj = 2;
 }  // namespace flag
 
@@ -38,16 +38,16 @@ constexpr std::string_view role_name(role r) noexcept {
   return "?";
 }
 
-// The dotted name of a tensor inside nested structs ("h.3.attn.c_attn.weight"), kept as parts on
-// the stack; str() or format() join them only when a caller wants text.
+/// The dotted name of a tensor inside nested structs ("h.3.attn.c_attn.weight"), kept as parts on
+/// the stack; str() or format() join them only when a caller wants text.
 class tensor_info {
  public:
   static constexpr int max_depth = 8;
 
   ctformer::role role = ctformer::role::weight;
-  // Index of the enclosing block in the outermost array (the layer), or -1.
+  /// Index of the enclosing block in the outermost array (the layer), or -1.
   int layer = -1;
-  // The field's flag:: bits (hf_transposed, residual_proj).
+  /// The field's flag:: bits (hf_transposed, residual_proj).
   unsigned flags = 0;
   bool hf_transposed() const noexcept { return flags & flag::hf_transposed; }
   bool residual_proj() const noexcept { return flags & flag::residual_proj; }
@@ -77,7 +77,7 @@ class tensor_info {
     return std::string_view(str()).substr(0, prefix.size()) == prefix;
   }
 
-  // Internal: the visitor pushes and pops parts as it descends.
+  /// Internal: the visitor pushes and pops parts as it descends.
   void push(const char* part, int index) noexcept {
     parts_[depth_] = part;
     index_[depth_] = index;
@@ -104,29 +104,29 @@ struct tensor_field {
 
 template <class S, class M>
 struct struct_field {
-  const char* prefix;  // ends with '.' unless empty
+  const char* prefix;  ///< ends with '.' unless empty
   M S::*member;
 };
 
 template <class S, class M, std::size_t N>
 struct array_field {
-  const char* prefix;  // "h." -> "h.0.", "h.1.", ...
+  const char* prefix;  ///< "h." -> "h.0.", "h.1.", ...
   std::array<M, N> S::*member;
-  int first;           // the index of element 0 ("h.7." for the last block of a fine-tuned tail)
+  int first;           ///< the index of element 0 ("h.7." for the last block of a fine-tuned tail)
 };
 
-// A tensor member with its role and flag:: bits.
+/// A tensor member with its role and flag:: bits.
 template <class S, class M>
 constexpr tensor_field<S, M> field(const char* name, M S::*member, role r = role::weight,
                                    unsigned field_flags = flag::none) {
   return {name, member, r, field_flags};
 }
-// A nested params-like struct.
+/// A nested params-like struct.
 template <class S, class M>
 constexpr struct_field<S, M> nested(const char* prefix, M S::*member) {
   return {prefix, member};
 }
-// A std::array of params-like structs (the layers), numbered from first.
+/// A std::array of params-like structs (the layers), numbered from first.
 template <class S, class M, std::size_t N>
 constexpr array_field<S, M, N> layers(const char* prefix, std::array<M, N> S::*member, int first = 0) {
   return {prefix, member, first};
@@ -212,8 +212,8 @@ constexpr std::size_t count_tensors() {
 }
 }  // namespace detail
 
-// How many tensors for_each_tensor visits in a P: a compile-time figure (fixed-size optimizer
-// state in static storage sizes its per-tensor settings by it).
+/// How many tensors for_each_tensor visits in a P: a compile-time figure (fixed-size optimizer
+/// state in static storage sizes its per-tensor settings by it).
 template <class P>
 inline constexpr std::size_t tensor_count_v = detail::count_tensors<std::remove_cvref_t<P>>();
 
@@ -231,7 +231,7 @@ template <class... Args>
 void for_each_tensor(Args&&... args) {
   static_assert(sizeof...(Args) >= 2, "ctformer: for_each_tensor(structs..., visitor)");
   constexpr bool ok = detail::all_visitable<std::tuple<Args...>>(std::make_index_sequence<sizeof...(Args) - 1>{});
-  // The most common slip: a trainer (or a model type's instance) where its weights belong.
+  /// The most common slip: a trainer (or a model type's instance) where its weights belong.
   static_assert(ok, "ctformer: expected weights (a params struct: Model::params, trainer.weights(), a "
                     "params_view), not a trainer, a model or a config");
   if constexpr (ok)
@@ -239,7 +239,7 @@ void for_each_tensor(Args&&... args) {
 }
 
 namespace detail {
-// The data of every tensor of p, in visiting order.
+/// The data of every tensor of p, in visiting order.
 template <class P>
 auto tensor_pointers(const P& p) {
   std::array<const void*, tensor_count_v<P>> ptrs{};
@@ -249,9 +249,9 @@ auto tensor_pointers(const P& p) {
 }
 }  // namespace detail
 
-// Structs with the same fields whose storage differs (params and params_view, or a block of
-// either): copy_tensors copies every tensor of from into to; view_tensors points the view at
-// from's tensors (from must outlive it).
+/// Structs with the same fields whose storage differs (params and params_view, or a block of
+/// either): copy_tensors copies every tensor of from into to; view_tensors points the view at
+/// from's tensors (from must outlive it).
 template <class From, class To>
 void copy_tensors(const From& from, To& to) {
   static_assert(tensor_count_v<From> == tensor_count_v<To>, "ctformer: copy_tensors between different structs");
@@ -271,7 +271,7 @@ void view_tensors(const From& from, View& view) {
   });
 }
 
-// Number of scalars over all tensors of a params-like struct type (constexpr when possible).
+/// Number of scalars over all tensors of a params-like struct type (constexpr when possible).
 template <class P>
 std::size_t count_scalars(const P& p) {
   std::size_t n = 0;

@@ -17,17 +17,17 @@ enum class stop_mode { min, max };
 class early_stopping {
  public:
   struct options {
-    stop_mode mode = stop_mode::min;  // min for a loss, max for accuracy / BLEU / AUC
-    std::size_t patience = 5;         // stop after this many evaluations in a row without improvement; 0: never
-    double min_delta = 0;             // smallest change that counts as an improvement (>= 0)
+    stop_mode mode = stop_mode::min;  ///< min for a loss, max for accuracy / BLEU / AUC
+    std::size_t patience = 5;         ///< stop after this many evaluations in a row without improvement; 0: never
+    double min_delta = 0;             ///< smallest change that counts as an improvement (>= 0)
   };
 
-  // Everything needed to resume exactly (checkpoints store it).
+  /// Everything needed to resume exactly (checkpoints store it).
   struct state {
     bool has_best = false;
     double best = 0;
     std::size_t best_step = 0;
-    std::size_t bad = 0;  // evaluations in a row without improvement
+    std::size_t bad = 0;  ///< evaluations in a row without improvement
     bool improved = false;
     bool stopped = false;
   };
@@ -39,8 +39,8 @@ class early_stopping {
   early_stopping(stop_mode mode, std::size_t patience, double min_delta = 0)
       : early_stopping(options{mode, patience, min_delta}) {}
 
-  // Records the evaluation at `step`. Returns true when training should stop now (and on every
-  // later call). After it, improved() tells whether this value is the new best: keep the weights.
+  /// Records the evaluation at `step`. Returns true when training should stop now (and on every
+  /// later call). After it, improved() tells whether this value is the new best: keep the weights.
   bool should_stop(double value, std::size_t step) {
     if (s_.stopped) {
       s_.improved = false;

@@ -26,9 +26,9 @@ inline volatile sig_atomic_t& stop_flag() {
 extern "C" inline void ctformer_on_sigint(int) { stop_flag() = 1; }
 }  // namespace detail
 
-// While alive, SIGINT (and SIGTERM) only set a flag that the training loop polls between steps;
-// the previous handlers come back on destruction. A second Ctrl-C is not swallowed: the handler
-// resets itself to the default after the first.
+/// While alive, SIGINT (and SIGTERM) only set a flag that the training loop polls between steps;
+/// the previous handlers come back on destruction. A second Ctrl-C is not swallowed: the handler
+/// resets itself to the default after the first.
 class interrupt_guard {
  public:
   interrupt_guard() {
@@ -56,7 +56,7 @@ class interrupt_guard {
 class jsonl_log {
  public:
   jsonl_log() = default;
-  // append: keep the records already there (a resumed run continues its log).
+  /// append: keep the records already there (a resumed run continues its log).
   explicit jsonl_log(const std::string& path, bool append = false) { open(path, append); }
   void open(const std::string& path, bool append = false) {
     if (path.empty()) return;
@@ -96,7 +96,7 @@ class progress_bar {
     style_ = s;
   }
 
-  // Called after each step with the running (smoothed) loss.
+  /// Called after each step with the running (smoothed) loss.
   void update(long step, double loss, double lr, double tokens_per_s) {
     if (style_ == style::quiet) return;
     const double elapsed = seconds();
@@ -117,7 +117,7 @@ class progress_bar {
       std::fflush(stdout);
     }
   }
-  // A message on its own line (evaluation results, early stopping).
+  /// A message on its own line (evaluation results, early stopping).
   void note(const std::string& text) {
     if (style_ == style::quiet) return;
     if (dirty_) std::printf("\n");

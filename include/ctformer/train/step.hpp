@@ -25,23 +25,23 @@
 namespace ctformer {
 
 struct train_options {
-  double clip = 1.0;              // max global gradient norm; <= 0 disables clipping
+  double clip = 1.0;              ///< max global gradient norm; <= 0 disables clipping
   double label_smoothing = 0.0;
-  std::uint64_t seed = 1337;      // initialization and dropout
+  std::uint64_t seed = 1337;      ///< initialization and dropout
 };
 
 struct step_stats {
-  long step = 0;          // optimizer steps done, including this one
-  double loss = 0;        // mean over the step's targets
+  long step = 0;          ///< optimizer steps done, including this one
+  double loss = 0;        ///< mean over the step's targets
   std::size_t targets = 0;
-  double grad_norm = 0;   // before clipping
+  double grad_norm = 0;   ///< before clipping
   double lr = 0;
 };
 
-// p, g: the model's weights and gradients; state: the optimizer's (make_state, or a fixed_state
-// in static storage); mask: null, or the pruning mask kept applied. Throws ctformer::error (or,
-// without exceptions, calls the fail handler) leaving the weights as they were when the loss or
-// the gradient norm is not finite.
+/// p, g: the model's weights and gradients; state: the optimizer's (make_state, or a fixed_state
+/// in static storage); mask: null, or the pruning mask kept applied. Throws ctformer::error (or,
+/// without exceptions, calls the fail handler) leaving the weights as they were when the loss or
+/// the gradient norm is not finite.
 template <trainable_model Model, class Optim, class State, lr_schedule Sched, shaped_batch Batch,
           shaped_workspace WS>
   requires(check_batch_fits<Batch, WS>() && trainable_on<Model, Batch, WS>)

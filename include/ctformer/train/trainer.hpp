@@ -40,21 +40,21 @@
 namespace ctformer {
 
 
-// A finite, restartable sequence of batches: what fit() trains and evaluates on.
+/// A finite, restartable sequence of batches: what fit() trains and evaluates on.
 template <class Batch>
 class batch_source {
  public:
   virtual ~batch_source() = default;
-  virtual std::size_t size() const = 0;                 // batches per epoch
-  virtual void get(std::size_t index, Batch& out) = 0;  // batch `index` of the current epoch
+  virtual std::size_t size() const = 0;                 ///< batches per epoch
+  virtual void get(std::size_t index, Batch& out) = 0;  ///< batch `index` of the current epoch
   virtual void start_epoch(std::size_t) {}              // reshuffle, if the source shuffles
-  // For exact resume: a source whose batches depend on more than (epoch, index), such as one that
-  // samples with its own generator, saves and restores that state here.
+  /// For exact resume: a source whose batches depend on more than (epoch, index), such as one that
+  /// samples with its own generator, saves and restores that state here.
   virtual json::value save_state() const { return {}; }
   virtual void load_state(const json::value&) {}
 };
 
-// A batch_source from two callables.
+/// A batch_source from two callables.
 template <class Batch>
 class function_source : public batch_source<Batch> {
  public:
@@ -75,48 +75,48 @@ class function_source : public batch_source<Batch> {
 
 
 struct fit_options {
-  // Totals count the trainer's optimizer steps, including steps done before (a resumed run
-  // continues to the same total).
-  long max_steps = 0;             // stop after this many optimizer steps (0: use epochs)
-  long epochs = 1;                // used when max_steps == 0
-  std::size_t accumulation = 1;   // micro-batches per optimizer step
-  long eval_every = 0;            // steps between evaluations (0: at the end of each epoch)
-  std::size_t eval_batches = 0;   // batches per evaluation (0: all)
-  long patience = 0;              // evaluations without improvement before stopping (0: never)
-  double min_delta = 0.0;         // an improvement must beat the best by more than this
-  // A validation score other than the loss (accuracy, BLEU...), computed from the current weights
-  // in eval mode; `mode` says whether higher (max) or lower (min) is better. Empty: the loss.
+  /// Totals count the trainer's optimizer steps, including steps done before (a resumed run
+  /// continues to the same total).
+  long max_steps = 0;             ///< stop after this many optimizer steps (0: use epochs)
+  long epochs = 1;                ///< used when max_steps == 0
+  std::size_t accumulation = 1;   ///< micro-batches per optimizer step
+  long eval_every = 0;            ///< steps between evaluations (0: at the end of each epoch)
+  std::size_t eval_batches = 0;   ///< batches per evaluation (0: all)
+  long patience = 0;              ///< evaluations without improvement before stopping (0: never)
+  double min_delta = 0.0;         ///< an improvement must beat the best by more than this
+  /// A validation score other than the loss (accuracy, BLEU...), computed from the current weights
+  /// in eval mode; `mode` says whether higher (max) or lower (min) is better. Empty: the loss.
   std::function<double()> validation_score;
-  std::string score_name;         // the score's name in logs and messages (empty: "val_loss" or "val_score")
+  std::string score_name;         ///< the score's name in logs and messages (empty: "val_loss" or "val_score")
   stop_mode mode = stop_mode::min;
-  bool restore_best = true;       // end with the best weights seen by evaluation
-  std::string log_path;           // JSON lines: one record per logged step and per evaluation
+  bool restore_best = true;       ///< end with the best weights seen by evaluation
+  std::string log_path;           ///< JSON lines: one record per logged step and per evaluation
   long log_every = 10;
   progress_bar::style progress = progress_bar::style::automatic;
-  std::string save_path;          // weights are saved here when a run ends (not when Ctrl-C stops it)
-  // Training-state checkpoints (io/checkpoint.hpp) in this folder: every checkpoint_every steps
-  // (and on Ctrl-C), keeping the last keep_last, plus best.safetensors at each new best score.
+  std::string save_path;          ///< weights are saved here when a run ends (not when Ctrl-C stops it)
+  /// Training-state checkpoints (io/checkpoint.hpp) in this folder: every checkpoint_every steps
+  /// (and on Ctrl-C), keeping the last keep_last, plus best.safetensors at each new best score.
   std::string checkpoint_dir;
   long checkpoint_every = 0;
   std::size_t keep_last = 3;
-  bool resume = false;            // continue from the newest checkpoint in checkpoint_dir, if any
+  bool resume = false;            ///< continue from the newest checkpoint in checkpoint_dir, if any
 };
 
 struct fit_result {
   long steps = 0;
   double last_loss = 0;
-  // The best validation score: the loss, or fit_options::validation_score (higher is better with
-  // stop_mode::max). +infinity (-infinity for max) when nothing was evaluated.
+  /// The best validation score: the loss, or fit_options::validation_score (higher is better with
+  /// stop_mode::max). +infinity (-infinity for max) when nothing was evaluated.
   double best_score = std::numeric_limits<double>::infinity();
   long best_step = -1;
   bool stopped_early = false;
   bool interrupted = false;
-  bool resumed = false;           // started from a checkpoint
+  bool resumed = false;           ///< started from a checkpoint
   double seconds = 0;
-  std::vector<std::pair<long, double>> val_history;  // (step, validation score)
+  std::vector<std::pair<long, double>> val_history;  ///< (step, validation score)
 };
 
-// The newest "step-*.safetensors" in a folder, or empty.
+/// The newest "step-*.safetensors" in a folder, or empty.
 inline std::string latest_checkpoint(const std::string& dir) {
   namespace fs = std::filesystem;
   std::string best;
@@ -130,8 +130,8 @@ inline std::string latest_checkpoint(const std::string& dir) {
   return best;
 }
 
-// The model, optimizer and schedule satisfy the contracts of concepts.hpp; train_step and
-// eval_loss take a batch whose shape is the workspace's (checked at compile time).
+/// The model, optimizer and schedule satisfy the contracts of concepts.hpp; train_step and
+/// eval_loss take a batch whose shape is the workspace's (checked at compile time).
 template <trainable_model Model, class Optim = adamw, lr_schedule Sched = constant>
   requires optimizer_for<Optim, typename Model::params>
 class trainer {
@@ -145,7 +145,7 @@ class trainer {
   template <std::size_t B, std::size_t... S>
   using workspace = typename Model::template workspace<B, S...>;
 
-  // Training memory for a batch shape: weights, gradients, optimizer state, activations.
+  /// Training memory for a batch shape: weights, gradients, optimizer state, activations.
   template <std::size_t B, std::size_t... S>
   static constexpr std::size_t bytes_at =
       Model::weight_bytes * (2 + std::size_t(Optim::state_tensors)) + sizeof(workspace<B, S...>);
@@ -162,12 +162,12 @@ class trainer {
   params& weights() { return *p_; }
   const params& weights() const { return *p_; }
   params& grads() { return *g_; }
-  // The optimizer's settings. Change them through set_optimizer: decay rules and parameter
-  // groups are resolved per tensor when set, so a change through a reference would pass silently.
+  /// The optimizer's settings. Change them through set_optimizer: decay rules and parameter
+  /// groups are resolved per tensor when set, so a change through a reference would pass silently.
   const Optim& optimizer() const { return opt_; }
-  // New hyper-parameters, decay rule and groups, in effect from the next step; the optimizer's
-  // moments and step count are kept. A change that alters the state's buffers (SGD or RMSprop
-  // momentum switched on or off, RMSprop's centering) is refused: reset_optimizer() after it.
+  /// New hyper-parameters, decay rule and groups, in effect from the next step; the optimizer's
+  /// moments and step count are kept. A change that alters the state's buffers (SGD or RMSprop
+  /// momentum switched on or off, RMSprop's centering) is refused: reset_optimizer() after it.
   void set_optimizer(Optim o) {
     optimizer_state fresh = o.make_state(*p_);  // checks o and resolves its settings
     std::string had, needs;
@@ -184,22 +184,22 @@ class trainer {
   optimizer_state& state() { return state_; }
   train_options& options() { return options_; }
   long steps_done() const { return state_.step; }
-  // Rebuilds the optimizer state from scratch: zero moments, step count 0.
+  /// Rebuilds the optimizer state from scratch: zero moments, step count 0.
   void reset_optimizer() { state_ = opt_.make_state(*p_); }
   void reset_optimizer(Optim o) {
     optimizer_state fresh = o.make_state(*p_);
     opt_ = std::move(o);
     state_ = std::move(fresh);
   }
-  // A pruning mask (optim/mask.hpp; deploy/prune.hpp makes them): applied now and after every optimizer step, so pruned
-  // weights stay zero while training goes on. Pass null to drop it.
+  /// A pruning mask (optim/mask.hpp; deploy/prune.hpp makes them): applied now and after every optimizer step, so pruned
+  /// weights stay zero while training goes on. Pass null to drop it.
   void set_mask(std::unique_ptr<params> mask) {
     mask_ = std::move(mask);
     if (mask_) apply_mask(*p_, *mask_);
   }
 
-  // One optimizer step over micro-batches. Throws ctformer::error (leaving the weights as they
-  // were) when the loss or the gradient norm is not finite.
+  /// One optimizer step over micro-batches. Throws ctformer::error (leaving the weights as they
+  /// were) when the loss or the gradient norm is not finite.
   template <shaped_batch Batch, shaped_workspace WS>
     requires(check_batch_fits<Batch, WS>() && trainable_on<Model, Batch, WS>)
   step_stats train_step(std::span<const Batch> micro, WS& ws) {
@@ -211,14 +211,14 @@ class trainer {
     return train_step(std::span<const Batch>(&batch, 1), ws);
   }
 
-  // Mean loss over one batch in eval mode (dropout off); no gradients.
+  /// Mean loss over one batch in eval mode (dropout off); no gradients.
   template <shaped_batch Batch, shaped_workspace WS>
     requires(check_batch_fits<Batch, WS>())
   loss_value eval_loss(const Batch& batch, WS& ws) {
     return Model::forward_loss(*p_, ws, batch, run_mode::eval(), T(options_.label_smoothing));
   }
 
-  // Mean loss over (up to `limit` batches of) a source, weighted by targets.
+  /// Mean loss over (up to `limit` batches of) a source, weighted by targets.
   template <class Batch, class WS>
   double evaluate(batch_source<Batch>& src, WS& ws, Batch& scratch, std::size_t limit = 0) {
     double sum = 0;
@@ -234,21 +234,21 @@ class trainer {
     return sum / double(count);
   }
 
-  // Trains on `train` alone (no validation data). See fit_options.
+  /// Trains on `train` alone (no validation data). See fit_options.
   template <shaped_batch Batch>
     requires trainable_on<Model, Batch, workspace_for_t<Model, Batch>>
   fit_result fit(batch_source<Batch>& train, const fit_options& o) {
     return fit(train, static_cast<batch_source<Batch>*>(nullptr), o);
   }
 
-  // fit(train, nullptr, o): the same.
+  /// fit(train, nullptr, o): the same.
   template <shaped_batch Batch>
     requires trainable_on<Model, Batch, workspace_for_t<Model, Batch>>
   fit_result fit(batch_source<Batch>& train, std::nullptr_t, const fit_options& o) {
     return fit(train, static_cast<batch_source<Batch>*>(nullptr), o);
   }
 
-  // Trains on `train`, evaluating on `val` (optional). See fit_options.
+  /// Trains on `train`, evaluating on `val` (optional). See fit_options.
   template <shaped_batch Batch>
     requires trainable_on<Model, Batch, workspace_for_t<Model, Batch>>
   fit_result fit(batch_source<Batch>& train, batch_source<Batch>* val, const fit_options& o) {
@@ -297,7 +297,7 @@ class trainer {
     };
     if (checkpoints && o.resume) {
       if (const auto latest = latest_checkpoint(o.checkpoint_dir); !latest.empty()) {
-        // Parsed into staging while load_checkpoint checks the rest: a bad field changes nothing.
+        /// Parsed into staging while load_checkpoint checks the rest: a bad field changes nothing.
         std::size_t epoch_in = 0, cursor_in = 0;
         early_stopping::state es;
         std::vector<std::pair<long, double>> history;
@@ -343,7 +343,7 @@ class trainer {
       std::sort(all.begin(), all.end());
       for (std::size_t i = 0; i + o.keep_last < all.size(); ++i) fs::remove(all[i]);
     };
-    // A resumed run appends to its log, after a record saying where it resumed.
+    /// A resumed run appends to its log, after a record saying where it resumed.
     jsonl_log log(o.log_path, r.resumed);
     if (r.resumed && log.is_open()) {
       json::value rec;
@@ -420,8 +420,8 @@ class trainer {
         prune_checkpoints();
       }
       if (interrupt_guard::requested()) {
-        // An interrupted run is unfinished: it writes a checkpoint to resume from (when it has a
-        // folder for them) but never save_path, which may hold a better, finished model.
+        /// An interrupted run is unfinished: it writes a checkpoint to resume from (when it has a
+        /// folder for them) but never save_path, which may hold a better, finished model.
         r.interrupted = true;
         if (checkpoints) {
           const std::string name = fmt::format("step-{:09d}.safetensors", st.step);

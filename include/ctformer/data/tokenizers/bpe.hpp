@@ -35,13 +35,13 @@ namespace ctformer {
 
 namespace gpt2 {
 
-// GPT-2's reversible byte <-> printable code point map: printable Latin-1 bytes ('!'..'~',
-// U+00A1..U+00AC, U+00AE..U+00FF) stand for themselves, the other 68 bytes take U+0100 onwards
-// in byte order. `byte_order` lists the bytes in that order (GPT-2's ids 0..255 follow it).
+/// GPT-2's reversible byte <-> printable code point map: printable Latin-1 bytes ('!'..'~',
+/// U+00A1..U+00AC, U+00AE..U+00FF) stand for themselves, the other 68 bytes take U+0100 onwards
+/// in byte order. `byte_order` lists the bytes in that order (GPT-2's ids 0..255 follow it).
 struct byte_map {
   std::array<char32_t, 256> to_cp{};
   std::array<std::uint8_t, 256> byte_order{};
-  std::array<std::int16_t, 324> from_cp{};  // code point -> byte, -1 when unused
+  std::array<std::int16_t, 324> from_cp{};  ///< code point -> byte, -1 when unused
 };
 
 inline const byte_map& bytes_to_unicode() {
@@ -63,7 +63,7 @@ inline const byte_map& bytes_to_unicode() {
   return m;
 }
 
-// Raw bytes -> the printable spelling used in encoder.json and vocab.bpe.
+/// Raw bytes -> the printable spelling used in encoder.json and vocab.bpe.
 inline std::string bytes_to_token(std::string_view bytes) {
   const auto& m = bytes_to_unicode();
   std::string out;
@@ -71,7 +71,7 @@ inline std::string bytes_to_token(std::string_view bytes) {
   return out;
 }
 
-// The printable spelling -> raw bytes; fails naming `where` on a character outside the map.
+/// The printable spelling -> raw bytes; fails naming `where` on a character outside the map.
 inline std::string token_to_bytes(std::string_view token, std::string_view where) {
   const auto& m = bytes_to_unicode();
   std::string out;
@@ -92,19 +92,19 @@ inline std::string token_to_bytes(std::string_view token, std::string_view where
 
 
 struct bpe_train_options {
-  std::size_t vocab_size = 1000;               // bytes (256) + merges + specials
-  std::int64_t min_frequency = 2;              // a pair seen fewer times is never merged
-  std::vector<std::string> specials = {"<|endoftext|>"};  // appended after the merges
+  std::size_t vocab_size = 1000;               ///< bytes (256) + merges + specials
+  std::int64_t min_frequency = 2;              ///< a pair seen fewer times is never merged
+  std::vector<std::string> specials = {"<|endoftext|>"};  ///< appended after the merges
   utf8::on_invalid on_invalid = utf8::on_invalid::reject;
 };
 
 class bpe_tokenizer : public tokenizer {
  public:
-  // Loads GPT-2's two files. Errors name the file and line (vocab.bpe) or token (encoder.json).
+  /// Loads GPT-2's two files. Errors name the file and line (vocab.bpe) or token (encoder.json).
   static bpe_tokenizer from_files(const std::string& encoder_json, const std::string& vocab_bpe) {
     return from_strings(read_text_file(encoder_json), read_text_file(vocab_bpe), encoder_json, vocab_bpe);
   }
-  // dir/encoder.json and dir/vocab.bpe.
+  /// dir/encoder.json and dir/vocab.bpe.
   static bpe_tokenizer from_dir(const std::string& dir) {
     return from_files(dir + "/encoder.json", dir + "/vocab.bpe");
   }
@@ -112,11 +112,11 @@ class bpe_tokenizer : public tokenizer {
                                     std::string_view encoder_name = "encoder.json",
                                     std::string_view merges_name = "vocab.bpe");
 
-  // Learns merges from a corpus (GPT-2 pre-tokenization, byte-level), until vocab_size tokens.
-  // Stops earlier when no pair occurs min_frequency times; vocab_size() then tells the size.
+  /// Learns merges from a corpus (GPT-2 pre-tokenization, byte-level), until vocab_size tokens.
+  /// Stops earlier when no pair occurs min_frequency times; vocab_size() then tells the size.
   static bpe_tokenizer train(std::string_view corpus, const bpe_train_options& options = {});
 
-  // The two files' contents in GPT-2's format, and writing them.
+  /// The two files' contents in GPT-2's format, and writing them.
   std::string encoder_json() const;
   std::string merges_text() const;
   void save(const std::string& encoder_json_path, const std::string& vocab_bpe_path) const;
@@ -126,42 +126,42 @@ class bpe_tokenizer : public tokenizer {
     encode_into(text, out);
     return out;
   }
-  // Appends the ids of text to out (no specials).
+  /// Appends the ids of text to out (no specials).
   void encode_into(std::string_view text, std::vector<std::int32_t>& out) const;
-  // (Virtuals defined below the class are declared inline here: otherwise the first one would
-  // be the key function and every including file would emit the vtable and all virtuals.)
+  /// (Virtuals defined below the class are declared inline here: otherwise the first one would
+  /// be the key function and every including file would emit the vtable and all virtuals.)
   inline std::string decode(std::span<const std::int32_t> ids, bool keep_specials = false) const override;
   std::size_t vocab_size() const override { return tokens_.size(); }
   const special_tokens& specials() const override { return specials_; }
-  // The encoder.json spelling (GPT-2's byte map), e.g. "Ġworld".
+  /// The encoder.json spelling (GPT-2's byte map), e.g. "Ġworld".
   inline std::string id_to_token(std::int32_t id) const override;
   inline std::optional<std::int32_t> token_to_id(std::string_view token) const override;
 
-  // The raw bytes of a token.
+  /// The raw bytes of a token.
   const std::string& token_bytes(std::int32_t id) const;
   bool is_special(std::int32_t id) const { return id >= 0 && std::size_t(id) < special_.size() && special_[std::size_t(id)]; }
   std::size_t merge_count() const { return merges_.size(); }
   void set_on_invalid(utf8::on_invalid mode) { on_invalid_ = mode; }
-  // Cache of piece encodings; 0 turns it off. The cache is cleared whenever it outgrows this.
+  /// Cache of piece encodings; 0 turns it off. The cache is cleared whenever it outgrows this.
   void set_cache_limit(std::size_t max_ids) { cache_limit_ = max_ids; clear_cache(); }
   void clear_cache() const;
 
-  // BPE of one piece by the two algorithms (the reference pass-per-rank and the heap used for
-  // long pieces), exposed so tests can prove them equal.
+  /// BPE of one piece by the two algorithms (the reference pass-per-rank and the heap used for
+  /// long pieces), exposed so tests can prove them equal.
   void merge_piece_reference(std::string_view piece, std::vector<std::int32_t>& out) const;
   void merge_piece_heap(std::string_view piece, std::vector<std::int32_t>& out) const;
 
  private:
   struct cache_t {
     std::mutex mutex;
-    detail::string_map index;                       // piece -> span number
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> spans;  // (offset, length) in ids
+    detail::string_map index;                       ///< piece -> span number
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> spans;  ///< (offset, length) in ids
     std::vector<std::int32_t> ids;
   };
-  static constexpr std::size_t short_piece = 64;  // bytes; longer pieces use the heap algorithm
+  static constexpr std::size_t short_piece = 64;  ///< bytes; longer pieces use the heap algorithm
   static constexpr std::uint32_t no_rank = 0xFFFFFFFFu;
 
-  // (rank << 32 | merged id) for the pair, or no_rank in the high half.
+  /// (rank << 32 | merged id) for the pair, or no_rank in the high half.
   std::uint64_t lookup(std::int32_t a, std::int32_t b) const noexcept {
     const std::uint64_t* v = ranks_.find(detail::pair_key(a, b));
     return v ? *v : (std::uint64_t(no_rank) << 32);
@@ -170,16 +170,16 @@ class bpe_tokenizer : public tokenizer {
     if (piece.size() <= short_piece || !ordered_) merge_piece_reference(piece, out);
     else merge_piece_heap(piece, out);
   }
-  void finish_load();  // builds ranks_, byte ids, specials and the ordering check
+  void finish_load();  ///< builds ranks_, byte ids, specials and the ordering check
 
-  std::vector<std::string> tokens_;               // id -> raw bytes
-  detail::string_map ids_;                        // raw bytes -> id
-  std::vector<std::pair<std::int32_t, std::int32_t>> merges_;  // in rank order
+  std::vector<std::string> tokens_;               ///< id -> raw bytes
+  detail::string_map ids_;                        ///< raw bytes -> id
+  std::vector<std::pair<std::int32_t, std::int32_t>> merges_;  ///< in rank order
   detail::u64_map ranks_;
   std::array<std::int32_t, 256> byte_id_{};
   std::vector<bool> special_;
   special_tokens specials_;
-  bool ordered_ = true;  // every token is consumed only by merges ranked after all that make it
+  bool ordered_ = true;  ///< every token is consumed only by merges ranked after all that make it
   utf8::on_invalid on_invalid_ = utf8::on_invalid::reject;
   std::size_t cache_limit_ = std::size_t{1} << 22;
   std::unique_ptr<cache_t> cache_ = std::make_unique<cache_t>();
@@ -268,7 +268,7 @@ inline void bpe_tokenizer::finish_load() {
   ordered_ = true;
   for (std::size_t i = 0; i < std::size_t(n); ++i)
     if (made_last[i] >= used_first[i]) ordered_ = false;
-  // Specials: tokens that are neither single bytes nor produced by a merge (<|endoftext|>).
+  /// Specials: tokens that are neither single bytes nor produced by a merge (<|endoftext|>).
   special_.assign(std::size_t(n), false);
   specials_ = special_tokens{};
   for (std::int32_t id = 0; id < n; ++id) {
@@ -317,8 +317,8 @@ inline void bpe_tokenizer::save(const std::string& encoder_json_path, const std:
 // ---- encoding -----------------------------------------------------------------------------
 
 inline void bpe_tokenizer::merge_piece_reference(std::string_view piece, std::vector<std::int32_t>& out) const {
-  // GPT-2's loop: find the lowest-ranked adjacent pair, merge every occurrence of it in one
-  // left-to-right pass, repeat. ranks[i] caches the pair (sym[i], sym[i+1]).
+  /// GPT-2's loop: find the lowest-ranked adjacent pair, merge every occurrence of it in one
+  /// left-to-right pass, repeat. ranks[i] caches the pair (sym[i], sym[i+1]).
   std::int32_t small_sym[short_piece];
   std::uint64_t small_rank[short_piece];
   std::vector<std::int32_t> big_sym;
@@ -360,8 +360,8 @@ inline void bpe_tokenizer::merge_piece_reference(std::string_view piece, std::ve
 }
 
 inline void bpe_tokenizer::merge_piece_heap(std::string_view piece, std::vector<std::int32_t>& out) const {
-  // Valid when merges are ordered (checked at load): a merge never creates a pair ranked below
-  // itself, so taking pairs by (rank, position) reproduces the pass-per-rank result.
+  /// Valid when merges are ordered (checked at load): a merge never creates a pair ranked below
+  /// itself, so taking pairs by (rank, position) reproduces the pass-per-rank result.
   const std::size_t n = piece.size();
   struct node { std::int32_t id, prev, next; };
   std::vector<node> nodes(n);
@@ -413,7 +413,7 @@ inline void bpe_tokenizer::encode_into(std::string_view text, std::vector<std::i
   std::string repaired;
   const std::string_view s = detail::checked_utf8(text, on_invalid_, repaired, "BPE input");
   out.reserve(out.size() + s.size() / 3 + 4);
-  // The cache is used by whichever thread holds it; others encode without it (same result).
+  /// The cache is used by whichever thread holds it; others encode without it (same result).
   std::unique_lock<std::mutex> lock(cache_->mutex, std::try_to_lock);
   const bool cached = lock.owns_lock() && cache_limit_ > 0;
   cache_t& c = *cache_;
@@ -492,7 +492,7 @@ inline bpe_tokenizer bpe_tokenizer::train(std::string_view corpus, const bpe_tra
     t.ids_.insert(std::string(1, char(b)), std::int32_t(t.tokens_.size()));
     t.tokens_.emplace_back(1, char(b));
   }
-  // Count distinct pieces, then turn each into its byte symbols.
+  /// Count distinct pieces, then turn each into its byte symbols.
   detail::string_map piece_index;
   std::vector<detail::merge_word> words;
   std::vector<std::string_view> piece_text;

@@ -23,7 +23,7 @@ namespace ctformer {
 
 class char_tokenizer : public tokenizer {
  public:
-  // The vocabulary is every distinct character of corpus.
+  /// The vocabulary is every distinct character of corpus.
   static char_tokenizer build(std::string_view corpus, std::vector<std::string> specials = default_specials(),
                               utf8::on_invalid mode = utf8::on_invalid::reject) {
     if (corpus.empty()) fail("char tokenizer: empty corpus");
@@ -47,7 +47,7 @@ class char_tokenizer : public tokenizer {
     }
   }
 
-  // {"chars": "...", "specials": [...]}: one small JSON document.
+  /// {"chars": "...", "specials": [...]}: one small JSON document.
   std::string to_json() const {
     json::value v;
     v.set("chars", utf8::encode(chars_));
@@ -111,7 +111,7 @@ class char_tokenizer : public tokenizer {
   std::vector<std::string> names_;
   special_tokens specials_;
   utf8::on_invalid on_invalid_;
-  detail::u64_map index_;  // code point -> id
+  detail::u64_map index_;  ///< code point -> id
 };
 
 }  // namespace ctformer

@@ -20,12 +20,12 @@ namespace ctformer::detail {
 class double_array {
  public:
   double_array() = default;
-  // Takes the units as stored (little-endian 32-bit words; the caller has checked the size).
+  /// Takes the units as stored (little-endian 32-bit words; the caller has checked the size).
   explicit double_array(std::vector<std::uint32_t> units) : units_(std::move(units)) {}
 
   static bool has_leaf(std::uint32_t u) noexcept { return (u >> 8) & 1; }
   static std::uint32_t value(std::uint32_t u) noexcept { return u & 0x7FFFFFFFu; }
-  // A value unit's label has bit 31 set, so it never equals a byte.
+  /// A value unit's label has bit 31 set, so it never equals a byte.
   static std::uint32_t label(std::uint32_t u) noexcept { return u & 0x800000FFu; }
   static std::uint32_t offset(std::uint32_t u) noexcept { return (u >> 10) << ((u & (1u << 9)) >> 6); }
 
@@ -33,9 +33,9 @@ class double_array {
   bool empty() const noexcept { return units_.empty(); }
   const std::vector<std::uint32_t>& units() const noexcept { return units_; }
 
-  // Calls f(length, value) for every key that is a prefix of text, shortest first, and stops after
-  // max_results calls (SentencePiece's normalizer looks at 32 at most). Positions outside the
-  // array end the walk: a corrupt array can never read out of bounds.
+  /// Calls f(length, value) for every key that is a prefix of text, shortest first, and stops after
+  /// max_results calls (SentencePiece's normalizer looks at 32 at most). Positions outside the
+  /// array end the walk: a corrupt array can never read out of bounds.
   template <class F>
   void common_prefix_search(std::string_view text, F&& f, std::size_t max_results = std::size_t(-1)) const {
     if (units_.empty()) return;
@@ -54,8 +54,8 @@ class double_array {
     }
   }
 
-  // One transition from `node` on byte c, as darts-clone's traverse(): returns false when there
-  // is no such child; otherwise moves node and sets value to the key's value or -1.
+  /// One transition from `node` on byte c, as darts-clone's traverse(): returns false when there
+  /// is no such child; otherwise moves node and sets value to the key's value or -1.
   bool step(std::size_t& node, unsigned char c, std::int32_t& val) const noexcept {
     const std::size_t next = node ^ offset(units_[node]) ^ c;
     if (next >= units_.size()) return false;
@@ -71,7 +71,7 @@ class double_array {
     return true;
   }
 
-  // The value of exactly this key, or -1.
+  /// The value of exactly this key, or -1.
   std::int32_t exact_match(std::string_view key) const noexcept {
     if (units_.empty()) return -1;
     std::size_t node = 0;
@@ -81,18 +81,18 @@ class double_array {
     return val;
   }
 
-  // What check_tree() found: the longest path from the root (in bytes) and the largest value.
+  /// What check_tree() found: the longest path from the root (in bytes) and the largest value.
   struct tree_facts {
     std::size_t longest_key = 0;
     std::uint32_t max_value = 0;
     bool has_values = false;
   };
 
-  // Checks an array read from a file before anyone walks it: the nodes reachable from the root
-  // form a DAG (darts-clone shares common suffixes, so a node may have several parents, but a
-  // cycle would make a walk as long as the text), no path is longer than max_key bytes, and every
-  // key's value sits in a value unit inside the array. O(256 x reachable nodes); throws
-  // ctformer::error naming `where`.
+  /// Checks an array read from a file before anyone walks it: the nodes reachable from the root
+  /// form a DAG (darts-clone shares common suffixes, so a node may have several parents, but a
+  /// cycle would make a walk as long as the text), no path is longer than max_key bytes, and every
+  /// key's value sits in a value unit inside the array. O(256 x reachable nodes); throws
+  /// ctformer::error naming `where`.
   tree_facts check_tree(std::string_view where = "double-array trie", std::size_t max_key = 256) const {
     tree_facts facts;
     if (units_.empty()) return facts;
@@ -151,15 +151,15 @@ class double_array {
     return facts;
   }
 
-  // Every (key, value) pair, in byte order of the keys (for tests and for decompiling a charsmap).
-  // Checks the array first, so a corrupt one fails instead of looping, and stops at max_entries
-  // (suffix sharing lets a small corrupt array spell exponentially many keys).
+  /// Every (key, value) pair, in byte order of the keys (for tests and for decompiling a charsmap).
+  /// Checks the array first, so a corrupt one fails instead of looping, and stops at max_entries
+  /// (suffix sharing lets a small corrupt array spell exponentially many keys).
   std::vector<std::pair<std::string, std::uint32_t>> entries(std::size_t max_entries = std::size_t(1) << 20) const {
     std::vector<std::pair<std::string, std::uint32_t>> out;
     if (units_.empty()) return out;
     check_tree();
     std::string key;
-    std::vector<std::pair<std::size_t, int>> stack{{0, 1}};  // (node, next byte to try)
+    std::vector<std::pair<std::size_t, int>> stack{{0, 1}};  ///< (node, next byte to try)
     while (!stack.empty()) {
       auto& [node, c] = stack.back();
       if (c > 255) {
@@ -180,9 +180,9 @@ class double_array {
     return out;
   }
 
-  // Builds an array from keys sorted in byte order, unique, non-empty and without NUL bytes;
-  // values must fit in 31 bits. Placement is first-fit; unused units get a label that matches
-  // no byte, so a NUL byte in the text never follows an empty unit.
+  /// Builds an array from keys sorted in byte order, unique, non-empty and without NUL bytes;
+  /// values must fit in 31 bits. Placement is first-fit; unused units get a label that matches
+  /// no byte, so a NUL byte in the text never follows an empty unit.
   static double_array build(const std::vector<std::pair<std::string, std::uint32_t>>& kv);
 
  private:
@@ -200,8 +200,8 @@ inline double_array double_array::build(const std::vector<std::pair<std::string,
   constexpr std::uint32_t free_unit = 0x80000000u;
   std::vector<std::uint32_t> units;
   std::vector<bool> base_used;
-  // Unused positions form a doubly linked list (index units.size() is the end), so a search
-  // skips the filled part of the array instead of rescanning it.
+  /// Unused positions form a doubly linked list (index units.size() is the end), so a search
+  /// skips the filled part of the array instead of rescanning it.
   std::vector<std::uint32_t> next_free, prev_free;
   std::uint32_t head = 0;
   const auto add_block = [&] {
@@ -210,7 +210,7 @@ inline double_array double_array::build(const std::vector<std::pair<std::string,
     base_used.resize(m, false);
     next_free.resize(m + 1);
     prev_free.resize(m + 1);
-    // Relink: the old end marker n becomes the first new position.
+    /// Relink: the old end marker n becomes the first new position.
     const std::uint32_t tail = prev_free[n];
     const bool list_empty = head == n;
     for (std::uint32_t q = n; q < m; ++q) {
@@ -237,7 +237,7 @@ inline double_array double_array::build(const std::vector<std::pair<std::string,
   take(0);  // the root
   units[0] = 0;
 
-  // Keys [lo, hi) share their first `depth` bytes and belong to the node at `pos`.
+  /// Keys [lo, hi) share their first `depth` bytes and belong to the node at `pos`.
   struct task {
     std::size_t lo, hi, depth;
     std::uint32_t pos;
@@ -259,9 +259,9 @@ inline double_array double_array::build(const std::vector<std::pair<std::string,
       if (labels.empty() || labels.back() != c) labels.push_back(c);
     }
     if (labels.empty()) continue;
-    // First fit: a base whose slots base ^ label are all free and which no other node uses (two
-    // nodes with one base would accept each other's children). The slots of one base lie in one
-    // 256-unit block, the block of the candidate slot q.
+    /// First fit: a base whose slots base ^ label are all free and which no other node uses (two
+    /// nodes with one base would accept each other's children). The slots of one base lie in one
+    /// 256-unit block, the block of the candidate slot q.
     std::uint32_t base = 0;
     for (std::uint32_t q = head;; q = next_free[q]) {
       if (q == units.size()) add_block();

@@ -37,7 +37,7 @@ inline char_class classify(char32_t cp) noexcept {
   return char_class::other;
 }
 
-// Class and byte length of the code point at s[i].
+/// Class and byte length of the code point at s[i].
 inline char_class class_at(std::string_view s, std::size_t i, std::size_t& len) noexcept {
   const unsigned char c = static_cast<unsigned char>(s[i]);
   if (c < 0x80) {
@@ -51,7 +51,7 @@ inline char_class class_at(std::string_view s, std::size_t i, std::size_t& len) 
 
 }  // namespace detail
 
-// End (exclusive byte offset) of the piece that starts at byte i < s.size().
+/// End (exclusive byte offset) of the piece that starts at byte i < s.size().
 inline std::size_t next_piece(std::string_view s, std::size_t i) noexcept {
   const std::size_t n = s.size();
   if (s[i] == '\'' && i + 1 < n) {  // the contractions come first in the alternation
@@ -66,7 +66,7 @@ inline std::size_t next_piece(std::string_view s, std::size_t i) noexcept {
   char_class k = detail::class_at(s, i, len);
   std::size_t j = i + len;
   if (s[i] == ' ' && j < n) {
-    // " ?X+": the space joins a following letter, number or other run.
+    /// " ?X+": the space joins a following letter, number or other run.
     std::size_t len2;
     const char_class k2 = detail::class_at(s, j, len2);
     if (k2 != char_class::space) {
@@ -88,10 +88,10 @@ inline std::size_t next_piece(std::string_view s, std::size_t i) noexcept {
     }
     return j;
   }
-  // Whitespace: \s+(?!\S) takes the whole run when it ends the text or is followed by more
-  // whitespace; before a non-space it gives back the last character (which then prefixes the
-  // next piece if it is ' '). A lone whitespace character before a non-space is \s+.
-  std::size_t last = i;  // start of the run's last character
+  /// Whitespace: \s+(?!\S) takes the whole run when it ends the text or is followed by more
+  /// whitespace; before a non-space it gives back the last character (which then prefixes the
+  /// next piece if it is ' '). A lone whitespace character before a non-space is \s+.
+  std::size_t last = i;  ///< start of the run's last character
   while (j < n) {
     std::size_t l;
     if (detail::class_at(s, j, l) != char_class::space) break;
@@ -102,7 +102,7 @@ inline std::size_t next_piece(std::string_view s, std::size_t i) noexcept {
   return last;
 }
 
-// Calls f(piece) for every piece of s, in order.
+/// Calls f(piece) for every piece of s, in order.
 template <class F>
 void pretokenize(std::string_view s, F&& f) {
   for (std::size_t i = 0; i < s.size();) {

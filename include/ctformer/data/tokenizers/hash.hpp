@@ -22,8 +22,8 @@ inline std::uint64_t hash_mix64(std::uint64_t x) noexcept {
   return x;
 }
 
-// Reads eight bytes at a time; the tail is zero-padded and the length is mixed in, so keys
-// that differ only by trailing NULs still hash apart.
+/// Reads eight bytes at a time; the tail is zero-padded and the length is mixed in, so keys
+/// that differ only by trailing NULs still hash apart.
 inline std::uint64_t hash_bytes(const char* p, std::size_t n) noexcept {
   std::uint64_t h = 0x9E3779B97F4A7C15ull ^ (std::uint64_t(n) * 0xFF51AFD7ED558CCDull);
   while (n >= 8) {
@@ -42,7 +42,7 @@ inline std::uint64_t hash_bytes(const char* p, std::size_t n) noexcept {
   return hash_mix64(h);
 }
 
-// Byte string -> int32 value. Keys live in one arena; a slot stores offset, length and value.
+/// Byte string -> int32 value. Keys live in one arena; a slot stores offset, length and value.
 class string_map {
  public:
   std::size_t size() const noexcept { return count_; }
@@ -57,11 +57,11 @@ class string_map {
     if (cap > slots_.size()) rehash(cap);
   }
 
-  // The value for key, or nullptr.
+  /// The value for key, or nullptr.
   const std::int32_t* find(std::string_view key) const noexcept {
     if (slots_.empty()) return nullptr;
     const std::uint64_t h = hash_bytes(key.data(), key.size());
-    const std::uint32_t tag = std::uint32_t(h >> 32) | 1u;  // never 0: 0 marks an empty slot
+    const std::uint32_t tag = std::uint32_t(h >> 32) | 1u;  ///< never 0: 0 marks an empty slot
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const slot& s = slots_[i];
       if (s.tag == 0) return nullptr;
@@ -69,7 +69,7 @@ class string_map {
         return &s.value;
     }
   }
-  // Inserts key -> value; returns false (leaving the old value) when key was present.
+  /// Inserts key -> value; returns false (leaving the old value) when key was present.
   bool insert(std::string_view key, std::int32_t value) {
     if (2 * (count_ + 1) > slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
     const std::uint64_t h = hash_bytes(key.data(), key.size());
@@ -111,7 +111,7 @@ class string_map {
   std::size_t mask_ = 0, count_ = 0;
 };
 
-// uint64 key -> uint64 value; the all-ones key is reserved as the empty marker.
+/// uint64 key -> uint64 value; the all-ones key is reserved as the empty marker.
 class u64_map {
  public:
   static constexpr std::uint64_t empty_key = ~std::uint64_t{0};
@@ -128,7 +128,7 @@ class u64_map {
       if (keys_[i] == empty_key) return nullptr;
     }
   }
-  // Returns the slot's value, inserting `init` when the key is new.
+  /// Returns the slot's value, inserting `init` when the key is new.
   std::uint64_t& get_or_insert(std::uint64_t key, std::uint64_t init, bool* inserted = nullptr) {
     if (2 * (count_ + 1) > keys_.size()) rehash(keys_.empty() ? 16 : 2 * keys_.size());
     for (std::size_t i = hash_mix64(key) & mask_;; i = (i + 1) & mask_) {

@@ -13,7 +13,7 @@
 
 namespace ctformer::detail {
 
-// Offset of the first invalid UTF-8 byte, or npos.
+/// Offset of the first invalid UTF-8 byte, or npos.
 inline std::size_t first_invalid_utf8(std::string_view s) noexcept {
   std::size_t i = 0;
   const std::size_t n = s.size();
@@ -33,7 +33,7 @@ inline std::size_t first_invalid_utf8(std::string_view s) noexcept {
   return std::string_view::npos;
 }
 
-// Valid input is returned as is; invalid input is rejected or repaired (into storage) per mode.
+/// Valid input is returned as is; invalid input is rejected or repaired (into storage) per mode.
 inline std::string_view checked_utf8(std::string_view text, utf8::on_invalid mode, std::string& storage,
                                      std::string_view where) {
   const std::size_t bad = first_invalid_utf8(text);
@@ -43,7 +43,7 @@ inline std::string_view checked_utf8(std::string_view text, utf8::on_invalid mod
   return storage;
 }
 
-// Decodes one code point of valid UTF-8 at s[i]; returns its byte length.
+/// Decodes one code point of valid UTF-8 at s[i]; returns its byte length.
 inline std::size_t decode_valid(std::string_view s, std::size_t i, char32_t& cp) noexcept {
   const auto b = [&](std::size_t k) { return char32_t(static_cast<unsigned char>(s[i + k])); };
   const char32_t b0 = b(0);

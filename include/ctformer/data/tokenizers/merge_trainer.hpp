@@ -26,15 +26,15 @@ struct merge_step {
   std::int32_t left, right, result;
 };
 
-// Runs merges until `want_more()` is false or no pair occurs at least min_frequency times.
-// make_symbol(left, right) returns the id of the merged symbol (it may create a new one, or
-// return an existing id when two pairs spell the same token). Returns the merges in order.
+/// Runs merges until `want_more()` is false or no pair occurs at least min_frequency times.
+/// make_symbol(left, right) returns the id of the merged symbol (it may create a new one, or
+/// return an existing id when two pairs spell the same token). Returns the merges in order.
 template <class MakeSymbol, class WantMore>
 std::vector<merge_step> train_merges(std::vector<merge_word>& words, std::int64_t min_frequency,
                                      MakeSymbol&& make_symbol, WantMore&& want_more) {
-  u64_map counts;                                    // pair -> occurrences (weighted by word count)
-  std::vector<std::vector<std::uint32_t>> where;     // pair slot -> words that held it (may repeat)
-  u64_map where_index;                               // pair -> index into `where`
+  u64_map counts;                                    ///< pair -> occurrences (weighted by word count)
+  std::vector<std::vector<std::uint32_t>> where;     ///< pair slot -> words that held it (may repeat)
+  u64_map where_index;                               ///< pair -> index into `where`
   auto add = [&](std::int32_t a, std::int32_t b, std::int64_t c, std::uint32_t w) {
     std::uint64_t& v = counts.get_or_insert(pair_key(a, b), 0);
     v = std::uint64_t(std::int64_t(v) + c);
@@ -53,7 +53,7 @@ std::vector<merge_step> train_merges(std::vector<merge_word>& words, std::int64_
   struct entry {
     std::int64_t count;
     std::int32_t a, b;
-    bool operator<(const entry& o) const {  // max-heap: larger count, then smaller ids, first
+    bool operator<(const entry& o) const {  ///< max-heap: larger count, then smaller ids, first
       if (count != o.count) return count < o.count;
       if (a != o.a) return a > o.a;
       return b > o.b;
@@ -83,7 +83,7 @@ std::vector<merge_step> train_merges(std::vector<merge_word>& words, std::int64_
     touched = where[*where_index.find(key)];
     std::sort(touched.begin(), touched.end());
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    u64_map grown;  // pairs whose count rose: they need a fresh heap entry
+    u64_map grown;  ///< pairs whose count rose: they need a fresh heap entry
     for (std::uint32_t w : touched) {
       auto& s = words[w].symbols;
       const std::int64_t c = words[w].count;

@@ -33,7 +33,7 @@ namespace ctformer {
 
 namespace spm {
 
-// A piece found in the normalized text: bytes [begin, end) and its id.
+/// A piece found in the normalized text: bytes [begin, end) and its id.
 struct segment {
   std::uint32_t begin, end;
   std::int32_t id;
@@ -46,14 +46,14 @@ inline float log_sum_exp(float x, float y, bool init) {
   return float(hi + std::log(std::exp(double(lo - hi)) + 1.0));
 }
 
-// The segmentation lattice of one normalized sentence, laid out as SentencePiece's: node 0 is BOS,
-// node 1 is EOS, then pieces in insertion order (by start character, then length, then the
-// unknown node). The orders matter: they decide ties and the order of sums in float.
+/// The segmentation lattice of one normalized sentence, laid out as SentencePiece's: node 0 is BOS,
+/// node 1 is EOS, then pieces in insertion order (by start character, then length, then the
+/// unknown node). The orders matter: they decide ties and the order of sums in float.
 class lattice {
  public:
   struct node {
     std::int32_t id;
-    std::uint32_t pos, length;  // in characters
+    std::uint32_t pos, length;  ///< in characters
     float score = 0.f, backtrace = 0.f;
     std::int32_t prev = -1;
   };
@@ -98,7 +98,7 @@ class lattice {
     return k;
   }
 
-  // The best path (node indices, BOS and EOS excluded) and its score.
+  /// The best path (node indices, BOS and EOS excluded) and its score.
   std::pair<std::vector<std::int32_t>, float> viterbi() {
     const std::size_t len = size();
     for (std::size_t pos = 0; pos <= len; ++pos) {
@@ -140,7 +140,7 @@ class lattice {
     return beta;
   }
 
-  // Adds freq * P(node) to expected[id] for every piece node; returns freq * log Z.
+  /// Adds freq * P(node) to expected[id] for every piece node; returns freq * log Z.
   float populate_marginal(float freq, std::vector<float>& expected) const {
     const auto alpha = forward(1.f), beta = backward();
     const float z = alpha[1];
@@ -152,8 +152,8 @@ class lattice {
     return freq * z;
   }
 
-  // The n best paths by A* from EOS, with their scores (SentencePiece's agenda, shrunk the same
-  // way when it passes 10,000 entries).
+  /// The n best paths by A* from EOS, with their scores (SentencePiece's agenda, shrunk the same
+  /// way when it passes 10,000 entries).
   std::vector<std::pair<std::vector<std::int32_t>, float>> nbest(std::size_t n) {
     std::vector<std::pair<std::vector<std::int32_t>, float>> results;
     if (n == 0) return results;
@@ -204,7 +204,7 @@ class lattice {
     return results;
   }
 
-  // One path drawn with probability proportional to exp(theta * score), backwards from EOS.
+  /// One path drawn with probability proportional to exp(theta * score), backwards from EOS.
   std::vector<std::int32_t> sample(float theta, std::mt19937& rng) const {
     if (size() == 0) return {};
     const auto alpha = forward(theta);
@@ -241,7 +241,7 @@ using piece_map = std::unordered_map<std::string, std::int32_t, string_hash, std
 
 }  // namespace spm
 
-// A SentencePiece model, ready to encode and decode. Thread-safe for concurrent const use.
+/// A SentencePiece model, ready to encode and decode. Thread-safe for concurrent const use.
 class sentencepiece_tokenizer final : public tokenizer {
  public:
   explicit sentencepiece_tokenizer(spm::model_proto model, std::string_view where = "<memory>")
@@ -262,7 +262,7 @@ class sentencepiece_tokenizer final : public tokenizer {
 
   // ---- the shared tokenizer interface ----
   std::vector<std::int32_t> encode(std::string_view text) const override {
-    // Scratch buffers per thread: encoding line after line then allocates only the result.
+    /// Scratch buffers per thread: encoding line after line then allocates only the result.
     thread_local std::string norm;
     thread_local std::vector<spm::segment> segs;
     normalizer_.normalize(text, norm);
@@ -271,9 +271,9 @@ class sentencepiece_tokenizer final : public tokenizer {
     return to_ids(norm, segs);
   }
 
-  // spm_decode: pieces joined, U+2581 back to spaces, the dummy prefix dropped, control pieces
-  // invisible (shown as their text when keep_specials), <unk> as unk_surface, runs of byte pieces
-  // decoded as UTF-8 with U+FFFD for each invalid byte. An id outside the vocabulary is an error.
+  /// spm_decode: pieces joined, U+2581 back to spaces, the dummy prefix dropped, control pieces
+  /// invisible (shown as their text when keep_specials), <unk> as unk_surface, runs of byte pieces
+  /// decoded as UTF-8 with U+FFFD for each invalid byte. An id outside the vocabulary is an error.
   std::string decode(std::span<const std::int32_t> ids, bool keep_specials = false) const override {
     std::string text, bytes;
     const auto flush_bytes = [&] {
@@ -290,17 +290,17 @@ class sentencepiece_tokenizer final : public tokenizer {
       }
       bytes.clear();
     };
-    // The dummy prefix: while nothing is written yet, a leading U+2581 is dropped; when extra
-    // whitespace was not removed at encoding, only the first one (the others were real spaces).
+    /// The dummy prefix: while nothing is written yet, a leading U+2581 is dropped; when extra
+    /// whitespace was not removed at encoding, only the first one (the others were real spaces).
     bool at_start = true, dropped = false;
-    std::size_t shown_specials = 0;  // bytes of control pieces written (keep_specials), not text
+    std::size_t shown_specials = 0;  ///< bytes of control pieces written (keep_specials), not text
     const bool squeeze = model_.normalizer.remove_extra_whitespaces;
     const bool strip = model_.normalizer.add_dummy_prefix || squeeze;
     for (std::int32_t raw : ids) {
       if (raw < 0 || std::size_t(raw) >= model_.pieces.size())
         fail("sentencepiece decode: id {} is outside the vocabulary (size {})", raw, model_.pieces.size());
       const std::string& piece = model_.pieces[raw].piece;
-      const std::int32_t id = piece_to_id(piece);  // as spm: ids become pieces, pieces become ids
+      const std::int32_t id = piece_to_id(piece);  ///< as spm: ids become pieces, pieces become ids
       const spm::piece_type t = model_.pieces[id].type;
       if (t == spm::piece_type::byte) {
         bytes.push_back(char(spm::byte_of_piece(piece)));
@@ -359,17 +359,17 @@ class sentencepiece_tokenizer final : public tokenizer {
   spm::piece_type piece_type(std::int32_t id) const { return model_.pieces.at(id).type; }
   std::int32_t unk_id() const noexcept { return unk_id_; }
 
-  // The normalized text the model segments (spaces written as U+2581).
+  /// The normalized text the model segments (spaces written as U+2581).
   std::string normalize(std::string_view text) const { return normalizer_.normalize(text); }
 
-  // spm_encode --output_format=piece.
+  /// spm_encode --output_format=piece.
   std::vector<std::string> encode_pieces(std::string_view text) const {
     std::vector<std::string> out;
     for (std::int32_t id : encode(text)) out.push_back(model_.pieces[id].piece);
     return out;
   }
 
-  // spm_encode --output_format=nbest_id: up to n segmentations, best first (Unigram only).
+  /// spm_encode --output_format=nbest_id: up to n segmentations, best first (Unigram only).
   std::vector<std::vector<std::int32_t>> nbest(std::string_view text, int n) const {
     require_unigram("nbest");
     const std::string norm = normalizer_.normalize(text);
@@ -378,12 +378,12 @@ class sentencepiece_tokenizer final : public tokenizer {
     return out;
   }
 
-  // Subword regularization, as spm_encode --output_format=sample_id: for Unigram, nbest_size < 0
-  // samples from the whole lattice with probabilities proportional to exp(alpha * score);
-  // nbest_size 0 or 1 is plain Viterbi; nbest_size > 1 draws one of the n best with weight
-  // exp(alpha * score). For BPE, alpha is the BPE-dropout probability of skipping each merge.
-  // The caller owns and seeds rng (std::mt19937 rng(seed)); one generator shared across calls gives
-  // the same sequence as spm_encode --random_seed=seed over the same lines, with libstdc++.
+  /// Subword regularization, as spm_encode --output_format=sample_id: for Unigram, nbest_size < 0
+  /// samples from the whole lattice with probabilities proportional to exp(alpha * score);
+  /// nbest_size 0 or 1 is plain Viterbi; nbest_size > 1 draws one of the n best with weight
+  /// exp(alpha * score). For BPE, alpha is the BPE-dropout probability of skipping each merge.
+  /// The caller owns and seeds rng (std::mt19937 rng(seed)); one generator shared across calls gives
+  /// the same sequence as spm_encode --random_seed=seed over the same lines, with libstdc++.
   std::vector<std::int32_t> sample(std::string_view text, std::mt19937& rng, int nbest_size = -1,
                                    float alpha = 0.1f) const {
     const std::string norm = normalizer_.normalize(text);
@@ -405,7 +405,7 @@ class sentencepiece_tokenizer final : public tokenizer {
     return to_ids(norm, list[dist(rng)].first);
   }
 
-  // The segmentation of already normalized text, before unknown merging and byte fallback.
+  /// The segmentation of already normalized text, before unknown merging and byte fallback.
   std::vector<spm::segment> segment(std::string_view normalized) const {
     if (model_.trainer.type == spm::model_type::bpe) return bpe_segment(normalized, 0.f, nullptr);
     std::vector<spm::segment> out;
@@ -489,7 +489,7 @@ class sentencepiece_tokenizer final : public tokenizer {
                                                                    : model_.pieces[id].score;
   }
 
-  // SentencePiece's optimized Viterbi: the best path ending at each byte, filled left to right.
+  /// SentencePiece's optimized Viterbi: the best path ending at each byte, filled left to right.
   void unigram_segment(std::string_view s, std::vector<spm::segment>& out) const {
     struct best {
       float score = 0.f;
@@ -512,7 +512,7 @@ class sentencepiece_tokenizer final : public tokenizer {
         const piece_info info = info_[val];
         if (info.kind == piece_info::unused) continue;
         const std::size_t len = pos - start;
-        // In double, as SentencePiece's expression (float ? double : float) makes it; stored as float.
+        /// In double, as SentencePiece's expression (float ? double : float) makes it; stored as float.
         const double cand = (info.kind == piece_info::user_defined ? double(float(len) * max_score_) - 0.1
                                                                     : double(info.score)) + double(base);
         best& b = at[pos];
@@ -531,7 +531,7 @@ class sentencepiece_tokenizer final : public tokenizer {
     std::reverse(out.begin(), out.end());
   }
 
-  // SentencePiece's lattice (PopulateNodes) for n-best and sampling.
+  /// SentencePiece's lattice (PopulateNodes) for n-best and sampling.
   void populate(spm::lattice& lat, std::string_view s) const {
     lat.set_sentence(s);
     const float unk_score = min_score_ - 10.f;
@@ -577,8 +577,8 @@ class sentencepiece_tokenizer final : public tokenizer {
     return out;
   }
 
-  // SentencePiece BPE: start from characters (user-defined symbols stay whole and never merge),
-  // repeatedly merge the adjacent pair whose merged piece has the best score, leftmost on ties.
+  /// SentencePiece BPE: start from characters (user-defined symbols stay whole and never merge),
+  /// repeatedly merge the adjacent pair whose merged piece has the best score, leftmost on ties.
   std::vector<spm::segment> bpe_segment(std::string_view s, float dropout, std::mt19937* rng) const {
     struct symbol {
       std::int32_t prev, next;
@@ -608,7 +608,7 @@ class sentencepiece_tokenizer final : public tokenizer {
       return pairs[a].score < pairs[b].score || (pairs[a].score == pairs[b].score && pairs[a].left > pairs[b].left);
     };
     std::priority_queue<std::int32_t, std::vector<std::int32_t>, decltype(cmp)> agenda(cmp);
-    std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> rev_merge;  // unused pieces
+    std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> rev_merge;  ///< unused pieces
     const auto span_key = [](std::uint32_t b, std::uint32_t n) { return (std::uint64_t(b) << 32) | n; };
     const auto maybe_add = [&](std::int32_t l, std::int32_t r) {
       if (l < 0 || r < 0 || sym[l].freeze || sym[r].freeze) return;
@@ -636,7 +636,7 @@ class sentencepiece_tokenizer final : public tokenizer {
       maybe_add(l.prev, top.left);
       maybe_add(top.left, l.next);
     }
-    // Unused pieces are split back into the two pieces they were merged from.
+    /// Unused pieces are split back into the two pieces they were merged from.
     std::function<void(std::uint64_t)> resegment = [&](std::uint64_t key) {
       const auto begin = std::uint32_t(key >> 32), size = std::uint32_t(key & 0xFFFFFFFFu);
       const std::int32_t id = piece_to_id(s.substr(begin, size));
@@ -653,8 +653,8 @@ class sentencepiece_tokenizer final : public tokenizer {
     return out;
   }
 
-  // Segments to ids: a run of unknown pieces becomes one <unk>, or with byte fallback each
-  // unknown piece becomes its UTF-8 bytes.
+  /// Segments to ids: a run of unknown pieces becomes one <unk>, or with byte fallback each
+  /// unknown piece becomes its UTF-8 bytes.
   std::vector<std::int32_t> to_ids(std::string_view norm, const std::vector<spm::segment>& segs) const {
     std::vector<std::int32_t> ids;
     ids.reserve(segs.size());
@@ -671,7 +671,7 @@ class sentencepiece_tokenizer final : public tokenizer {
     return ids;
   }
 
-  // What the Viterbi inner loop reads per piece, packed (model_.pieces holds strings).
+  /// What the Viterbi inner loop reads per piece, packed (model_.pieces holds strings).
   struct piece_info {
     enum : std::uint8_t { other, user_defined, unused };
     float score;
@@ -690,8 +690,8 @@ class sentencepiece_tokenizer final : public tokenizer {
   special_tokens specials_;
 };
 
-// The model behind the shared interface, for tools that pick a tokenizer at run time
-// (examples/tokenize --spm FILE.model).
+/// The model behind the shared interface, for tools that pick a tokenizer at run time
+/// (examples/tokenize --spm FILE.model).
 inline std::unique_ptr<tokenizer> load_sentencepiece(const std::filesystem::path& model) {
   return std::make_unique<sentencepiece_tokenizer>(sentencepiece_tokenizer::load(model));
 }

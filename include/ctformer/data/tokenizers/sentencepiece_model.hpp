@@ -29,9 +29,9 @@ struct model_piece {
   piece_type type = piece_type::normal;
 };
 
-// TrainerSpec. Defaults are the proto's; only the fields that change encoding matter to the
-// tokenizer (model_type, byte_fallback, the special ids and pieces, unk_surface,
-// treat_whitespace_as_suffix); the rest are kept so that a model round-trips.
+/// TrainerSpec. Defaults are the proto's; only the fields that change encoding matter to the
+/// tokenizer (model_type, byte_fallback, the special ids and pieces, unk_surface,
+/// treat_whitespace_as_suffix); the rest are kept so that a model round-trips.
 struct trainer_spec {
   std::vector<std::string> input;
   std::string input_format;
@@ -64,13 +64,13 @@ struct trainer_spec {
   bool use_all_vocab = false;
   std::int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
   std::string unk_piece = "<unk>", bos_piece = "<s>", eos_piece = "</s>", pad_piece = "<pad>";
-  std::string unk_surface = " \xE2\x81\x87 ";  // " ⁇ "
+  std::string unk_surface = " \xE2\x81\x87 ";  ///< " ⁇ "
   bool train_extremely_large_corpus = false;
 };
 
 struct normalizer_spec {
   std::string name;
-  std::string precompiled_charsmap;  // empty: identity
+  std::string precompiled_charsmap;  ///< empty: identity
   bool add_dummy_prefix = true;
   bool remove_extra_whitespaces = true;
   bool escape_whitespaces = true;
@@ -94,7 +94,7 @@ inline std::string_view to_string(model_type t) {
   return "?";
 }
 
-// "<0x41>" -> 0x41; -1 for anything else (byte pieces are spelled with two upper-case digits).
+/// "<0x41>" -> 0x41; -1 for anything else (byte pieces are spelled with two upper-case digits).
 inline int byte_of_piece(std::string_view p) noexcept {
   if (p.size() != 6 || p.substr(0, 3) != "<0x" || p[5] != '>') return -1;
   int v = 0;
@@ -126,7 +126,7 @@ inline std::string_view wire_name(std::uint32_t w) {
   return "invalid";
 }
 
-// A cursor over one message. Offsets in messages are absolute (from the start of the file).
+/// A cursor over one message. Offsets in messages are absolute (from the start of the file).
 class wire_reader {
  public:
   wire_reader(std::string_view bytes, std::size_t base, std::string_view file, std::string context)
@@ -155,7 +155,7 @@ class wire_reader {
     error(start, "corrupt varint (longer than 10 bytes)");
   }
 
-  // Reads a tag; returns false at the end of the message.
+  /// Reads a tag; returns false at the end of the message.
   bool next(std::uint32_t& field, std::uint32_t& type) {
     if (done()) return false;
     tag_at_ = offset();
@@ -212,7 +212,7 @@ class wire_reader {
     }
   }
 
-  // Typed reads of known fields, checking the wire type first.
+  /// Typed reads of known fields, checking the wire type first.
   std::int32_t int32(std::uint32_t type, std::uint32_t field, std::string_view name) {
     expect(type, varint, field, name);
     return static_cast<std::int32_t>(static_cast<std::int64_t>(read_varint()));  // proto int32 semantics
@@ -336,7 +336,7 @@ inline void read_normalizer(wire_reader r, normalizer_spec& s) {
   }
 }
 
-// Writer: fields in field-number order, as protobuf serializes them.
+/// Writer: fields in field-number order, as protobuf serializes them.
 class wire_writer {
  public:
   std::string out;
@@ -375,8 +375,8 @@ class wire_writer {
 
 }  // namespace detail
 
-// Checks what SentencePiece checks when it loads a model: non-empty pieces without NUL bytes,
-// no duplicates, exactly one UNKNOWN piece, BYTE pieces only with byte_fallback and then all 256.
+/// Checks what SentencePiece checks when it loads a model: non-empty pieces without NUL bytes,
+/// no duplicates, exactly one UNKNOWN piece, BYTE pieces only with byte_fallback and then all 256.
 inline void validate(const model_proto& m, std::string_view file = "<memory>") {
   if (m.pieces.empty()) fail("sentencepiece model '{}': the model has no pieces", file);
   if (m.trainer.type != model_type::unigram && m.trainer.type != model_type::bpe &&
@@ -411,7 +411,7 @@ inline void validate(const model_proto& m, std::string_view file = "<memory>") {
       if (!bytes[b]) fail("sentencepiece model '{}': byte_fallback is on but byte piece <0x{:02X}> is missing", file, b);
 }
 
-// Parses a serialized ModelProto. `file` names the source in error messages.
+/// Parses a serialized ModelProto. `file` names the source in error messages.
 inline model_proto parse_model(std::string_view bytes, std::string_view file = "<memory>") {
   model_proto m;
   detail::wire_reader r(bytes, 0, file, "ModelProto");

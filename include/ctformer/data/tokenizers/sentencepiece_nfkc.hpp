@@ -15,7 +15,7 @@
 
 namespace ctformer::spm {
 
-// Applies rules by longest match, one code point at a time when none matches.
+/// Applies rules by longest match, one code point at a time when none matches.
 inline std::u32string apply_rules(const std::map<std::u32string, std::u32string>& rules, std::u32string_view s,
                                   std::size_t max_len) {
   std::u32string out;
@@ -37,10 +37,10 @@ inline std::u32string apply_rules(const std::map<std::u32string, std::u32string>
   return out;
 }
 
-// The NMT-NFKC rules from this library's Unicode tables: NFKC of each character that changes,
-// recomposition of each character's full compatibility decomposition (so "e" U+0301 becomes "é"),
-// the control characters SentencePiece deletes, the spaces it maps to " " (U+FF5E FULLWIDTH TILDE
-// is kept, as in SentencePiece), and nothing that shorter rules already produce.
+/// The NMT-NFKC rules from this library's Unicode tables: NFKC of each character that changes,
+/// recomposition of each character's full compatibility decomposition (so "e" U+0301 becomes "é"),
+/// the control characters SentencePiece deletes, the spaces it maps to " " (U+FF5E FULLWIDTH TILDE
+/// is kept, as in SentencePiece), and nothing that shorter rules already produce.
 inline std::map<std::u32string, std::u32string> nmt_nfkc_rules() {
   namespace tab = unicode::tables;
   std::map<std::u32string, std::u32string> rules;
@@ -61,7 +61,7 @@ inline std::map<std::u32string, std::u32string> nmt_nfkc_rules() {
   for (char32_t c : {0x9, 0xA, 0xC, 0xD, 0x1680, 0x200B, 0x200C, 0x200E, 0x200F, 0x2028, 0x2029, 0x2581, 0xFEFF, 0xFFFD})
     rules[std::u32string(1, c)].assign(1, U' ');
   rules.erase(std::u32string(1, 0xFF5E));
-  // Keep a longer rule only when the shorter ones do not already give its result.
+  /// Keep a longer rule only when the shorter ones do not already give its result.
   std::map<std::u32string, std::u32string> kept;
   std::size_t max_len = 1;
   for (const auto& [k, v] : rules) {

@@ -22,17 +22,17 @@
 
 namespace ctformer::spm {
 
-inline constexpr std::string_view space_symbol = "\xE2\x96\x81";  // U+2581 LOWER ONE EIGHTH BLOCK
+inline constexpr std::string_view space_symbol = "\xE2\x96\x81";  ///< U+2581 LOWER ONE EIGHTH BLOCK
 
-// Length of the UTF-8 character at s[0] as SentencePiece counts it from the lead byte alone
-// (continuation or invalid lead bytes count as one byte); never more than s.size().
+/// Length of the UTF-8 character at s[0] as SentencePiece counts it from the lead byte alone
+/// (continuation or invalid lead bytes count as one byte); never more than s.size().
 inline std::size_t one_char_len(std::string_view s) noexcept {
   static constexpr unsigned char len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
   const std::size_t n = len[static_cast<unsigned char>(s[0]) >> 4];
   return n < s.size() ? n : s.size();
 }
 
-// The parsed normalizer_spec.precompiled_charsmap: <uint32 trie size><trie units><strings>.
+/// The parsed normalizer_spec.precompiled_charsmap: <uint32 trie size><trie units><strings>.
 class charsmap {
  public:
   charsmap() = default;
@@ -43,8 +43,8 @@ class charsmap {
     if (blob.size() <= 4) fail("{}: the blob is broken ({} bytes, too short for its header)", where, blob.size());
     const auto* p = reinterpret_cast<const unsigned char*>(blob.data());
     const std::uint32_t trie_size = std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
-    // The size is checked against the bytes after the header, not the whole blob: a trie that
-    // fits the blob but not its header would read past the end.
+    /// The size is checked against the bytes after the header, not the whole blob: a trie that
+    /// fits the blob but not its header would read past the end.
     const std::size_t body = blob.size() - 4;
     if (trie_size > body)
       fail("{}: trie size {} exceeds the {} bytes after the 4-byte header (blob size {})", where, trie_size, body,
@@ -64,8 +64,8 @@ class charsmap {
       if ((u & 0x80000000u) && u != 0x80000000u && ctformer::detail::double_array::value(u) >= m.normalized_.size())
         fail("{}: a rule points at offset {} past the {} bytes of replacement strings", where,
              ctformer::detail::double_array::value(u), m.normalized_.size());
-    // The rules reachable from the root form a tree whose values are value units (checked above):
-    // lookups then stop after the longest key and never leave the strings.
+    /// The rules reachable from the root form a tree whose values are value units (checked above):
+    /// lookups then stop after the longest key and never leave the strings.
     m.trie_ = ctformer::detail::double_array(std::move(units));
     const auto facts = m.trie_.check_tree(where);
     if (facts.has_values && facts.max_value >= m.normalized_.size())
@@ -76,8 +76,8 @@ class charsmap {
       m.first_byte_[c] = node < m.trie_.size() && ctformer::detail::double_array::label(m.trie_.units()[node]) == std::uint32_t(c);
     }
     m.first_byte_[0] = true;  // darts can match a NUL byte against an empty unit: take the slow path
-    // ASCII bytes that no rule can consume when the next byte is ASCII too (rules starting with a
-    // letter continue with a combining mark, which is not ASCII): the normalizer copies them.
+    /// ASCII bytes that no rule can consume when the next byte is ASCII too (rules starting with a
+    /// letter continue with a combining mark, which is not ASCII): the normalizer copies them.
     const auto& u = m.trie_.units();
     for (unsigned b = 1; b < 128; ++b) {
       const std::size_t node = ctformer::detail::double_array::offset(u[0]) ^ b;
@@ -94,13 +94,13 @@ class charsmap {
     return m;
   }
 
-  // True when byte b (ASCII), followed by an ASCII byte or the end, is never rewritten.
+  /// True when byte b (ASCII), followed by an ASCII byte or the end, is never rewritten.
   bool ascii_passthrough(unsigned char b) const noexcept { return trie_.empty() ? b != 0 : ascii_safe_[b]; }
 
   bool empty() const noexcept { return trie_.empty(); }
 
-  // The longest rule whose key is a prefix of s (SentencePiece keeps the first 32 matches): its
-  // length and replacement, or length 0.
+  /// The longest rule whose key is a prefix of s (SentencePiece keeps the first 32 matches): its
+  /// length and replacement, or length 0.
   std::pair<std::size_t, std::string_view> match(std::string_view s) const {
     std::size_t best = 0;
     std::uint32_t value = 0;
@@ -115,7 +115,7 @@ class charsmap {
     return {best, std::string_view(normalized_.c_str() + value)};
   }
 
-  // The rules as (key, replacement) pairs of UTF-8 strings.
+  /// The rules as (key, replacement) pairs of UTF-8 strings.
   std::vector<std::pair<std::string, std::string>> rules() const {
     std::vector<std::pair<std::string, std::string>> out;
     for (auto& [k, v] : trie_.entries())
@@ -123,7 +123,7 @@ class charsmap {
     return out;
   }
 
-  // Serializes rules (code point sequences) into a blob that SentencePiece reads.
+  /// Serializes rules (code point sequences) into a blob that SentencePiece reads.
   static std::string compile(const std::map<std::u32string, std::u32string>& rules) {
     std::map<std::u32string, std::uint32_t> target_at;
     std::string strings;
@@ -153,11 +153,11 @@ class charsmap {
   std::array<bool, 128> ascii_safe_{};
 };
 
-// The normalizer of one model: charsmap, user-defined symbols kept verbatim, whitespace handling.
+/// The normalizer of one model: charsmap, user-defined symbols kept verbatim, whitespace handling.
 class normalizer {
  public:
   normalizer() = default;
-  // `where` names the charsmap in errors (the tokenizer passes the file and the spec's field).
+  /// `where` names the charsmap in errors (the tokenizer passes the file and the spec's field).
   normalizer(const normalizer_spec& spec, bool treat_whitespace_as_suffix,
              const std::vector<std::string>& user_defined_symbols = {},
              std::string_view where = "precompiled_charsmap")
@@ -177,8 +177,8 @@ class normalizer {
   const normalizer_spec& spec() const noexcept { return spec_; }
   const charsmap& map() const noexcept { return map_; }
 
-  // One step: the normalized form of the character(s) at the start of s and how many input bytes
-  // they used. Invalid UTF-8 becomes U+FFFD, one byte at a time, as in SentencePiece.
+  /// One step: the normalized form of the character(s) at the start of s and how many input bytes
+  /// they used. Invalid UTF-8 becomes U+FFFD, one byte at a time, as in SentencePiece.
   std::pair<std::string_view, std::size_t> normalize_prefix(std::string_view s) const {
     if (!user_defined_.empty()) {
       std::size_t best = 0;
@@ -217,7 +217,7 @@ class normalizer {
     if (!suffix_ && spec_.add_dummy_prefix) add_space();
     bool prev_space = squeeze;
     while (!input.empty()) {
-      // Fast path: plain ASCII that no rule touches is copied as is.
+      /// Fast path: plain ASCII that no rule touches is copied as is.
       const auto b0 = static_cast<unsigned char>(input[0]);
       if (b0 < 128 && copy_ascii_[b0] && (input.size() == 1 || static_cast<unsigned char>(input[1]) < 128)) {
         out.push_back(char(b0));

@@ -30,24 +30,24 @@ namespace ctformer::spm {
 
 struct unigram_trainer_options {
   std::int32_t vocab_size = 8000;
-  std::string normalization = "nmt_nfkc";  // "nmt_nfkc" (charsmap built from the Unicode tables) or "identity"
+  std::string normalization = "nmt_nfkc";  ///< "nmt_nfkc" (charsmap built from the Unicode tables) or "identity"
   bool add_dummy_prefix = true;
   bool remove_extra_whitespaces = true;
   float character_coverage = 0.9995f;
-  std::int32_t max_piece_length = 16;       // characters
-  std::int32_t seed_size = 1000000;         // seed pieces kept before EM
-  float shrinking_factor = 0.75f;           // share of pieces kept by each pruning round
-  std::int32_t num_sub_iterations = 2;      // EM iterations between prunings
-  std::size_t max_sentence_length = 4192;   // bytes; longer lines are skipped, as spm_train does
-  bool split_by_whitespace = true;          // pieces never span a space (U+2581 only at the start)
-  bool split_by_unicode_script = true;      // pieces never mix scripts (Hiragana, Katakana count as Han)
-  bool split_by_number = true;              // pieces never mix digits 0-9 and other characters
-  bool split_digits = false;                // every digit is a piece of its own
-  bool byte_fallback = false;               // add the 256 byte pieces <0x00>..<0xFF>
-  bool hard_vocab_limit = true;             // fail when the corpus cannot fill vocab_size
+  std::int32_t max_piece_length = 16;       ///< characters
+  std::int32_t seed_size = 1000000;         ///< seed pieces kept before EM
+  float shrinking_factor = 0.75f;           ///< share of pieces kept by each pruning round
+  std::int32_t num_sub_iterations = 2;      ///< EM iterations between prunings
+  std::size_t max_sentence_length = 4192;   ///< bytes; longer lines are skipped, as spm_train does
+  bool split_by_whitespace = true;          ///< pieces never span a space (U+2581 only at the start)
+  bool split_by_unicode_script = true;      ///< pieces never mix scripts (Hiragana, Katakana count as Han)
+  bool split_by_number = true;              ///< pieces never mix digits 0-9 and other characters
+  bool split_digits = false;                ///< every digit is a piece of its own
+  bool byte_fallback = false;               ///< add the 256 byte pieces <0x00>..<0xFF>
+  bool hard_vocab_limit = true;             ///< fail when the corpus cannot fill vocab_size
   std::int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
   std::vector<std::string> control_symbols, user_defined_symbols;
-  std::function<void(const std::string&)> log;  // progress messages, if set
+  std::function<void(const std::string&)> log;  ///< progress messages, if set
 };
 
 namespace detail {
@@ -70,10 +70,10 @@ inline std::uint8_t script_of(char32_t c) {
   return static_cast<std::uint8_t>(s);
 }
 
-inline constexpr char32_t unk_char = 0x2585;  // stands for characters outside the kept alphabet
+inline constexpr char32_t unk_char = 0x2585;  ///< stands for characters outside the kept alphabet
 inline constexpr char32_t ws_char = 0x2581;
 
-// Sort order SentencePiece uses for scored lists: higher value first, then key.
+/// Sort order SentencePiece uses for scored lists: higher value first, then key.
 template <class K, class V>
 void sort_by_value(std::vector<std::pair<K, V>>& v) {
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); });
@@ -180,7 +180,7 @@ class unigram_trainer {
     std::sort(sentences_.begin(), sentences_.end());
     if (skipped) log("skipped {} lines longer than {} bytes or containing U+2585", skipped, opt_.max_sentence_length);
 
-    // The alphabet: most frequent characters up to character_coverage; the rest become U+2585.
+    /// The alphabet: most frequent characters up to character_coverage; the rest become U+2585.
     std::unordered_map<char32_t, std::int64_t> chars;
     std::int64_t all = 0;
     for (const auto& [s, f] : sentences_)
@@ -215,7 +215,7 @@ class unigram_trainer {
     log("{} lines, {} distinct, alphabet of {} characters", lines.size() - skipped, sentences_.size(), required_.size());
   }
 
-  // Whether chars[b, e) may be a piece: no U+2585, U+2581 only first, one script, digits apart.
+  /// Whether chars[b, e) may be a piece: no U+2585, U+2581 only first, one script, digits apart.
   bool valid_piece(const std::u32string& w, std::size_t b, std::size_t e) const {
     if (e - b > std::size_t(opt_.max_piece_length)) return false;
     int prev = -1;
@@ -268,7 +268,7 @@ class unigram_trainer {
     set_pieces(std::move(seeds));
   }
 
-  // Words as the training sentences: each starts with U+2581 (the dummy prefix or a space).
+  /// Words as the training sentences: each starts with U+2581 (the dummy prefix or a space).
   void split_words() {
     std::unordered_map<std::string, std::int64_t> words;
     for (const auto& [s, f] : sentences_) {
@@ -295,8 +295,8 @@ class unigram_trainer {
     }
   }
 
-  // The lattice of s over the current pieces; characters without a piece get an unknown node
-  // (id -1) scored below every piece.
+  /// The lattice of s over the current pieces; characters without a piece get an unknown node
+  /// (id -1) scored below every piece.
   void populate(lattice& lat, std::string_view s) const {
     lat.set_sentence(s);
     const std::size_t len = lat.size();
@@ -341,8 +341,8 @@ class unigram_trainer {
     set_pieces(std::move(next));
   }
 
-  // Removes the pieces whose loss of corpus likelihood, when their occurrences are re-split into
-  // the second-best segmentation of the piece itself, is smallest.
+  /// Removes the pieces whose loss of corpus likelihood, when their occurrences are re-split into
+  /// the second-best segmentation of the piece itself, is smallest.
   void prune(std::size_t desired) {
     const std::size_t n = pieces_.size();
     std::vector<char> keep_always(n, 1);
@@ -407,7 +407,7 @@ class unigram_trainer {
   }
 
   model_proto finish() {
-    // Every alphabet character is a piece; those EM dropped come back just below the lowest score.
+    /// Every alphabet character is a piece; those EM dropped come back just below the lowest score.
     std::vector<std::pair<std::string, float>> final_pieces;
     std::unordered_map<std::string, float> have(pieces_.begin(), pieces_.end());
     std::unordered_map<std::string, bool> taken;
@@ -490,12 +490,12 @@ class unigram_trainer {
 
 }  // namespace detail
 
-// Trains on lines of text (UTF-8; invalid bytes become U+FFFD as in normalization).
+/// Trains on lines of text (UTF-8; invalid bytes become U+FFFD as in normalization).
 inline model_proto train_unigram(const std::vector<std::string>& lines, const unigram_trainer_options& options = {}) {
   return detail::unigram_trainer(options).train(lines);
 }
 
-// Trains on a text file, one sentence per line.
+/// Trains on a text file, one sentence per line.
 inline model_proto train_unigram(const std::filesystem::path& corpus, const unigram_trainer_options& options = {}) {
   std::ifstream in(corpus, std::ios::binary);
   if (!in) fail("unigram trainer: cannot open corpus '{}'", corpus.string());

@@ -10,7 +10,7 @@
 
 namespace ctformer {
 
-// Records id in the field that `name` denotes; returns false when the name is not a known one.
+/// Records id in the field that `name` denotes; returns false when the name is not a known one.
 inline bool assign_special(special_tokens& s, std::string_view name, std::int32_t id) {
   auto is = [&](std::initializer_list<std::string_view> names) {
     for (auto n : names)

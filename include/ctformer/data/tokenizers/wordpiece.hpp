@@ -28,9 +28,9 @@
 namespace ctformer {
 
 struct wordpiece_options {
-  bool lowercase = true;        // BERT uncased
-  bool strip_accents = true;    // NFD, then drop Mn (BERT ties this to lowercase)
-  bool split_cjk = true;        // put spaces around CJK ideographs
+  bool lowercase = true;        ///< BERT uncased
+  bool strip_accents = true;    ///< NFD, then drop Mn (BERT ties this to lowercase)
+  bool split_cjk = true;        ///< put spaces around CJK ideographs
   std::size_t max_chars_per_word = 100;
   std::string unk = "[UNK]";
   std::string continuation = "##";
@@ -38,21 +38,21 @@ struct wordpiece_options {
 };
 
 struct wordpiece_train_options {
-  std::size_t vocab_size = 1000;  // specials + alphabet (both "c" and "##c") + merged pieces
+  std::size_t vocab_size = 1000;  ///< specials + alphabet (both "c" and "##c") + merged pieces
   std::int64_t min_frequency = 2;
   std::vector<std::string> specials = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
   wordpiece_options normalization{};
 };
 
 namespace bert {
-// BERT's _is_chinese_char: the CJK Unified Ideographs blocks and extensions A-E, plus the
-// compatibility ideographs (not Hangul, Hiragana or Katakana).
+/// BERT's _is_chinese_char: the CJK Unified Ideographs blocks and extensions A-E, plus the
+/// compatibility ideographs (not Hangul, Hiragana or Katakana).
 inline bool is_cjk(char32_t cp) noexcept {
   return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
          (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
-// Every non-alphanumeric printable ASCII character counts, as do Unicode P* categories.
+/// Every non-alphanumeric printable ASCII character counts, as do Unicode P* categories.
 inline bool is_punct(char32_t cp) noexcept {
   if (cp < 0x80) return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
   return unicode::is_punctuation(cp);
@@ -61,7 +61,7 @@ inline bool is_punct(char32_t cp) noexcept {
 
 class wordpiece_tokenizer : public tokenizer {
  public:
-  // One token per line, id = line number - 1. Duplicates and empty lines are errors.
+  /// One token per line, id = line number - 1. Duplicates and empty lines are errors.
   static wordpiece_tokenizer from_file(const std::string& vocab_txt, wordpiece_options options = {}) {
     return from_string(read_text_file(vocab_txt), vocab_txt, std::move(options));
   }
@@ -78,7 +78,7 @@ class wordpiece_tokenizer : public tokenizer {
   static wordpiece_tokenizer from_tokens(std::vector<std::string> tokens, std::string_view name = "vocabulary",
                                          wordpiece_options options = {});
 
-  // Learns a vocabulary from a corpus (words from the basic tokenizer with `normalization`).
+  /// Learns a vocabulary from a corpus (words from the basic tokenizer with `normalization`).
   static wordpiece_tokenizer train(std::string_view corpus, const wordpiece_train_options& options = {});
 
   std::string vocab_text() const {
@@ -93,7 +93,7 @@ class wordpiece_tokenizer : public tokenizer {
     if (!f) fail("error while writing '{}'", path);
   }
 
-  // The basic tokenizer's words (before WordPiece), and the pieces as strings.
+  /// The basic tokenizer's words (before WordPiece), and the pieces as strings.
   std::vector<std::string> basic_tokenize(std::string_view text) const {
     std::vector<std::string> words;
     for_each_word(text, [&](std::string_view w, std::size_t) { words.emplace_back(w); });
@@ -111,7 +111,7 @@ class wordpiece_tokenizer : public tokenizer {
     for_each_word(text, [&](std::string_view w, std::size_t chars) { word_pieces(w, chars, out); });
     return out;
   }
-  // Pieces joined with spaces, "##" continuations glued to the piece before (as BERT decodes).
+  /// Pieces joined with spaces, "##" continuations glued to the piece before (as BERT decodes).
   std::string decode(std::span<const std::int32_t> ids, bool keep_specials = false) const override {
     std::string out;
     const std::string_view pre = options_.continuation;
@@ -140,7 +140,7 @@ class wordpiece_tokenizer : public tokenizer {
   }
   const wordpiece_options& options() const { return options_; }
 
-  // Calls f(word_utf8, char_count) for each word of the basic tokenizer.
+  /// Calls f(word_utf8, char_count) for each word of the basic tokenizer.
   template <class F>
   void for_each_word(std::string_view text, F&& f) const;
 
@@ -148,8 +148,8 @@ class wordpiece_tokenizer : public tokenizer {
   void word_pieces(std::string_view word, std::size_t chars, std::vector<std::int32_t>& out) const;
 
   std::vector<std::string> tokens_;
-  detail::string_map ids_;           // every token, verbatim
-  detail::string_map continuation_;  // "##x" tokens, keyed by x
+  detail::string_map ids_;           ///< every token, verbatim
+  detail::string_map continuation_;  ///< "##x" tokens, keyed by x
   std::size_t max_token_bytes_ = 0;
   std::vector<bool> special_;
   special_tokens specials_;
@@ -189,8 +189,8 @@ void wordpiece_tokenizer::for_each_word(std::string_view text, F&& f) const {
   std::string repaired;
   const std::string_view s = detail::checked_utf8(text, options_.on_invalid, repaired, "WordPiece input");
   const bool lower = options_.lowercase, strip = options_.strip_accents;
-  std::string ascii;       // the current word while it is plain ASCII (already final)
-  std::u32string wide;     // the current word once it holds a non-ASCII character
+  std::string ascii;       ///< the current word while it is plain ASCII (already final)
+  std::u32string wide;     ///< the current word once it holds a non-ASCII character
   bool is_wide = false;
   std::string piece;
   auto emit_wide = [&] {
@@ -302,7 +302,7 @@ inline void wordpiece_tokenizer::word_pieces(std::string_view word, std::size_t 
 
 inline wordpiece_tokenizer wordpiece_tokenizer::train(std::string_view corpus, const wordpiece_train_options& options) {
   if (corpus.empty()) fail("WordPiece training: empty corpus");
-  // A throwaway tokenizer provides the basic tokenizer with the chosen normalization.
+  /// A throwaway tokenizer provides the basic tokenizer with the chosen normalization.
   wordpiece_options norm = options.normalization;
   wordpiece_tokenizer basic = from_tokens({norm.unk}, "training", norm);
   detail::string_map word_index;
@@ -333,7 +333,7 @@ inline wordpiece_tokenizer wordpiece_tokenizer::train(std::string_view corpus, c
     add(sp);
   }
   if (!ids.find(norm.unk)) add(norm.unk);
-  // The alphabet, in code point order, each character both word-initial and continuing.
+  /// The alphabet, in code point order, each character both word-initial and continuing.
   std::vector<char32_t> alphabet;
   for (const auto& w : word_text)
     for (char32_t c : utf8::decode(w)) alphabet.push_back(c);

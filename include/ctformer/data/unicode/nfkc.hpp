@@ -26,7 +26,7 @@ inline constexpr int hangul_l_count = 19, hangul_v_count = 21, hangul_t_count = 
 
 inline constexpr std::size_t decomposition_count = std::size(tables::decomposition_entries);
 
-// Where each entry's mapping starts in decomposition_pool (prefix sums of the lengths).
+/// Where each entry's mapping starts in decomposition_pool (prefix sums of the lengths).
 inline constexpr auto decomposition_offsets = [] {
   std::array<std::uint16_t, decomposition_count + 1> off{};
   for (std::size_t i = 0; i < decomposition_count; ++i)
@@ -36,7 +36,7 @@ inline constexpr auto decomposition_offsets = [] {
 static_assert(decomposition_offsets[decomposition_count] == std::size(tables::decomposition_pool),
               "nfkc_tables.hpp: decomposition lengths do not add up to the pool size");
 
-// Index of cp's entry in decomposition_entries, or -1.
+/// Index of cp's entry in decomposition_entries, or -1.
 inline std::ptrdiff_t find_decomposition(char32_t cp) noexcept {
   const auto* first = std::begin(tables::decomposition_entries);
   const auto* last = std::end(tables::decomposition_entries);
@@ -62,7 +62,7 @@ inline void decompose_into(char32_t cp, bool compat, std::u32string& out) {
     decompose_into(tables::decomposition_pool[k], compat, out);
 }
 
-// Stable sort of every run of non-starters by combining class (insertion sort: runs are short).
+/// Stable sort of every run of non-starters by combining class (insertion sort: runs are short).
 inline void canonical_order(std::u32string& s);
 
 }  // namespace detail
@@ -74,7 +74,7 @@ inline std::uint8_t combining_class(char32_t cp) noexcept {
   return it == first ? 0 : static_cast<std::uint8_t>(it[-1] & 0xFF);
 }
 
-// The canonical composite of (first, second), or 0 when they do not compose.
+/// The canonical composite of (first, second), or 0 when they do not compose.
 inline char32_t compose_pair(char32_t first, char32_t second) noexcept {
   using namespace detail;
   if (first >= hangul_l_base && first < hangul_l_base + hangul_l_count && second >= hangul_v_base &&
@@ -103,7 +103,7 @@ inline void detail::canonical_order(std::u32string& s) {
   }
 }
 
-// Full decomposition followed by canonical ordering.
+/// Full decomposition followed by canonical ordering.
 inline std::u32string nfd(std::u32string_view s) {
   std::u32string out;
   out.reserve(s.size());
@@ -119,12 +119,12 @@ inline std::u32string nfkd(std::u32string_view s) {
   return out;
 }
 
-// Canonical composition of an already decomposed and ordered string: a character composes with
-// the last starter unless a character between them has a class >= its own (it is blocked).
+/// Canonical composition of an already decomposed and ordered string: a character composes with
+/// the last starter unless a character between them has a class >= its own (it is blocked).
 inline std::u32string compose(std::u32string s) {
   constexpr std::size_t none = std::size_t(-1);
   std::size_t starter_at = none, kept = 0;
-  int last_class = 0;  // class of the last character kept after the starter (0: adjacent)
+  int last_class = 0;  ///< class of the last character kept after the starter (0: adjacent)
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char32_t c = s[i];
     const int cls = combining_class(c);
@@ -149,7 +149,7 @@ inline std::u32string compose(std::u32string s) {
 inline std::u32string nfc(std::u32string_view s) { return compose(nfd(s)); }
 inline std::u32string nfkc(std::u32string_view s) { return compose(nfkd(s)); }
 
-// UTF-8 convenience: invalid input is rejected or repaired as utf8::decode does.
+/// UTF-8 convenience: invalid input is rejected or repaired as utf8::decode does.
 inline std::string nfkc(std::string_view utf8_text, utf8::on_invalid mode = utf8::on_invalid::reject) {
   return utf8::encode(nfkc(utf8::decode(utf8_text, mode)));
 }

@@ -10,8 +10,8 @@ namespace ctformer::unicode::tables {
 
 inline constexpr const char* normalization_version = "15.0.0";
 
-// Canonical combining class: runs of (first code point << 8) | class, sorted; a run lasts until
-// the next entry. Code points before the first entry have class 0.
+/// Canonical combining class: runs of (first code point << 8) | class, sorted; a run lasts until
+/// the next entry. Code points before the first entry have class 0.
 inline constexpr std::uint32_t combining_class_runs[] = {
     0x300E6, 0x315E8, 0x316DC, 0x31AE8, 0x31BD8, 0x31CDC, 0x321CA, 0x323DC,
     0x327CA, 0x329DC, 0x33401, 0x339DC, 0x33DE6, 0x345F0, 0x346E6, 0x347DC,
@@ -88,10 +88,10 @@ inline constexpr std::uint32_t combining_class_runs[] = {
     0x1E8D700, 0x1E944E6, 0x1E94A07, 0x1E94B00,
 };
 
-// One entry per code point with a decomposition mapping, sorted by code point:
-// bits 0-20 the code point, bit 21 set for a compatibility mapping, bits 22-26 the length of the
-// mapping. The mappings follow one another in decomposition_pool, in the same order. Mappings are
-// one level deep, as in UnicodeData.txt; full decomposition applies them recursively.
+/// One entry per code point with a decomposition mapping, sorted by code point:
+/// bits 0-20 the code point, bit 21 set for a compatibility mapping, bits 22-26 the length of the
+/// mapping. The mappings follow one another in decomposition_pool, in the same order. Mappings are
+/// one level deep, as in UnicodeData.txt; full decomposition applies them recursively.
 inline constexpr std::uint32_t decomposition_entries[] = {
     0x6000A0, 0xA000A8, 0x6000AA, 0xA000AF, 0x6000B2, 0x6000B3, 0xA000B4, 0x6000B5,
     0xA000B8, 0x6000B9, 0x6000BA, 0xE000BC, 0xE000BD, 0xE000BE, 0x8000C0, 0x8000C1,
@@ -1697,8 +1697,8 @@ inline constexpr std::uint32_t decomposition_pool[] = {
     0x9F16, 0x9F3B, 0x2A600,
 };
 
-// Canonical compositions: key (first << 21) | second, sorted, and the composite at the same index.
-// Pairs whose composite is in Full_Composition_Exclusion are left out.
+/// Canonical compositions: key (first << 21) | second, sorted, and the composite at the same index.
+/// Pairs whose composite is in Full_Composition_Exclusion are left out.
 inline constexpr std::uint64_t composition_keys[] = {
     0x7800338, 0x7A00338, 0x7C00338, 0x8200300, 0x8200301, 0x8200302,
     0x8200303, 0x8200304, 0x8200306, 0x8200307, 0x8200308, 0x8200309,

@@ -176,8 +176,8 @@ enum class script : std::uint8_t {
   zanabazar_square = 163,
 };
 
-// Runs of (first code point << 8) | script, sorted; a run lasts until the next entry. Code points
-// before the first entry, and unassigned ones, are script::unknown.
+/// Runs of (first code point << 8) | script, sorted; a run lasts until the next entry. Code points
+/// before the first entry, and unassigned ones, are script::unknown.
 inline constexpr std::uint32_t script_runs[] = {
     0x1, 0x4147, 0x5B01, 0x6147, 0x7B01, 0xAA47, 0xAB01, 0xBA47,
     0xBB01, 0xC047, 0xD701, 0xD847, 0xF701, 0xF847, 0x2B901, 0x2E047,

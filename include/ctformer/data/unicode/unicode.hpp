@@ -17,7 +17,7 @@ namespace ctformer::unicode {
 
 inline constexpr std::string_view version = tables::unicode_version;
 
-// General categories; the order is the generator's CATEGORIES list (Cn, the default, is 0).
+/// General categories; the order is the generator's CATEGORIES list (Cn, the default, is 0).
 enum class category : std::uint8_t {
   Cn, Lu, Ll, Lt, Lm, Lo, Mn, Mc, Me, Nd, Nl, No, Pc, Pd, Ps, Pe, Pi, Pf, Po,
   Sm, Sc, Sk, So, Zs, Zl, Zp, Cc, Cf, Cs, Co
@@ -31,11 +31,11 @@ inline unsigned props(char32_t cp) noexcept {
   return static_cast<unsigned char>(tables::prop_stage2[(std::size_t(block) << tables::block_shift) | (cp & mask)]);
 }
 
-// Index of the last run whose first code point is <= cp, or -1. Runs are flattened with
-// `width` values each, the first value being the run's first code point.
+/// Index of the last run whose first code point is <= cp, or -1. Runs are flattened with
+/// `width` values each, the first value being the run's first code point.
 template <class T, std::size_t N>
 inline std::ptrdiff_t find_run(const T (&runs)[N], std::size_t width, char32_t cp) noexcept {
-  std::size_t lo = 0, hi = N / width;  // answer in [lo, hi)
+  std::size_t lo = 0, hi = N / width;  ///< answer in [lo, hi)
   if (hi == 0 || char32_t(runs[0]) > cp) return -1;
   while (hi - lo > 1) {
     const std::size_t mid = (lo + hi) / 2;
@@ -49,7 +49,7 @@ template <std::size_t N>
 inline char32_t map_case(const std::int32_t (&runs)[N], char32_t cp) noexcept {
   const std::ptrdiff_t r = find_run(runs, 4, cp);
   if (r < 0) return cp;
-  const std::int32_t* run = runs + r * 4;  // first, last, stride, delta
+  const std::int32_t* run = runs + r * 4;  ///< first, last, stride, delta
   const char32_t first = char32_t(run[0]), last = char32_t(run[1]);
   if (cp > last || (cp - first) % char32_t(run[2]) != 0) return cp;
   return char32_t(std::int32_t(cp) + run[3]);
@@ -83,17 +83,17 @@ inline bool is_separator(char32_t cp) noexcept {
   const auto c = general_category(cp);
   return c >= category::Zs && c <= category::Zp;
 }
-// Any C* category: Cc, Cf, Cs, Co and unassigned (Cn).
+/// Any C* category: Cc, Cf, Cs, Co and unassigned (Cn).
 inline bool is_other(char32_t cp) noexcept {
   const auto c = general_category(cp);
   return c == category::Cn || c >= category::Cc;
 }
-// The White_Space property (what Python's `regex` module means by \s).
+/// The White_Space property (what Python's `regex` module means by \s).
 inline bool is_white_space(char32_t cp) noexcept { return detail::props(cp) & tables::white_space_bit; }
-// Extended_Pictographic (emoji and pictographs that emoji sequences are built from).
+/// Extended_Pictographic (emoji and pictographs that emoji sequences are built from).
 inline bool is_extended_pictographic(char32_t cp) noexcept { return detail::props(cp) & tables::ext_pict_bit; }
 
-// Simple (one-to-one) case mappings from UnicodeData.txt.
+/// Simple (one-to-one) case mappings from UnicodeData.txt.
 inline char32_t simple_lower(char32_t cp) noexcept {
   if (cp < 0x80) return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
   return detail::map_case(tables::lower_runs, cp);
@@ -102,8 +102,8 @@ inline char32_t simple_upper(char32_t cp) noexcept {
   if (cp < 0x80) return (cp >= 'a' && cp <= 'z') ? cp - 32 : cp;
   return detail::map_case(tables::upper_runs, cp);
 }
-// Full lowercase of one code point: the simple mapping plus SpecialCasing's one unconditional
-// expansion, U+0130 -> U+0069 U+0307 (the generator asserts it is the only one).
+/// Full lowercase of one code point: the simple mapping plus SpecialCasing's one unconditional
+/// expansion, U+0130 -> U+0069 U+0307 (the generator asserts it is the only one).
 inline void append_lower(std::u32string& out, char32_t cp) {
   if (cp == 0x130) {
     out.push_back(U'i');
@@ -159,8 +159,8 @@ inline void append_nfd(std::u32string& out, char32_t cp) {
   else out.append(d);
 }
 
-// Canonical ordering: within each maximal run of non-starters, a stable sort by combining class
-// (insertion sort: runs are a handful of marks at most).
+/// Canonical ordering: within each maximal run of non-starters, a stable sort by combining class
+/// (insertion sort: runs are a handful of marks at most).
 inline void canonical_order(std::u32string& s, std::size_t from = 0) {
   for (std::size_t i = from + 1; i < s.size(); ++i) {
     const std::uint8_t c = combining_class(s[i]);

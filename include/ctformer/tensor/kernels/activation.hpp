@@ -15,12 +15,12 @@ namespace ctformer::kernels {
 
 namespace detail {
 template <class T>
-inline constexpr T gelu_k0 = T(0.7978845608028654);  // sqrt(2/pi)
+inline constexpr T gelu_k0 = T(0.7978845608028654);  ///< sqrt(2/pi)
 template <class T>
 inline constexpr T gelu_k1 = T(0.044715);
 }  // namespace detail
 
-// Each kernel below is elementwise(): an element's result does not depend on where it sits.
+/// Each kernel below is elementwise(): an element's result does not depend on where it sits.
 template <class T>
 void gelu_forward(T* y, const T* x, std::size_t n) {
   using B = simd<T>;
@@ -28,7 +28,7 @@ void gelu_forward(T* y, const T* x, std::size_t n) {
   elementwise(y, n, [&](B a) { return half * a * (one + v::tanh(k0 * v::fma(k1 * a * a, a, a))); }, x);
 }
 
-// dx (+)= dy * gelu'(x)
+/// dx (+)= dy * gelu'(x)
 template <class T>
 void gelu_backward(T* dx, const T* dy, const T* x, std::size_t n, bool accumulate = true) {
   using B = simd<T>;
@@ -52,7 +52,7 @@ void relu_forward(T* y, const T* x, std::size_t n) {
   elementwise(y, n, [&](B a) { return v::max(a, zero); }, x);
 }
 
-// dx (+)= dy * [x > 0]
+/// dx (+)= dy * [x > 0]
 template <class T>
 void relu_backward(T* dx, const T* dy, const T* x, std::size_t n, bool accumulate = true) {
   using B = simd<T>;

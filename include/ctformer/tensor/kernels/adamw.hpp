@@ -13,17 +13,17 @@ CTFORMER_KERNELS_BEGIN
 
 namespace ctformer::kernels {
 
-// Hyper-parameters are double, as PyTorch's are Python floats: the bias corrections and step
-// size are formed in double and rounded once to T, like torch.optim does.
+/// Hyper-parameters are double, as PyTorch's are Python floats: the bias corrections and step
+/// size are formed in double and rounded once to T, like torch.optim does.
 template <class T>
 struct adamw_step {
   double lr = 1e-3;
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double weight_decay = 0.01;  // decoupled (AdamW)
-  long step = 1;               // 1-based, as PyTorch counts after its increment
-  double l2 = 0;               // coupled L2 decay added to the gradient (Adam's weight_decay)
+  double weight_decay = 0.01;  ///< decoupled (AdamW)
+  long step = 1;               ///< 1-based, as PyTorch counts after its increment
+  double l2 = 0;               ///< coupled L2 decay added to the gradient (Adam's weight_decay)
 };
 
 template <class T>
@@ -41,8 +41,8 @@ void adamw_update(T* CTFORMER_RESTRICT p, const T* CTFORMER_RESTRICT g, T* CTFOR
   const B vdecay(decay), vstep(step_size), vbc2(bc2_sqrt), veps(eps);
   const B vl2(l2);
   const bool coupled = l2 != T(0);
-  // Every element through the same vector code, the last partial batch on a padded copy (its
-  // padding lanes compute finite values that are never stored).
+  /// Every element through the same vector code, the last partial batch on a padded copy (its
+  /// padding lanes compute finite values that are never stored).
   for_each_block<T>(n, [&](std::size_t i, std::size_t count) {
     const B pv = load_n(p + i, count);
     B gi = load_n(g + i, count);

@@ -30,18 +30,18 @@ struct gemm_blocking {
   static constexpr std::size_t MR = 6;
   static constexpr std::size_t NV = 2;
   static constexpr std::size_t NR = NV * W;
-  static constexpr std::size_t KC = gemm_kc;  // the only blocking size that changes rounding
+  static constexpr std::size_t KC = gemm_kc;  ///< the only blocking size that changes rounding
   static constexpr std::size_t scratch = thread_pool::scratch_bytes;
-  // The blocked path needs a KC x NR panel of op(B) and an MR x KC one of op(A). A smaller scratch
-  // (a microcontroller's, sized for its model: kernels/scratch.hpp) runs every product through
-  // the few-row path, four rows at a time, which rounds every element the same way.
+  /// The blocked path needs a KC x NR panel of op(B) and an MR x KC one of op(A). A smaller scratch
+  /// (a microcontroller's, sized for its model: kernels/scratch.hpp) runs every product through
+  /// the few-row path, four rows at a time, which rounds every element the same way.
   static constexpr bool blocked = scratch >= KC * (NR + MR) * sizeof(T) + 64;
-  // op(B) block KC x NC, meant for L3: 3 MiB of a hosted thread's 5 MiB scratch, half of a
-  // smaller (firmware) scratch. NC and MC only tile the output, so they never change results.
+  /// op(B) block KC x NC, meant for L3: 3 MiB of a hosted thread's 5 MiB scratch, half of a
+  /// smaller (firmware) scratch. NC and MC only tile the output, so they never change results.
   static constexpr std::size_t b_bytes = scratch >= (std::size_t{5} << 20) ? (std::size_t{3} << 20) : scratch / 2;
   static constexpr std::size_t NC = (b_bytes / (KC * sizeof(T))) / NR * NR;
   static constexpr std::size_t a_offset = KC * NC * sizeof(T);
-  // op(A) block: MC x KC, meant to stay in L2.
+  /// op(A) block: MC x KC, meant to stay in L2.
   static constexpr std::size_t a_rows = scratch > a_offset + 64 ? (scratch - a_offset - 64) / (KC * sizeof(T)) : 0;
   static constexpr std::size_t MC = std::min<std::size_t>(20 * MR, a_rows / MR * MR);
   static_assert(!blocked || (NC >= NR && MC >= MR && a_offset + MC * KC * sizeof(T) + 64 <= scratch),
@@ -49,15 +49,15 @@ struct gemm_blocking {
   static_assert(scratch >= KC * sizeof(T),
                 "ctformer: the thread scratch (CTFORMER_SCRATCH_BYTES) must hold one column of a K block "
                 "(kernels::gemm_scratch_bytes gives what a model needs)");
-  // Columns per chunk of the few-row path: its transposed op(B) block is min(K, KC) x this. A
-  // one-lane build reads op(B) in place and needs no scratch there.
+  /// Columns per chunk of the few-row path: its transposed op(B) block is min(K, KC) x this. A
+  /// one-lane build reads op(B) in place and needs no scratch there.
   static constexpr std::size_t small_cols(std::size_t K) {
     if (W == 1) return 64;
     return std::min<std::size_t>(64, scratch / (std::min(K, KC) * sizeof(T)));
   }
 };
 
-// op(B)[pc:pc+kc, jc:jc+nc] -> panels of NR columns, row k of a panel contiguous; zero padded.
+/// op(B)[pc:pc+kc, jc:jc+nc] -> panels of NR columns, row k of a panel contiguous; zero padded.
 template <class T>
 void pack_b(T* CTFORMER_RESTRICT dst, const T* CTFORMER_RESTRICT b, std::size_t ldb, bool trans,
             std::size_t pc, std::size_t jc, std::size_t kc, std::size_t nc) {
@@ -92,7 +92,7 @@ void pack_b(T* CTFORMER_RESTRICT dst, const T* CTFORMER_RESTRICT b, std::size_t 
   }
 }
 
-// op(A)[ic:ic+mc, pc:pc+kc] -> panels of MR rows, column k of a panel contiguous; zero padded.
+/// op(A)[ic:ic+mc, pc:pc+kc] -> panels of MR rows, column k of a panel contiguous; zero padded.
 template <class T>
 void pack_a(T* CTFORMER_RESTRICT dst, const T* CTFORMER_RESTRICT a, std::size_t lda, bool trans,
             std::size_t ic, std::size_t pc, std::size_t mc, std::size_t kc) {
@@ -124,8 +124,8 @@ void pack_a(T* CTFORMER_RESTRICT dst, const T* CTFORMER_RESTRICT a, std::size_t 
   }
 }
 
-// The register tile. first: this is the first K block, so C is overwritten as
-// alpha*acc + beta*C + bias (beta == 0 never reads C); later blocks add alpha*acc to C.
+/// The register tile. first: this is the first K block, so C is overwritten as
+/// alpha*acc + beta*C + bias (beta == 0 never reads C); later blocks add alpha*acc to C.
 template <class T>
 CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
                                   const T* CTFORMER_RESTRICT b, T* c, std::size_t ldc,
@@ -160,7 +160,7 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
     b += NR;
   }
 
-  // Partial tiles go through a padded copy so that every element sees the same vector ops.
+  /// Partial tiles go through a padded copy so that every element sees the same vector ops.
   alignas(64) T tile[MR * NR];
   const bool full = (mr == MR && nr == NR);
   T* dst = c;
@@ -206,7 +206,7 @@ CTFORMER_INLINE void micro_kernel(std::size_t kc, const T* CTFORMER_RESTRICT a,
   }
 }
 
-// C[m0:m1, n0:n1] with this thread's packing buffers. m0 is a multiple of MR, n0 of NR.
+/// C[m0:m1, n0:n1] with this thread's packing buffers. m0 is a multiple of MR, n0 of NR.
 template <class T>
 void gemm_block(bool ta, bool tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
                 std::size_t K, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb,
@@ -237,16 +237,16 @@ void gemm_block(bool ta, bool tb, std::size_t m0, std::size_t m1, std::size_t n0
   }
 }
 
-// One K block [pc, pc + kc) of the few-row product on a one-lane build (a microcontroller): no
-// transposed copy; op(B) is read in place, NB columns at a time, so each a(m, k) loaded feeds NB
-// FMAs from registers, and the loops are specialized on op(B)'s layout so that the inner loop
-// holds loads and FMAs only. Every element sees the same FMA chain over k as on any other build.
+/// One K block [pc, pc + kc) of the few-row product on a one-lane build (a microcontroller): no
+/// transposed copy; op(B) is read in place, NB columns at a time, so each a(m, k) loaded feeds NB
+/// FMAs from registers, and the loops are specialized on op(B)'s layout so that the inner loop
+/// holds loads and FMAs only. Every element sees the same FMA chain over k as on any other build.
 template <class T, std::size_t MS, bool TB>
 void one_lane_block(bool ta, std::size_t n0, std::size_t n1, std::size_t pc, std::size_t kc, bool first, T alpha,
                     const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
                     const T* bias) {
   using B = simd<T>;
-  const std::size_t a_k = ta ? lda : 1, a_m = ta ? 1 : lda;  // op(A)(m, k) = a0[m * a_m + k * a_k]
+  const std::size_t a_k = ta ? lda : 1, a_m = ta ? 1 : lda;  ///< op(A)(m, k) = a0[m * a_m + k * a_k]
   const T* a0 = ta ? a + pc * lda : a + pc;
   const auto columns = [&]<std::size_t NB>(std::size_t j, std::integral_constant<std::size_t, NB>) {
     T acc[MS][NB];
@@ -267,7 +267,7 @@ void one_lane_block(bool ta, std::size_t n0, std::size_t n1, std::size_t pc, std
         for (std::size_t q = 0; q < NB; ++q) bv[q] = *bp[q]++;
         step(bv);
       }
-    } else {  // op(B)(pc + k, j + q) = b[(pc + k) * ldb + j + q]: NB neighbours in a row
+    } else {  ///< op(B)(pc + k, j + q) = b[(pc + k) * ldb + j + q]: NB neighbours in a row
       const T* row = b + pc * ldb + j;
       for (std::size_t k = 0; k < kc; ++k, ap += a_k, row += ldb) {
         T bv[NB];
@@ -288,9 +288,9 @@ void one_lane_block(bool ta, std::size_t n0, std::size_t n1, std::size_t pc, std
         *p = v::fma(B(alpha), B(acc[m][q]), base).x;
       }
   };
-  // Eight neighbouring columns per pass for one or two rows (16 accumulators and 8 operands fit
-  // the 32 single-precision registers of a Cortex-M FPU); four otherwise, and for op(B) = B^T,
-  // whose columns each need a pointer of their own.
+  /// Eight neighbouring columns per pass for one or two rows (16 accumulators and 8 operands fit
+  /// the 32 single-precision registers of a Cortex-M FPU); four otherwise, and for op(B) = B^T,
+  /// whose columns each need a pointer of their own.
   constexpr std::size_t wide = (MS <= 2 && !TB) ? 8 : 4;
   std::size_t j = n0;
   for (; j + wide <= n1; j += wide) columns(j, std::integral_constant<std::size_t, wide>{});
@@ -298,12 +298,12 @@ void one_lane_block(bool ta, std::size_t n0, std::size_t n1, std::size_t pc, std
   for (; j < n1; ++j) columns(j, std::integral_constant<std::size_t, 1>{});
 }
 
-// Few rows (a generated token, a short prompt): packing A and B's panels would cost as much as
-// the product, so B is streamed once. Rows MS <= 4 at a time, columns [n0, n1) only, so threads
-// can split N. Every output is rounded exactly as the blocked path rounds it - the same K blocks,
-// a sequential FMA chain over k inside each, then alpha*acc + (beta*C + bias) as one FMA - so a
-// model gives bit-identical results whether it runs 1 row or 100 (the KV cache relies on this).
-// For op(B) = B^T, each K block of B's rows is first transposed into the thread's scratch.
+/// Few rows (a generated token, a short prompt): packing A and B's panels would cost as much as
+/// the product, so B is streamed once. Rows MS <= 4 at a time, columns [n0, n1) only, so threads
+/// can split N. Every output is rounded exactly as the blocked path rounds it - the same K blocks,
+/// a sequential FMA chain over k inside each, then alpha*acc + (beta*C + bias) as one FMA - so a
+/// model gives bit-identical results whether it runs 1 row or 100 (the KV cache relies on this).
+/// For op(B) = B^T, each K block of B's rows is first transposed into the thread's scratch.
 template <class T, std::size_t MS>
 void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t K, T alpha, const T* a,
                   std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc, const T* bias,
@@ -322,7 +322,7 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
         one_lane_block<T, MS, false>(ta, n0, n1, pc, kc, first, alpha, a, lda, b, ldb, beta, c, ldc, bias);
       continue;
     }
-    const T* bk;  // op(B)[pc + k][n0 + j] = bk[k * ldk + j]
+    const T* bk;  ///< op(B)[pc + k][n0 + j] = bk[k * ldk + j]
     std::size_t ldk;
     if (tb) {
       T* t = reinterpret_cast<T*>(scratch);
@@ -336,8 +336,8 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
       bk = b + pc * ldb + n0;
       ldk = ldb;
     }
-    // Columns one batch at a time, the last partial batch zero-padded: every column runs the same
-    // vector FMA (fused or not, as the build's SIMD has it) as the blocked path's tiles.
+    /// Columns one batch at a time, the last partial batch zero-padded: every column runs the same
+    /// vector FMA (fused or not, as the build's SIMD has it) as the blocked path's tiles.
     for_each_block<T>(nw, [&](std::size_t j, std::size_t count) {
       B acc[MS];
       for (std::size_t m = 0; m < MS; ++m) acc[m] = B(T(0));
@@ -362,9 +362,9 @@ void gemm_small_m(bool ta, bool tb, std::size_t n0, std::size_t n1, std::size_t 
 
 }  // namespace detail
 
-// C(M,N) = alpha * op(A) * op(B) + beta * C + bias, op(A) is (M,K) and op(B) is (K,N).
-// Row-major with leading dimensions lda, ldb, ldc. beta == 0 never reads C; bias may be null.
-// Runs on `pool` when it has several threads and the product is large enough to pay for it.
+/// C(M,N) = alpha * op(A) * op(B) + beta * C + bias, op(A) is (M,K) and op(B) is (K,N).
+/// Row-major with leading dimensions lda, ldb, ldc. beta == 0 never reads C; bias may be null.
+/// Runs on `pool` when it has several threads and the product is large enough to pay for it.
 template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
           const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
@@ -382,8 +382,8 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
   const std::size_t threads = pool.size();
   const double flops = 2.0 * double(M) * double(N) * double(K);
   if (M <= 4 || !G::blocked) {
-    // Split N into chunks of up to 64 columns (fewer with a small scratch; fixed, so results do
-    // not depend on the thread count), and M into groups of up to 4 rows.
+    /// Split N into chunks of up to 64 columns (fewer with a small scratch; fixed, so results do
+    /// not depend on the thread count), and M into groups of up to 4 rows.
     const std::size_t cols = G::small_cols(K);
     const std::size_t chunks = (N + cols - 1) / cols;
     for (std::size_t m0 = 0; m0 < M; m0 += 4) {
@@ -412,7 +412,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
                           bias, pool.scratch());
     return;
   }
-  // Split the larger side into one chunk per thread, on the MR / NR grid.
+  /// Split the larger side into one chunk per thread, on the MR / NR grid.
   const bool split_m = (M / G::MR) >= (N / G::NR);
   const std::size_t unit = split_m ? G::MR : G::NR;
   const std::size_t units = ((split_m ? M : N) + unit - 1) / unit;
@@ -430,7 +430,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
   });
 }
 
-// Forward of a linear layer: C(M,N) (+)= A(M,K) * B(K,N) (+ bias(N)).
+/// Forward of a linear layer: C(M,N) (+)= A(M,K) * B(K,N) (+ bias(N)).
 template <class T>
 void gemm_nn(std::size_t M, std::size_t N, std::size_t K, const T* a, std::size_t lda, const T* b,
              std::size_t ldb, T* c, std::size_t ldc, const T* bias = nullptr,
@@ -438,7 +438,7 @@ void gemm_nn(std::size_t M, std::size_t N, std::size_t K, const T* a, std::size_
   gemm<T>(false, false, M, N, K, T(1), a, lda, b, ldb,
           mode == gemm_mode::accumulate ? T(1) : T(0), c, ldc, bias, pool);
 }
-// Input gradient: dA(M,K) (+)= dC(M,N) * B(K,N)^T, here written C(M,N) (+)= A(M,K) * B(N,K)^T.
+/// Input gradient: dA(M,K) (+)= dC(M,N) * B(K,N)^T, here written C(M,N) (+)= A(M,K) * B(N,K)^T.
 template <class T>
 void gemm_nt(std::size_t M, std::size_t N, std::size_t K, const T* a, std::size_t lda, const T* b,
              std::size_t ldb, T* c, std::size_t ldc, gemm_mode mode = gemm_mode::accumulate,
@@ -446,7 +446,7 @@ void gemm_nt(std::size_t M, std::size_t N, std::size_t K, const T* a, std::size_
   gemm<T>(false, true, M, N, K, T(1), a, lda, b, ldb,
           mode == gemm_mode::accumulate ? T(1) : T(0), c, ldc, nullptr, pool);
 }
-// Weight gradient: dB(K,N) (+)= A(M,K)^T * dC(M,N), here written C(M,N) (+)= A(K,M)^T * B(K,N).
+/// Weight gradient: dB(K,N) (+)= A(M,K)^T * dC(M,N), here written C(M,N) (+)= A(K,M)^T * B(K,N).
 template <class T>
 void gemm_tn(std::size_t M, std::size_t N, std::size_t K, const T* a, std::size_t lda, const T* b,
              std::size_t ldb, T* c, std::size_t ldc, gemm_mode mode = gemm_mode::accumulate,
@@ -457,8 +457,8 @@ void gemm_tn(std::size_t M, std::size_t N, std::size_t K, const T* a, std::size_
 
 namespace scalar {
 
-// The plain twin: same contract as kernels::gemm, no blocking and no SIMD. Loop order is chosen
-// so that the inner loop walks memory contiguously; the arithmetic is one plain sum per element.
+/// The plain twin: same contract as kernels::gemm, no blocking and no SIMD. Loop order is chosen
+/// so that the inner loop walks memory contiguously; the arithmetic is one plain sum per element.
 template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
           const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,

@@ -25,7 +25,7 @@ CTFORMER_KERNELS_BEGIN
 
 namespace ctformer::kernels {
 
-// Which int8 dot-product path this translation unit uses.
+/// Which int8 dot-product path this translation unit uses.
 inline const char* int8_path_name() {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
   return "avx512-vnni";
@@ -42,8 +42,8 @@ inline const char* int8_path_name() {
 #endif
 }
 
-// Symmetric per-row quantization of x (rows, cols; row stride ld): q row-major (rows, cols),
-// scale per row (0 rows get scale 0 and all-zero q).
+/// Symmetric per-row quantization of x (rows, cols; row stride ld): q row-major (rows, cols),
+/// scale per row (0 rows get scale 0 and all-zero q).
 inline void quantize_rows(std::int8_t* q, float* scale, const float* x, std::size_t rows, std::size_t cols,
                           std::size_t ld) {
   for (std::size_t r = 0; r < rows; ++r) {
@@ -65,7 +65,7 @@ inline void quantize_rows(std::int8_t* q, float* scale, const float* x, std::siz
     std::int8_t* qr = q + r * cols;
     c = 0;
 #if defined(__AVX2__)
-    // Round to nearest even, as lrint in the default rounding mode.
+    /// Round to nearest even, as lrint in the default rounding mode.
     const __m256 vi = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
     for (; c + 8 <= cols; c += 8) {
       const __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(xr + c), vi), lo), hi);
@@ -81,7 +81,7 @@ inline void quantize_rows(std::int8_t* q, float* scale, const float* x, std::siz
 
 namespace detail {
 
-// sum_k a[k] * b[k] over n elements, 4 outputs at once (b0..b3 share a).
+/// sum_k a[k] * b[k] over n elements, 4 outputs at once (b0..b3 share a).
 inline void dot_s8_x4(const std::int8_t* a, const std::int8_t* const* b, std::size_t n, std::int32_t* out) {
   std::size_t k = 0;
   std::int32_t acc[4] = {0, 0, 0, 0};
@@ -133,7 +133,7 @@ inline void dot_s8_x4(const std::int8_t* a, const std::int8_t* const* b, std::si
   constexpr std::size_t W = I::size;
   I s0(0), s1(0), s2(0), s3(0);
   for (; k + W <= n; k += W) {
-    const I av = I::load_unaligned(a + k);  // sign-extending loads
+    const I av = I::load_unaligned(a + k);  ///< sign-extending loads
     s0 += av * I::load_unaligned(b[0] + k);
     s1 += av * I::load_unaligned(b[1] + k);
     s2 += av * I::load_unaligned(b[2] + k);
@@ -153,14 +153,14 @@ inline void dot_s8_x4(const std::int8_t* a, const std::int8_t* const* b, std::si
 
 }  // namespace detail
 
-// y (M, N; stride ldy) = sa[m] * sb[n] * (a (M, K) . b (N, K)^T) + bias[n] (bias may be null).
-// a and b are row-major int8 with row strides K. Runs over column blocks on the pool. The
-// portable path: builds without AVX2, and AVX2 builds whose thread scratch cannot hold a panel
-// (integer sums are exact and the float epilogue is the same, so results are identical).
+/// y (M, N; stride ldy) = sa[m] * sb[n] * (a (M, K) . b (N, K)^T) + bias[n] (bias may be null).
+/// a and b are row-major int8 with row strides K. Runs over column blocks on the pool. The
+/// portable path: builds without AVX2, and AVX2 builds whose thread scratch cannot hold a panel
+/// (integer sums are exact and the float epilogue is the same, so results are identical).
 inline void gemm_s8_portable(std::size_t M, std::size_t N, std::size_t K, const std::int8_t* a, const float* sa,
                     const std::int8_t* b, const float* sb, const float* bias, float* y, std::size_t ldy,
                     thread_pool& pool = default_pool()) {
-  constexpr std::size_t block = 64;  // output columns per task
+  constexpr std::size_t block = 64;  ///< output columns per task
   const std::size_t tasks = (N + block - 1) / block;
   pool.parallel_for(tasks, [&](std::size_t t, unsigned) {
     const std::size_t n0 = t * block, n1 = std::min(N, n0 + block);
@@ -187,11 +187,11 @@ inline void gemm_s8_portable(std::size_t M, std::size_t N, std::size_t K, const 
 #if defined(__AVX2__)
 namespace detail {
 
-// The AVX2 path is register-blocked like the float GEMM: a tile of 6 rows x 16 output channels
-// lives in 12 int32 accumulators. For each pair of k, the 16 channels' weights sit in two vectors
-// as int16 pairs (b[n,k], b[n,k+1]) and each row's (a[m,k], a[m,k+1]) is broadcast, so one
-// vpmaddwd (or VNNI vpdpwssd) does 16 multiply-adds. Weights are packed once per 16-channel
-// panel and rows widened once per 6-row group, in the calling thread's scratch.
+/// The AVX2 path is register-blocked like the float GEMM: a tile of 6 rows x 16 output channels
+/// lives in 12 int32 accumulators. For each pair of k, the 16 channels' weights sit in two vectors
+/// as int16 pairs (b[n,k], b[n,k+1]) and each row's (a[m,k], a[m,k+1]) is broadcast, so one
+/// vpmaddwd (or VNNI vpdpwssd) does 16 multiply-adds. Weights are packed once per 16-channel
+/// panel and rows widened once per 6-row group, in the calling thread's scratch.
 constexpr std::size_t s8_mr = 6, s8_nr = 16;
 
 inline __m256i s8_madd(__m256i acc, __m256i a, __m256i b) {
@@ -204,8 +204,8 @@ inline __m256i s8_madd(__m256i acc, __m256i a, __m256i b) {
 #endif
 }
 
-// Channels [n0, n0 + 16) of b (N, K) as int16 k-pairs: pair j holds, for each channel c,
-// (b[n0+c, 2j], b[n0+c, 2j+1]); channels past N and the k past K are zero.
+/// Channels [n0, n0 + 16) of b (N, K) as int16 k-pairs: pair j holds, for each channel c,
+/// (b[n0+c, 2j], b[n0+c, 2j+1]); channels past N and the k past K are zero.
 inline void s8_pack_panel(std::int16_t* dst, const std::int8_t* b, std::size_t N, std::size_t K, std::size_t n0) {
   const std::size_t pairs = (K + 1) / 2, cols = std::min(s8_nr, N - n0);
   std::size_t k = 0;
@@ -225,7 +225,7 @@ inline void s8_pack_panel(std::int16_t* dst, const std::int8_t* b, std::size_t N
         const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
         const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
         const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
-        // u0..u3 hold pairs 0..3 (low lane) and 4..7 (high lane) of channels 0..3; u4..u7 of 4..7.
+        /// u0..u3 hold pairs 0..3 (low lane) and 4..7 (high lane) of channels 0..3; u4..u7 of 4..7.
         const __m256i rows[8] = {_mm256_permute2x128_si256(u0, u4, 0x20), _mm256_permute2x128_si256(u1, u5, 0x20),
                                  _mm256_permute2x128_si256(u2, u6, 0x20), _mm256_permute2x128_si256(u3, u7, 0x20),
                                  _mm256_permute2x128_si256(u0, u4, 0x31), _mm256_permute2x128_si256(u1, u5, 0x31),
@@ -241,7 +241,7 @@ inline void s8_pack_panel(std::int16_t* dst, const std::int8_t* b, std::size_t N
   }
 }
 
-// Rows [m0, m0 + rows) of a (M, K) widened to int16, row stride 2 * pairs (zero padded).
+/// Rows [m0, m0 + rows) of a (M, K) widened to int16, row stride 2 * pairs (zero padded).
 inline void s8_widen_rows(std::int16_t* dst, const std::int8_t* a, std::size_t K, std::size_t pairs,
                           std::size_t m0, std::size_t rows) {
   for (std::size_t r = 0; r < rows; ++r) {
@@ -280,16 +280,16 @@ inline void s8_tile(const std::int16_t* a16, std::size_t lda, const std::int16_t
 
 }  // namespace detail
 
-// y (M, N; stride ldy) = sa[m] * sb[n] * (a (M, K) . b (N, K)^T) + bias[n] (bias may be null).
-// a and b are row-major int8 with row strides K. Runs over 16-channel panels on the pool.
+/// y (M, N; stride ldy) = sa[m] * sb[n] * (a (M, K) . b (N, K)^T) + bias[n] (bias may be null).
+/// a and b are row-major int8 with row strides K. Runs over 16-channel panels on the pool.
 inline void gemm_s8(std::size_t M, std::size_t N, std::size_t K, const std::int8_t* a, const float* sa,
                     const std::int8_t* b, const float* sb, const float* bias, float* y, std::size_t ldy,
                     thread_pool& pool = default_pool()) {
   using namespace detail;
   const std::size_t pairs = (K + 1) / 2, lda = 2 * pairs;
   const std::size_t panel_elems = pairs * 2 * s8_nr;
-  // All rows are widened once, before the panels, when they fit the scratch beside a panel;
-  // otherwise each panel widens its 6-row groups as it goes.
+  /// All rows are widened once, before the panels, when they fit the scratch beside a panel;
+  /// otherwise each panel widens its 6-row groups as it goes.
   const std::size_t shared_elems = (M * lda + 31) / 32 * 32;
   const bool shared = (shared_elems + panel_elems) * sizeof(std::int16_t) + 64 <= thread_pool::scratch_bytes;
   if ((panel_elems + s8_mr * lda) * sizeof(std::int16_t) + 64 > thread_pool::scratch_bytes)
@@ -346,7 +346,7 @@ inline void gemm_s8(std::size_t M, std::size_t N, std::size_t K, const std::int8
   });
 }
 #else
-// y (M, N; stride ldy) = sa[m] * sb[n] * (a (M, K) . b (N, K)^T) + bias[n] (bias may be null).
+/// y (M, N; stride ldy) = sa[m] * sb[n] * (a (M, K) . b (N, K)^T) + bias[n] (bias may be null).
 inline void gemm_s8(std::size_t M, std::size_t N, std::size_t K, const std::int8_t* a, const float* sa,
                     const std::int8_t* b, const float* sb, const float* bias, float* y, std::size_t ldy,
                     thread_pool& pool = default_pool()) {

@@ -13,8 +13,8 @@ CTFORMER_KERNELS_BEGIN
 
 namespace ctformer::kernels {
 
-// Rows are walked one batch at a time with a padded last batch (see simd.hpp), so a row's result
-// depends only on its values and C: the same row gives the same bits in any batch of rows.
+/// Rows are walked one batch at a time with a padded last batch (see simd.hpp), so a row's result
+/// depends only on its values and C: the same row gives the same bits in any batch of rows.
 template <class T>
 void layernorm_forward(T* CTFORMER_RESTRICT y, T* mean, T* rstd, const T* CTFORMER_RESTRICT x,
                        const T* w, const T* b, std::size_t rows, std::size_t C, T eps = T(1e-5)) {
@@ -28,7 +28,7 @@ void layernorm_forward(T* CTFORMER_RESTRICT y, T* mean, T* rstd, const T* CTFORM
     const B vm(m);
     B vv(T(0));
     for_each_block<T>(C, [&](std::size_t j, std::size_t count) {
-      const B d = load_n(xr + j, count, m) - vm;  // padding m: d is exactly 0 there
+      const B d = load_n(xr + j, count, m) - vm;  ///< padding m: d is exactly 0 there
       vv = v::fma(d, d, vv);
     });
     const T rs = T(1) / std::sqrt(v::hadd(vv) / T(C) + eps);
@@ -50,7 +50,7 @@ void layernorm_backward(T* CTFORMER_RESTRICT dx, T* CTFORMER_RESTRICT dw, T* CTF
     T* dxr = dx + r * C;
     const T m = mean[r], rs = rstd[r];
     const B vm(m), vr(rs);
-    // Two means over the row: of g = dy * w and of g * n (padding dy = 0 adds nothing).
+    /// Two means over the row: of g = dy * w and of g * n (padding dy = 0 adds nothing).
     B vg(T(0)), vgn(T(0));
     for_each_block<T>(C, [&](std::size_t j, std::size_t count) {
       const B n = (load_n(xr + j, count, m) - vm) * vr;

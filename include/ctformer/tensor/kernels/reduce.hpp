@@ -19,7 +19,7 @@ template <class T>
 T sum(const T* x, std::size_t n) {
   using B = simd<T>;
   constexpr std::size_t W = B::size;
-  B acc0(T(0)), acc1(T(0));  // two chains, for throughput
+  B acc0(T(0)), acc1(T(0));  ///< two chains, for throughput
   std::size_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
     acc0 += B::load_unaligned(x + i);
@@ -29,7 +29,7 @@ T sum(const T* x, std::size_t n) {
   return v::hadd(acc0 + acc1);
 }
 
-// Maximum of x[0:n); -infinity for n == 0. NaN entries are skipped.
+/// Maximum of x[0:n); -infinity for n == 0. NaN entries are skipped.
 template <class T>
 T max(const T* x, std::size_t n) {
   using B = simd<T>;
@@ -63,14 +63,14 @@ T sum_squares(const T* x, std::size_t n) {
   return dot(x, x, n);
 }
 
-// y = a + b (y may alias a or b).
+/// y = a + b (y may alias a or b).
 template <class T>
 void add(T* y, const T* a, const T* b, std::size_t n) {
   using B = simd<T>;
   elementwise(y, n, [](B u, B w) { return u + w; }, a, b);
 }
 
-// y += alpha * x (one fused multiply-add per element)
+/// y += alpha * x (one fused multiply-add per element)
 template <class T>
 void axpy(T* y, T alpha, const T* x, std::size_t n) {
   using B = simd<T>;
@@ -78,7 +78,7 @@ void axpy(T* y, T alpha, const T* x, std::size_t n) {
   elementwise(y, n, [&](B u, B w) { return v::fma(va, u, w); }, x, static_cast<const T*>(y));
 }
 
-// x *= alpha
+/// x *= alpha
 template <class T>
 void scale(T* x, T alpha, std::size_t n) {
   using B = simd<T>;

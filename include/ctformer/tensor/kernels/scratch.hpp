@@ -12,12 +12,12 @@
 
 namespace ctformer::kernels {
 
-// The K blocking of every GEMM: the only blocking size that changes rounding.
+/// The K blocking of every GEMM: the only blocking size that changes rounding.
 inline constexpr std::size_t gemm_kc = 256;
 
-// Scratch for products whose transposed operand has inner dimension up to max_k (inference: the
-// tied LM head's d_model, attention's head size), `cols` columns of it at a time.
-// Never less than one column of a full K block, which any product can then use.
+/// Scratch for products whose transposed operand has inner dimension up to max_k (inference: the
+/// tied LM head's d_model, attention's head size), `cols` columns of it at a time.
+/// Never less than one column of a full K block, which any product can then use.
 template <class T>
 constexpr std::size_t gemm_scratch_bytes(std::size_t max_k, std::size_t cols = 8) {
   const std::size_t k = max_k < gemm_kc ? max_k : gemm_kc;

@@ -54,7 +54,7 @@ CTFORMER_THIRD_PARTY_END
 
 namespace ctformer::kernels {
 
-// A batch of one element with the part of xsimd's batch interface the kernels use.
+/// A batch of one element with the part of xsimd's batch interface the kernels use.
 template <class T>
 struct one_lane {
   using value_type = T;
@@ -89,7 +89,7 @@ inline std::string_view simd_arch_name() { return "scalar"; }
 #else
 template <class T>
 using simd = xsimd::batch<T, xsimd::default_arch>;
-// Name of the SIMD architecture this translation unit was compiled for ("avx2", "neon64", ...).
+/// Name of the SIMD architecture this translation unit was compiled for ("avx2", "neon64", ...).
 inline std::string_view simd_arch_name() { return xsimd::default_arch::name(); }
 #endif
 
@@ -117,9 +117,9 @@ template <class T>
 CTFORMER_INLINE one_lane<T> sqrt(one_lane<T> a) { return std::sqrt(a.x); }
 
 #if !defined(CTFORMER_SIMD_SCALAR)
-// xsimd 8.1 has no AVX-512 kernel for fma / fms: its generic x * y + z is one FMA only where the
-// compiler contracts across inlined calls (GCC does by default, Clang does not), so 512-bit
-// batches call the intrinsics and every compiler rounds once.
+/// xsimd 8.1 has no AVX-512 kernel for fma / fms: its generic x * y + z is one FMA only where the
+/// compiler contracts across inlined calls (GCC does by default, Clang does not), so 512-bit
+/// batches call the intrinsics and every compiler rounds once.
 template <class T, class A>
 CTFORMER_INLINE xsimd::batch<T, A> fma(const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b,
                                        const xsimd::batch<T, A>& c) {
@@ -164,9 +164,9 @@ CTFORMER_INLINE xsimd::batch<T, A> sqrt(const xsimd::batch<T, A>& a) { return xs
 #endif
 }  // namespace v
 
-// Spans are walked one batch at a time; the last partial batch is loaded from a padded copy
-// (fill chosen so that the padding cannot change the result: 0 for sums, -inf for maxima) and
-// stored back through one, so the tail runs the same vector code as the body.
+/// Spans are walked one batch at a time; the last partial batch is loaded from a padded copy
+/// (fill chosen so that the padding cannot change the result: 0 for sums, -inf for maxima) and
+/// stored back through one, so the tail runs the same vector code as the body.
 template <class T>
 CTFORMER_INLINE simd<T> load_n(const T* p, std::size_t count, T fill = T(0)) {
   if constexpr (simd<T>::size == 1) {
@@ -190,7 +190,7 @@ CTFORMER_INLINE void store_n(const simd<T>& x, T* p, std::size_t count) {
     std::copy(buf.begin(), buf.begin() + count, p);
   }
 }
-// f(i, count) for consecutive blocks [i, i + count) of [0, n): count is the width except at the end.
+/// f(i, count) for consecutive blocks [i, i + count) of [0, n): count is the width except at the end.
 template <class T, class F>
 CTFORMER_INLINE void for_each_block(std::size_t n, F&& f) {
   constexpr std::size_t W = simd<T>::size;
@@ -199,13 +199,13 @@ CTFORMER_INLINE void for_each_block(std::size_t n, F&& f) {
   if (i < n) f(i, n - i);
 }
 
-// y[i] = op(in[i]...) for i in [0, n), one batch at a time. y may alias an input.
+/// y[i] = op(in[i]...) for i in [0, n), one batch at a time. y may alias an input.
 template <class T, class Op, class... In>
 CTFORMER_INLINE void elementwise(T* y, std::size_t n, Op op, const In*... in) {
   for_each_block<T>(n, [&](std::size_t i, std::size_t count) { store_n<T>(op(load_n<T>(in + i, count)...), y + i, count); });
 }
 
-// Largest lane (NaN lanes are skipped).
+/// Largest lane (NaN lanes are skipped).
 template <class T>
 CTFORMER_INLINE T hmax(const simd<T>& x) {
   alignas(64) std::array<T, simd<T>::size> lanes;

@@ -15,8 +15,8 @@ CTFORMER_KERNELS_BEGIN
 
 namespace ctformer::kernels {
 
-// Softmax over x[0:n_valid) (scaled by `scale` > 0); y[n_valid:n) = 0. y may alias x.
-// Returns log(sum_j exp(scale * x_j)) over the valid entries (-inf when there are none).
+/// Softmax over x[0:n_valid) (scaled by `scale` > 0); y[n_valid:n) = 0. y may alias x.
+/// Returns log(sum_j exp(scale * x_j)) over the valid entries (-inf when there are none).
 template <class T>
 T softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(1)) {
   using B = simd<T>;
@@ -26,7 +26,7 @@ T softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(
     std::fill(y, y + n, T(0));
     return lowest;
   }
-  // Padding of the last batch is -inf: it never wins the maximum and its exp is exactly 0.
+  /// Padding of the last batch is -inf: it never wins the maximum and its exp is exactly 0.
   B vm(lowest);
   for_each_block<T>(n_valid, [&](std::size_t j, std::size_t count) { vm = v::max(vm, load_n(x + j, count, lowest)); });
   const T shift = hmax(vm) * scale;
@@ -44,8 +44,8 @@ T softmax_row(T* y, const T* x, std::size_t n, std::size_t n_valid, T scale = T(
   return shift + std::log(sum);
 }
 
-// Causal softmax of a (rows, cols) block with row stride ld: row i may see columns
-// [0, i + offset + 1). offset is the number of earlier positions (a KV cache's length).
+/// Causal softmax of a (rows, cols) block with row stride ld: row i may see columns
+/// [0, i + offset + 1). offset is the number of earlier positions (a KV cache's length).
 template <class T>
 void softmax_causal(T* y, const T* x, std::size_t rows, std::size_t cols, std::size_t ld,
                     std::size_t offset = 0, T scale = T(1)) {
@@ -53,8 +53,8 @@ void softmax_causal(T* y, const T* x, std::size_t rows, std::size_t cols, std::s
     softmax_row(y + i * ld, x + i * ld, cols, std::min(cols, i + offset + 1), scale);
 }
 
-// Softmax over x[0:n) where key_mask[j] == 0 marks a padded key that must get zero weight.
-// valid_limit additionally hides entries j >= valid_limit (a causal limit), pass n for none.
+/// Softmax over x[0:n) where key_mask[j] == 0 marks a padded key that must get zero weight.
+/// valid_limit additionally hides entries j >= valid_limit (a causal limit), pass n for none.
 template <class T, class M>
 void softmax_row_masked(T* y, const T* x, std::size_t n, const M* key_mask,
                         std::size_t valid_limit, T scale = T(1)) {
@@ -82,8 +82,8 @@ void softmax_row_masked(T* y, const T* x, std::size_t n, const M* key_mask,
   std::fill(y + valid_limit, y + n, T(0));
 }
 
-// dx (+)= y * (dy - <y, dy>) over one row of length n; entries with y == 0 get nothing.
-// dx may alias dy.
+/// dx (+)= y * (dy - <y, dy>) over one row of length n; entries with y == 0 get nothing.
+/// dx may alias dy.
 template <class T>
 void softmax_backward_row(T* dx, const T* y, const T* dy, std::size_t n, bool accumulate = true,
                           T scale = T(1)) {
