@@ -25,33 +25,40 @@ namespace ctformer {
 /// metal. Value-initialised like xtensor_fixed is not: static storage zeroes it anyway.
 template <class T, std::size_t... D>
 struct fixed_array {
-  using value_type = T;
-  using size_type = std::size_t;
-  static constexpr std::size_t rank = sizeof...(D);
-  static constexpr std::size_t count = (std::size_t{1} * ... * D);
-  using shape_type = std::array<std::size_t, rank>;
-  static constexpr shape_type shape_v{D...};
+  using value_type = T;  ///< element type
+  using size_type = std::size_t;  ///< index type
+  static constexpr std::size_t rank = sizeof...(D);  ///< number of dimensions
+  static constexpr std::size_t count = (std::size_t{1} * ... * D);  ///< number of elements, Π D
+  using shape_type = std::array<std::size_t, rank>;  ///< type of shape()
+  static constexpr shape_type shape_v{D...};  ///< the shape (D...)
 
-  alignas(16) T storage[count];
+  alignas(16) T storage[count];  ///< the elements, row-major
 
-  constexpr T* data() noexcept { return storage; }
-  constexpr const T* data() const noexcept { return storage; }
+  constexpr T* data() noexcept { return storage; }  ///< pointer to the first element
+  constexpr const T* data() const noexcept { return storage; }  ///< pointer to the first element
+  /// Number of elements, Π D.
   static constexpr std::size_t size() noexcept { return count; }
+  /// Number of dimensions.
   static constexpr std::size_t dimension() noexcept { return rank; }
+  /// The shape (D...).
   static constexpr const shape_type& shape() noexcept { return shape_v; }
+  /// Extent of dimension i.
   static constexpr std::size_t shape(std::size_t i) noexcept { return shape_v[i]; }
-  constexpr T* begin() noexcept { return storage; }
-  constexpr T* end() noexcept { return storage + count; }
-  constexpr const T* begin() const noexcept { return storage; }
-  constexpr const T* end() const noexcept { return storage + count; }
+  constexpr T* begin() noexcept { return storage; }  ///< first element
+  constexpr T* end() noexcept { return storage + count; }  ///< one past the last element
+  constexpr const T* begin() const noexcept { return storage; }  ///< first element
+  constexpr const T* end() const noexcept { return storage + count; }  ///< one past the last element
+  /// Sets every element to v.
   constexpr void fill(const T& v) noexcept {
     for (auto& x : storage) x = v;
   }
+  /// Element access with one index per dimension.
   template <class... I>
     requires(sizeof...(I) == rank)
   constexpr T& operator()(I... idx) noexcept {
     return storage[offset(idx...)];
   }
+  /// Read-only element access with one index per dimension.
   template <class... I>
     requires(sizeof...(I) == rank)
   constexpr const T& operator()(I... idx) const noexcept {
@@ -89,19 +96,23 @@ using tensor4 = tensor<T, D0, D1, D2, D3>;
 /// (Model::params_view) to run on weights without copying them.
 template <class T, std::size_t... D>
 struct const_tensor_ref {
-  using value_type = T;
-  using size_type = std::size_t;
-  static constexpr std::size_t rank = sizeof...(D);
-  static constexpr std::size_t count = (std::size_t{1} * ... * D);
-  using shape_type = std::array<std::size_t, rank>;
-  static constexpr shape_type shape_v{D...};
+  using value_type = T;  ///< element type
+  using size_type = std::size_t;  ///< index type
+  static constexpr std::size_t rank = sizeof...(D);  ///< number of dimensions
+  static constexpr std::size_t count = (std::size_t{1} * ... * D);  ///< number of elements, Π D
+  using shape_type = std::array<std::size_t, rank>;  ///< type of shape()
+  static constexpr shape_type shape_v{D...};  ///< the shape (D...)
 
-  const T* ptr = nullptr;
+  const T* ptr = nullptr;  ///< first element of the row-major data
 
-  constexpr const T* data() const noexcept { return ptr; }
+  constexpr const T* data() const noexcept { return ptr; }  ///< pointer to the first element
+  /// Number of elements, Π D.
   static constexpr std::size_t size() noexcept { return count; }
+  /// Number of dimensions.
   static constexpr std::size_t dimension() noexcept { return rank; }
+  /// The shape (D...).
   static constexpr const shape_type& shape() noexcept { return shape_v; }
+  /// Read-only element access with one index per dimension.
   template <class... I>
     requires(sizeof...(I) == rank)
   constexpr const T& operator()(I... idx) const noexcept {
@@ -155,11 +166,12 @@ class tensor_view {
   static_assert(sizeof...(D) >= 1, "ctformer: a tensor_view needs at least one dimension");
 
  public:
-  using element_type = T;
-  using value_type = std::remove_const_t<T>;
-  static constexpr std::size_t rank = sizeof...(D);
-  static constexpr std::size_t size = product_v<D...>;
-  static constexpr std::array<std::size_t, rank> shape{D...};
+  using element_type = T;  ///< T, possibly const
+  using value_type = std::remove_const_t<T>;  ///< T without const
+  static constexpr std::size_t rank = sizeof...(D);  ///< number of dimensions
+  static constexpr std::size_t size = product_v<D...>;  ///< number of elements, Π D
+  static constexpr std::array<std::size_t, rank> shape{D...};  ///< the shape (D...)
+  /// Row-major strides in elements: strides[i] is the product of the dimensions after i.
   static constexpr std::array<std::size_t, rank> strides = [] {
     std::array<std::size_t, rank> s{};
     std::size_t acc = 1;
@@ -171,6 +183,7 @@ class tensor_view {
   }();
 
   constexpr tensor_view() noexcept = default;
+  /// View of the Π D elements starting at data.
   constexpr explicit tensor_view(T* data) noexcept : data_(data) {}
 
   /// Views of owning tensors: the shapes must agree exactly.
@@ -180,6 +193,7 @@ class tensor_view {
       : data_(t.data()) {
     detail::require_same_shape<detail::dims<D...>, detail::dims<E...>>();
   }
+  /// Read-only view of a const owning tensor: the shapes must agree exactly.
   template <class U, std::size_t... E>
     requires(std::is_same_v<std::remove_const_t<T>, U> && std::is_const_v<T>)
   constexpr tensor_view(const fixed_array<U, E...>& t) noexcept  // NOLINT
@@ -209,9 +223,9 @@ class tensor_view {
     detail::require_same_shape<detail::dims<D...>, detail::dims<E...>>();
   }
 
-  constexpr T* data() const noexcept { return data_; }
-  constexpr T* begin() const noexcept { return data_; }
-  constexpr T* end() const noexcept { return data_ + size; }
+  constexpr T* data() const noexcept { return data_; }  ///< pointer to the first element
+  constexpr T* begin() const noexcept { return data_; }  ///< first element
+  constexpr T* end() const noexcept { return data_ + size; }  ///< one past the last element
 
   /// Element access with one index per dimension.
   template <class... I>
@@ -238,6 +252,7 @@ class tensor_view {
     static_assert(product_v<E...> == size, "ctformer: reshape must keep the number of elements");
     return tensor_view<T, E...>(data_);
   }
+  /// The same elements as a rank-1 view of length Π D.
   constexpr tensor_view<T, size> flat() const noexcept { return tensor_view<T, size>(data_); }
 
   /// Rows [Start, Start + Count) of the first axis, as a view of the same rank.
@@ -310,17 +325,21 @@ constexpr tensor_view<const T, D...> view_of(
 template <class T, std::size_t R, std::size_t C>
 class strided_view {
  public:
-  static constexpr std::size_t rows = R;
-  static constexpr std::size_t cols = C;
+  static constexpr std::size_t rows = R;  ///< number of rows R
+  static constexpr std::size_t cols = C;  ///< number of columns C
+  /// Block whose row r starts at data + r * ld.
   constexpr strided_view(T* data, std::size_t ld) noexcept : data_(data), ld_(ld) {}
+  /// Mutable view -> read-only view.
   template <class U>
     requires std::is_same_v<T, const U>
   constexpr strided_view(strided_view<U, R, C> o) noexcept  // NOLINT
       : data_(o.data()), ld_(o.ld()) {}
-  constexpr T* data() const noexcept { return data_; }
+  constexpr T* data() const noexcept { return data_; }  ///< pointer to element (0, 0)
+  /// leading dimension: elements between the starts of consecutive rows
   constexpr std::size_t ld() const noexcept { return ld_; }
+  /// element (r, c)
   constexpr T& operator()(std::size_t r, std::size_t c) const noexcept { return data_[r * ld_ + c]; }
-  constexpr T* row(std::size_t r) const noexcept { return data_ + r * ld_; }
+  constexpr T* row(std::size_t r) const noexcept { return data_ + r * ld_; }  ///< pointer to the start of row r
 
  private:
   T* data_;

@@ -38,21 +38,27 @@ namespace ctformer {
 /// One thread: every task runs inline, in order, on the caller, with one static scratch buffer.
 class thread_pool {
  public:
-  static constexpr std::size_t scratch_bytes = CTFORMER_SCRATCH_BYTES;
-  static constexpr unsigned max_threads = 1;
+  static constexpr std::size_t scratch_bytes = CTFORMER_SCRATCH_BYTES;  ///< bytes of the one static scratch buffer
+  static constexpr unsigned max_threads = 1;  ///< always 1
   struct process_wide {};
 
+  /// A pool of one thread, whatever the count asked for.
   explicit thread_pool(unsigned = 1) {}
+  /// The process-wide pool; the same one thread.
   thread_pool(unsigned, process_wide) {}
   thread_pool(const thread_pool&) = delete;
   thread_pool& operator=(const thread_pool&) = delete;
 
+  /// Always 1.
   unsigned size() const noexcept { return 1; }
+  /// Does nothing: there is only one thread.
   void resize(unsigned) {}
+  /// The one static scratch buffer of scratch_bytes bytes.
   std::byte* scratch() noexcept {
     alignas(64) static std::byte buffer[scratch_bytes];
     return buffer;
   }
+  /// Runs fn(task, 0) for task in [0, tasks), in order, on the caller.
   template <class F>
   void parallel_for(std::size_t tasks, F&& fn) {
     for (std::size_t t = 0; t < tasks; ++t) fn(t, 0u);

@@ -42,20 +42,24 @@ constexpr std::string_view role_name(role r) noexcept {
 /// the stack; str() or format() join them only when a caller wants text.
 class tensor_info {
  public:
-  static constexpr int max_depth = 8;
+  static constexpr int max_depth = 8;  ///< deepest nesting of parts kept
 
-  ctformer::role role = ctformer::role::weight;
+  ctformer::role role = ctformer::role::weight;  ///< of the tensor: weight, bias, norm or embedding
   /// Index of the enclosing block in the outermost array (the layer), or -1.
   int layer = -1;
   /// The field's flag:: bits (hf_transposed, residual_proj).
   unsigned flags = 0;
+  /// True if flags holds flag::hf_transposed.
   bool hf_transposed() const noexcept { return flags & flag::hf_transposed; }
+  /// True if flags holds flag::residual_proj.
   bool residual_proj() const noexcept { return flags & flag::residual_proj; }
 
+  /// The dotted name as a string ("h.3.attn.c_attn.weight").
   std::string str() const {
     char buf[256];
     return std::string(format(buf));
   }
+  /// Writes the dotted name into buf (truncated to N - 1 characters) and returns a view of it.
   template <std::size_t N>
   std::string_view format(char (&buf)[N]) const noexcept {
     std::size_t pos = 0;
@@ -73,6 +77,7 @@ class tensor_info {
     buf[pos < N ? pos : N - 1] = '\0';
     return std::string_view(buf, pos);
   }
+  /// True if the dotted name begins with prefix.
   bool starts_with(std::string_view prefix) const {
     return std::string_view(str()).substr(0, prefix.size()) == prefix;
   }
@@ -83,7 +88,9 @@ class tensor_info {
     index_[depth_] = index;
     ++depth_;
   }
+  /// Internal: removes the innermost part.
   void pop() noexcept { --depth_; }
+  /// Number of parts currently pushed.
   int depth() const noexcept { return depth_; }
 
  private:
@@ -94,24 +101,27 @@ class tensor_info {
 
 // ---- field descriptors ----------------------------------------------------------------
 
+/// Describes one tensor member of S: its name, member pointer, role and flag:: bits.
 template <class S, class M>
 struct tensor_field {
-  const char* name;
-  M S::*member;
-  ctformer::role role;
-  unsigned flags;
+  const char* name;  ///< name of the tensor in checkpoints
+  M S::*member;  ///< the member of S
+  ctformer::role role;  ///< weight, bias, norm or embedding
+  unsigned flags;  ///< flag:: bits (hf_transposed, residual_proj)
 };
 
+/// Describes a nested params struct member of S, whose tensor names get prefix.
 template <class S, class M>
 struct struct_field {
   const char* prefix;  ///< ends with '.' unless empty
-  M S::*member;
+  M S::*member;  ///< the member of S
 };
 
+/// Describes a std::array member of S, element i named prefix + (first + i) + ".".
 template <class S, class M, std::size_t N>
 struct array_field {
   const char* prefix;  ///< "h." -> "h.0.", "h.1.", ...
-  std::array<M, N> S::*member;
+  std::array<M, N> S::*member;  ///< the member of S
   int first;           ///< the index of element 0 ("h.7." for the last block of a fine-tuned tail)
 };
 

@@ -17,10 +17,10 @@ namespace ctformer::kernels {
 /// size are formed in double and rounded once to T, like torch.optim does.
 template <class T>
 struct adamw_step {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
+  double lr = 1e-3;  ///< learning rate
+  double beta1 = 0.9;  ///< decay rate of the first-moment average
+  double beta2 = 0.999;  ///< decay rate of the second-moment average
+  double eps = 1e-8;  ///< added to sqrt(v-hat) in the denominator
   double weight_decay = 0.01;  ///< decoupled (AdamW)
   long step = 1;               ///< 1-based, as PyTorch counts after its increment
   double l2 = 0;               ///< coupled L2 decay added to the gradient (Adam's weight_decay)

@@ -57,29 +57,31 @@ namespace ctformer::kernels {
 /// A batch of one element with the part of xsimd's batch interface the kernels use.
 template <class T>
 struct one_lane {
-  using value_type = T;
-  static constexpr std::size_t size = 1;
-  T x;
+  using value_type = T;  ///< element type
+  static constexpr std::size_t size = 1;  ///< lanes per batch (always 1)
+  T x;  ///< the one element
 
   one_lane() = default;
-  constexpr one_lane(T v) : x(v) {}  // broadcast, as xsimd's batch(T)
+  constexpr one_lane(T v) : x(v) {}  ///< broadcast, as xsimd's batch(T)
+  /// Reads one element from p, converted to T.
   template <class U>
   static one_lane load_unaligned(const U* p) { return one_lane(T(*p)); }
+  /// Reads one element from p, converted to T (alignment is irrelevant for one lane).
   template <class U>
   static one_lane load_aligned(const U* p) { return one_lane(T(*p)); }
-  void store_unaligned(T* p) const { *p = x; }
-  void store_aligned(T* p) const { *p = x; }
+  void store_unaligned(T* p) const { *p = x; }  ///< writes the element to p
+  void store_aligned(T* p) const { *p = x; }  ///< writes the element to p
 
-  friend one_lane operator+(one_lane a, one_lane b) { return a.x + b.x; }
-  friend one_lane operator-(one_lane a, one_lane b) { return a.x - b.x; }
-  friend one_lane operator*(one_lane a, one_lane b) { return a.x * b.x; }
-  friend one_lane operator/(one_lane a, one_lane b) { return a.x / b.x; }
-  friend one_lane operator-(one_lane a) { return -a.x; }
-  one_lane& operator+=(one_lane b) { x = x + b.x; return *this; }
-  one_lane& operator-=(one_lane b) { x = x - b.x; return *this; }
-  one_lane& operator*=(one_lane b) { x = x * b.x; return *this; }
-  friend bool operator>(one_lane a, one_lane b) { return a.x > b.x; }
-  friend bool operator<(one_lane a, one_lane b) { return a.x < b.x; }
+  friend one_lane operator+(one_lane a, one_lane b) { return a.x + b.x; }  ///< elementwise sum
+  friend one_lane operator-(one_lane a, one_lane b) { return a.x - b.x; }  ///< elementwise difference
+  friend one_lane operator*(one_lane a, one_lane b) { return a.x * b.x; }  ///< elementwise product
+  friend one_lane operator/(one_lane a, one_lane b) { return a.x / b.x; }  ///< elementwise quotient
+  friend one_lane operator-(one_lane a) { return -a.x; }  ///< negation
+  one_lane& operator+=(one_lane b) { x = x + b.x; return *this; }  ///< adds b in place
+  one_lane& operator-=(one_lane b) { x = x - b.x; return *this; }  ///< subtracts b in place
+  one_lane& operator*=(one_lane b) { x = x * b.x; return *this; }  ///< multiplies by b in place
+  friend bool operator>(one_lane a, one_lane b) { return a.x > b.x; }  ///< elementwise greater-than
+  friend bool operator<(one_lane a, one_lane b) { return a.x < b.x; }  ///< elementwise less-than
 };
 
 #if defined(CTFORMER_SIMD_SCALAR)
