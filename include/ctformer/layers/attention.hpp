@@ -22,36 +22,38 @@ namespace ctformer {
 /// Where Q, K and V live: row r of head h starts at ptr + r * ld + h * D. Rows are (b, s) pairs.
 template <class T>
 struct qkv_ptrs {
-  const T* q;
-  std::size_t ldq;
-  const T* k;
-  std::size_t ldk;
-  const T* v;
-  std::size_t ldv;
+  const T* q;  ///< queries
+  std::size_t ldq;  ///< elements between consecutive rows of q
+  const T* k;  ///< keys
+  std::size_t ldk;  ///< elements between consecutive rows of k
+  const T* v;  ///< values
+  std::size_t ldv;  ///< elements between consecutive rows of v
 };
+/// Where the gradients of Q, K and V go, laid out as in qkv_ptrs.
 template <class T>
 struct dqkv_ptrs {
-  T* q;
-  std::size_t ldq;
-  T* k;
-  std::size_t ldk;
-  T* v;
-  std::size_t ldv;
+  T* q;  ///< gradient of the queries
+  std::size_t ldq;  ///< elements between consecutive rows of q
+  T* k;  ///< gradient of the keys
+  std::size_t ldk;  ///< elements between consecutive rows of k
+  T* v;  ///< gradient of the values
+  std::size_t ldv;  ///< elements between consecutive rows of v
 };
 
+/// Which keys each query may attend to: a key padding mask, causality, and a KV-cache offset.
 struct attention_mask {
   const std::int32_t* keys = nullptr;  ///< (B, Sk): 1 real key, 0 padding; null means all real
-  bool causal = false;
+  bool causal = false;  ///< query i attends only to keys up to i + offset
   std::size_t offset = 0;  ///< earlier positions already in a KV cache (causal limit i + offset)
 };
 
 /// Dropout on the attention probabilities, when the model has any.
 template <class T>
 struct attention_dropout {
-  float p = 0.0f;
+  float p = 0.0f;  ///< dropout probability on the attention probabilities
   T* mask = nullptr;     ///< (B, H, Sq, Sk) multipliers, written in forward
   T* dropped = nullptr;  ///< (B, H, Sq, Sk) A * mask, the matrix that multiplies V
-  std::uint64_t site = 0;
+  std::uint64_t site = 0;  ///< distinct per attention call, for the dropout random stream
 };
 
 /// y (B*Sq, H*D) = attention; att (B, H, Sq, Sk) caches the probabilities for backward.
@@ -141,10 +143,10 @@ void attention_backward(const dqkv_ptrs<T>& d, T* datt, const T* dy, const T* at
 template <class T, std::size_t Ctx, std::size_t H, std::size_t D, std::size_t MaxPiece>
 struct cached_self_attention {
   static_assert(std::has_single_bit(MaxPiece), "ctformer: attention pieces are powers of two");
-  T* keys;
-  T* values;
-  const std::size_t* row_of;
-  const std::size_t* pos_of;
+  T* keys;  ///< one layer's cached keys (sequences, Ctx, C)
+  T* values;  ///< one layer's cached values (sequences, Ctx, C)
+  const std::size_t* row_of;  ///< row_of[r]: the sequence of row r
+  const std::size_t* pos_of;  ///< pos_of[r]: the position of row r in its sequence
 
   template <class Cache>
   void operator()(T* y, Cache& c, std::size_t n) const {

@@ -30,29 +30,39 @@ enum class family : unsigned char { gpt2, bert, bart };
 template <class T, std::size_t C, std::size_t F, family Fam, bool Cross,
           template <class, std::size_t...> class Tn = tensor>
 struct block_params {
-  static constexpr family fam = Fam;
+  static constexpr family fam = Fam;  ///< the checkpoint layout (names and weight orientation) the block follows
+  /// q, k and v are one (C, 3C) linear layer (GPT-2), else three (C, C) ones
   static constexpr bool fused_qkv = Fam == family::gpt2;
-  static constexpr bool cross = Cross;
+  static constexpr bool cross = Cross;  ///< has cross-attention over an encoder output (decoder blocks of seq2seq)
   /// GPT-2 stores (in, out) like ctformer (Conv1D); BERT and BART use nn.Linear, (out, in).
   /// Residual projections (the attention output and fc2) also carry GPT-2's init scaling flag.
   static constexpr unsigned linear_flags = Fam == family::gpt2 ? flag::none : flag::hf_transposed;
+  /// flags of the residual projections (proj, xproj, fc2)
   static constexpr unsigned residual_flags = linear_flags | flag::residual_proj;
 
-  layernorm_params<T, C, Tn> ln1;
+  layernorm_params<T, C, Tn> ln1;  ///< LayerNorm of the attention sub-layer
   [[no_unique_address]] maybe<fused_qkv, linear_params<T, C, 3 * C, linear_flags, Tn>> qkv;  ///< q|k|v fused
+  /// query projection (unfused families)
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> q;
+  /// key projection (unfused families)
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> k;
+  /// value projection (unfused families)
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> v;
-  linear_params<T, C, C, residual_flags, Tn> proj;
-  [[no_unique_address]] maybe<Cross, layernorm_params<T, C, Tn>> lnx;
+  linear_params<T, C, C, residual_flags, Tn> proj;  ///< attention output projection
+  [[no_unique_address]] maybe<Cross, layernorm_params<T, C, Tn>> lnx;  ///< LayerNorm of the cross-attention sub-layer
+  /// cross-attention query projection
   [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xq;
+  /// cross-attention key projection (of the encoder output)
   [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xk;
+  /// cross-attention value projection (of the encoder output)
   [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xv;
+  /// cross-attention output projection
   [[no_unique_address]] maybe<Cross, linear_params<T, C, C, residual_flags, Tn>> xproj;
-  layernorm_params<T, C, Tn> ln2;
-  linear_params<T, C, F, linear_flags, Tn> fc;
-  linear_params<T, F, C, residual_flags, Tn> fc2;
+  layernorm_params<T, C, Tn> ln2;  ///< LayerNorm of the feed-forward sub-layer
+  linear_params<T, C, F, linear_flags, Tn> fc;  ///< feed-forward input layer (C -> F)
+  linear_params<T, F, C, residual_flags, Tn> fc2;  ///< feed-forward output layer (F -> C)
 
+  /// Checkpoint names of the members, in the family's layout.
   static constexpr auto fields() {
     using S = block_params;
     if constexpr (Fam == family::gpt2) {
@@ -91,14 +101,17 @@ template <class T_, std::size_t B_, std::size_t S_, std::size_t C_, std::size_t 
           norm_placement Norm_, ctformer::activation Act_, bool Causal_, bool Cross_,
           std::size_t Ssrc_, bool Dropout_, std::size_t Skv_ = 0, bool Int8_ = false>
 struct block_spec {
-  using T = T_;
-  static constexpr std::size_t B = B_, S = S_, C = C_, F = F_, H = H_, D = C_ / H_, BS = B_ * S_;
+  using T = T_;  ///< scalar type
+  /// Sizes: B sequences, S rows each, d_model C, FFN width F, H heads of width D = C / H.
+  static constexpr std::size_t B = B_, S = S_, C = C_, F = F_, H = H_, D = C_ / H_, BS = B_ * S_;  ///< B * S
+  /// encoder rows per sequence for cross-attention, 1 without it
   static constexpr std::size_t Ssrc = Cross_ ? Ssrc_ : 1;
-  static constexpr std::size_t Skv = Skv_ ? Skv_ : S_;
-  static constexpr norm_placement norm = Norm_;
-  static constexpr ctformer::activation act = Act_;
-  static constexpr bool causal = Causal_, cross = Cross_, dropout = Dropout_, int8 = Int8_;
-  static constexpr bool pre = Norm_ == norm_placement::pre;
+  static constexpr std::size_t Skv = Skv_ ? Skv_ : S_;  ///< keys per query: Skv_, or S when Skv_ is 0
+  static constexpr norm_placement norm = Norm_;  ///< LayerNorm before or after the residual add
+  static constexpr ctformer::activation act = Act_;  ///< activation of the feed-forward network
+  /// Causal self-attention; has cross-attention; has dropout; int8 linear layers.
+  static constexpr bool causal = Causal_, cross = Cross_, dropout = Dropout_, int8 = Int8_;  ///< int8 linear layers
+  static constexpr bool pre = Norm_ == norm_placement::pre;  ///< norm == norm_placement::pre
   static_assert(C_ % H_ == 0, "ctformer: heads must divide d_model");
 };
 
@@ -106,12 +119,15 @@ struct block_spec {
 /// working buffers of one pass, for inference, shared by all layers).
 template <class Sp>
 struct block_cache {
-  using T = typename Sp::T;
+  using T = typename Sp::T;  ///< scalar type
+  /// Sizes, from Sp.
   static constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, BS = Sp::BS,
-                               Ss = Sp::Ssrc, Sk = Sp::Skv;
-  static constexpr bool pre = Sp::pre, post = !Sp::pre, cross = Sp::cross;
+                               Ss = Sp::Ssrc, Sk = Sp::Skv;  ///< Skv, from Sp
+  /// Norm placement and cross-attention, from Sp.
+  static constexpr bool pre = Sp::pre, post = !Sp::pre, cross = Sp::cross;  ///< cross-attention, from Sp
 
   [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n1;  ///< (BS, C) LN1(x), the attention input
+  /// (BS) mean and reciprocal standard deviation of LN1's input.
   tensor1<T, BS> mean1, rstd1;                             ///< (BS)
   tensor2<T, BS, 3 * C> qkv;                               ///< (BS, 3C) q | k | v
   tensor4<T, B, H, S, Sk> att;                             ///< (B, H, S, Skv) probabilities
@@ -119,35 +135,45 @@ struct block_cache {
   tensor2<T, BS, C> sum1;      ///< (BS, C) x + attn (the residual sum)
   [[no_unique_address]] maybe<post, tensor2<T, BS, C>> s1;              ///< post: LN1(sum1)
   [[no_unique_address]] maybe<cross && pre, tensor2<T, BS, C>> nx;      ///< pre: LNx(sum1)
-  [[no_unique_address]] maybe<cross, tensor1<T, BS>> meanx;
+  [[no_unique_address]] maybe<cross, tensor1<T, BS>> meanx;  ///< (BS) mean of the cross-attention LayerNorm's input
+  /// (BS) reciprocal standard deviation of the cross-attention LayerNorm's input
   [[no_unique_address]] maybe<cross, tensor1<T, BS>> rstdx;
   [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xq;             ///< (BS, C) queries
   [[no_unique_address]] maybe<cross, tensor2<T, B * Ss, 2 * C>> xkv;    ///< (B Ssrc, 2C) k | v
-  [[no_unique_address]] maybe<cross, tensor4<T, B, H, S, Ss>> xatt;
+  [[no_unique_address]] maybe<cross, tensor4<T, B, H, S, Ss>> xatt;  ///< (B, H, S, Ssrc) cross-attention probabilities
+  /// (BS, C) cross-attention output before the projection
   [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xatt_y;
-  [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> sumx;
+  [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> sumx;  ///< (BS, C) the residual sum after cross-attention
   [[no_unique_address]] maybe<cross && post, tensor2<T, BS, C>> sx;     ///< post: LNx(sumx)
   [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n2;  ///< (BS, C) pre: LN2 output, the FFN input
-  tensor1<T, BS> mean2, rstd2;
+  /// (BS) mean and reciprocal standard deviation of LN2's input.
+  tensor1<T, BS> mean2, rstd2;  ///< (BS)
   tensor2<T, BS, F> fc_pre;    ///< (BS, F) before the activation
   tensor2<T, BS, F> fc_act;    ///< (BS, F) after
   [[no_unique_address]] maybe<post, tensor2<T, BS, C>> sum2;  ///< post: the FFN residual sum
   /// Dropout masks (multipliers), only when the model has dropout.
   [[no_unique_address]] maybe<Sp::dropout, tensor2<T, BS, C>> drop1;
+  /// (BS, C) dropout mask of the cross-attention branch
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor2<T, BS, C>> dropx;
+  /// (BS, C) dropout mask of the feed-forward branch
   [[no_unique_address]] maybe<Sp::dropout, tensor2<T, BS, C>> drop2;
+  /// (B, H, S, S) dropout mask of the attention probabilities
   [[no_unique_address]] maybe<Sp::dropout, tensor4<T, B, H, S, S>> att_mask;
+  /// (B, H, S, S) attention probabilities after dropout
   [[no_unique_address]] maybe<Sp::dropout, tensor4<T, B, H, S, S>> att_dropped;
+  /// (B, H, S, Ssrc) dropout mask of the cross-attention probabilities
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor4<T, B, H, S, Ss>> xatt_mask;
+  /// (B, H, S, Ssrc) cross-attention probabilities after dropout
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor4<T, B, H, S, Ss>> xatt_dropped;
   /// int8 linear layers: the activations quantized per row, and their scales.
   [[no_unique_address]] maybe<Sp::int8, tensor2<std::int8_t, BS, (F > C ? F : C)>> xq8;
-  [[no_unique_address]] maybe<Sp::int8, tensor1<float, BS>> xs8;
+  [[no_unique_address]] maybe<Sp::int8, tensor1<float, BS>> xs8;  ///< (BS) scale of each quantized row
 
   /// What each sub-layer reads: the normalized stream (pre-LN) or the stream itself (post-LN).
   const T* attn_input(const T* x) const {
     if constexpr (pre) return n1.data(); else return x;
   }
+  /// The cross-attention sub-layer's input: LNx(sum1) (pre-LN) or s1 (post-LN).
   const T* cross_input() const {
     if constexpr (pre) return nx.data(); else return s1.data();
   }
@@ -159,6 +185,7 @@ struct block_cache {
       if constexpr (pre) return sum1.data(); else return s1.data();
     }
   }
+  /// The FFN's input: LN2's output (pre-LN) or the residual stream (post-LN).
   const T* ffn_input() const {
     if constexpr (pre) return n2.data(); else return ffn_residual();
   }
@@ -167,10 +194,11 @@ struct block_cache {
 /// Backward scratch shared by all blocks of a model (one block runs at a time).
 template <class Sp>
 struct block_scratch {
-  using T = typename Sp::T;
+  using T = typename Sp::T;  ///< scalar type
+  /// Sizes, from Sp.
   static constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, BS = Sp::BS,
-                               Ss = Sp::Ssrc;
-  static constexpr std::size_t Sk = S > Ss ? S : Ss;
+                               Ss = Sp::Ssrc;  ///< Ssrc, from Sp
+  static constexpr std::size_t Sk = S > Ss ? S : Ss;  ///< keys per query in datt: max(S, Ssrc)
   tensor2<T, BS, C> dresid;  ///< (BS, C) gradient of the residual stream between sub-layers
   tensor2<T, BS, C> dwork;   ///< (BS, C) the sub-layer at hand: its LayerNorm's or attention's output
                              /// gradient, then its input's
@@ -179,6 +207,7 @@ struct block_scratch {
   tensor2<T, BS, 3 * C> dqkv;         ///< (BS, 3C)
   tensor2<T, BS, F> dh;               ///< (BS, F)
   tensor4<T, B, H, S, Sk> datt;       ///< (B, H, S, max(S, Ssrc))
+  /// (B Ssrc, 2C) gradient of the cross-attention keys and values
   [[no_unique_address]] maybe<Sp::cross, tensor2<T, B * Ss, 2 * C>> dxkv;
 };
 
@@ -189,7 +218,7 @@ struct block_context {
   const T* enc = nullptr;                  ///< (B Ssrc, C) encoder output (cross blocks)
   const std::int32_t* src_mask = nullptr;  ///< (B, Ssrc) encoder keys
   T* denc = nullptr;                       ///< (B Ssrc, C) gradient of the encoder output (adds)
-  run_mode mode{};
+  run_mode mode{};  ///< training (dropout) or inference
   std::uint64_t site = 0;  ///< distinct per block, for dropout streams
 };
 
@@ -203,12 +232,13 @@ struct block_context {
 /// Self-attention over the block's own B x S rows, causal or not, with a key padding mask.
 template <class Sp>
 struct sequence_self_attention {
-  using T = typename Sp::T;
-  const std::int32_t* key_mask = nullptr;
-  run_mode mode{};
-  float p_drop = 0.0f;
-  std::uint64_t site = 0;
+  using T = typename Sp::T;  ///< scalar type
+  const std::int32_t* key_mask = nullptr;  ///< (B, S) 1 real key, 0 padding; null means all real
+  run_mode mode{};  ///< training (dropout) or inference
+  float p_drop = 0.0f;  ///< dropout probability on the attention probabilities
+  std::uint64_t site = 0;  ///< distinct per block, for dropout streams
 
+  /// Writes the attention output (BS, C) to y from cache.qkv; probabilities go to cache.att.
   void operator()(T* y, block_cache<Sp>& c, std::size_t) const {
     constexpr std::size_t C = Sp::C;
     const qkv_ptrs<T> in{c.qkv.data(), 3 * C, c.qkv.data() + C, 3 * C, c.qkv.data() + 2 * C, 3 * C};
@@ -222,13 +252,14 @@ struct sequence_self_attention {
 /// Cross-attention over an encoder output (B Ssrc, C), projected to keys and values here.
 template <class Sp>
 struct sequence_cross_attention {
-  using T = typename Sp::T;
-  const T* enc = nullptr;
-  const std::int32_t* src_mask = nullptr;
-  run_mode mode{};
-  float p_drop = 0.0f;
-  std::uint64_t site = 0;
+  using T = typename Sp::T;  ///< scalar type
+  const T* enc = nullptr;  ///< (B Ssrc, C) encoder output
+  const std::int32_t* src_mask = nullptr;  ///< (B, Ssrc) 1 real encoder key, 0 padding; null means all real
+  run_mode mode{};  ///< training (dropout) or inference
+  float p_drop = 0.0f;  ///< dropout probability on the attention probabilities
+  std::uint64_t site = 0;  ///< distinct per block, for dropout streams
 
+  /// Projects enc to keys and values, then writes the attention output (BS, C) to y from cache.xq.
   template <class P>
   void operator()(T* y, block_cache<Sp>& c, const P& p, std::size_t) const {
     constexpr std::size_t C = Sp::C, Ss = Sp::Ssrc, B = Sp::B;

@@ -15,9 +15,10 @@ namespace ctformer {
 /// Tn is the storage: tensor (owning) or const_tensor_ref (a view of weights kept elsewhere).
 template <class T, std::size_t C, template <class, std::size_t...> class Tn = tensor>
 struct layernorm_params {
-  static constexpr std::size_t features = C;
+  static constexpr std::size_t features = C;  ///< C, the normalized width
   Tn<T, C> weight;  ///< (C) scale, initialized to 1
   Tn<T, C> bias;    ///< (C) shift, initialized to 0
+  /// Checkpoint names of the members: "weight", "bias".
   static constexpr auto fields() {
     return std::tuple{field("weight", &layernorm_params::weight, role::norm),
                       field("bias", &layernorm_params::bias, role::bias)};
@@ -28,9 +29,11 @@ struct layernorm_params {
 template <class T, std::size_t In, std::size_t Out, unsigned Flags = flag::none,
           template <class, std::size_t...> class Tn = tensor>
 struct linear_params {
-  static constexpr std::size_t in_features = In, out_features = Out;
+  /// Input width In, output width Out.
+  static constexpr std::size_t in_features = In, out_features = Out;  ///< output width Out
   Tn<T, In, Out> weight;  ///< (In, Out)
   Tn<T, Out> bias;        ///< (Out)
+  /// Checkpoint names of the members: "weight", "bias".
   static constexpr auto fields() {
     return std::tuple{field("weight", &linear_params::weight, role::weight, Flags),
                       field("bias", &linear_params::bias, role::bias)};
