@@ -68,13 +68,15 @@ std::size_t count_targets(const seq2seq_batch<B, Ss, St>& b) {
 /// The workspace type a model needs for a batch type.
 template <class Model, class Batch>
 struct workspace_for;
+/// Batches of (B, S) token ids: Model::workspace<B, S>.
 template <class Model, template <std::size_t, std::size_t> class BatchT, std::size_t B, std::size_t S>
 struct workspace_for<Model, BatchT<B, S>> {
-  using type = typename Model::template workspace<B, S>;
+  using type = typename Model::template workspace<B, S>;  ///< Model::workspace<B, S>
 };
+/// Source-target batches: Model::workspace<B, Ss, St>.
 template <class Model, std::size_t B, std::size_t Ss, std::size_t St>
 struct workspace_for<Model, seq2seq_batch<B, Ss, St>> {
-  using type = typename Model::template workspace<B, Ss, St>;
+  using type = typename Model::template workspace<B, Ss, St>;  ///< Model::workspace<B, Ss, St>
 };
 template <class Model, class Batch>
 using workspace_for_t = typename workspace_for<Model, Batch>::type;

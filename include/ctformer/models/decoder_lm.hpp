@@ -28,21 +28,23 @@
 
 namespace ctformer {
 
+/// Decoder-only language model (GPT-2 layout): token and position embeddings, L causal blocks, LM head.
 template <gpt_config Cfg, class T_ = float>
 struct decoder_lm {
-  using T = T_;
-  static constexpr gpt_config config = Cfg;
+  using T = T_;  ///< scalar type of weights and activations
+  static constexpr gpt_config config = Cfg;  ///< the configuration
+  /// Sizes from the config: vocabulary V, context Ctx, d_model C, heads H, FFN width F, layers L.
   static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, H = Cfg.heads,
-                               F = Cfg.d_ff, L = Cfg.layers;
+                               F = Cfg.d_ff, L = Cfg.layers;  ///< number of blocks
   static_assert(detail::check_dims<V, Ctx, C, H, F, Cfg.head_dim>());
   static_assert(L > 0, "ctformer config: layers must be positive");
-  static constexpr bool learned_pos = Cfg.pos == positional::learned;
-  static constexpr bool pre = Cfg.norm == norm_placement::pre;
-  static constexpr bool tied = Cfg.tied_head;
-  static constexpr bool has_dropout = Cfg.dropout > 0.0f;
-  static constexpr T eps = T(Cfg.ln_eps);
+  static constexpr bool learned_pos = Cfg.pos == positional::learned;  ///< learned position table
+  static constexpr bool pre = Cfg.norm == norm_placement::pre;  ///< LayerNorm before each sub-layer, plus a final ln_f
+  static constexpr bool tied = Cfg.tied_head;  ///< the LM head shares wte
+  static constexpr bool has_dropout = Cfg.dropout > 0.0f;  ///< the config's dropout is positive
+  static constexpr T eps = T(Cfg.ln_eps);  ///< LayerNorm epsilon
 
-  using block_type = block_params<T, C, F, family::gpt2, false>;
+  using block_type = block_params<T, C, F, family::gpt2, false>;  ///< one block's parameters
 
   /// The weights, stored by Tn: params owns them (training, fine-tuning); params_view points at
   /// weights kept elsewhere, read-only (an exported header in flash: bind_exported()).
@@ -50,9 +52,10 @@ struct decoder_lm {
   struct params_of {
     Tn<T, V, C> wte;                                                   ///< (V, C)
     [[no_unique_address]] maybe<learned_pos, Tn<T, Ctx, C>> wpe;       ///< (Ctx, C)
-    std::array<block_params<T, C, F, family::gpt2, false, Tn>, L> h;
-    [[no_unique_address]] maybe<pre, layernorm_params<T, C, Tn>> ln_f;
+    std::array<block_params<T, C, F, family::gpt2, false, Tn>, L> h;  ///< (L) the blocks
+    [[no_unique_address]] maybe<pre, layernorm_params<T, C, Tn>> ln_f;  ///< final LayerNorm (pre-LN only)
     [[no_unique_address]] maybe<!tied, Tn<T, C, V>> lm_head;           ///< (C, V); HF stores (V, C)
+    /// Checkpoint names of the members, in GPT-2's layout.
     static constexpr auto fields() {
       using P = params_of;
       return std::tuple_cat(
@@ -64,33 +67,38 @@ struct decoder_lm {
               [] { return field("lm_head.weight", &P::lm_head, role::weight, flag::hf_transposed); }));
     }
   };
-  using params = params_of<tensor>;
-  using params_view = params_of<const_tensor_ref>;
+  using params = params_of<tensor>;  ///< owning weights
+  using params_view = params_of<const_tensor_ref>;  ///< read-only view of weights kept elsewhere
 
   // ---- constexpr figures -------------------------------------------------------------
+  /// Parameters of one block.
   static constexpr std::size_t block_param_count = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C +
                                                    (C * F + F) + (F * C + C);
+  /// Parameters of the whole model.
   static constexpr std::size_t param_count = V * C + (learned_pos ? Ctx * C : 0) + L * block_param_count +
                                              (pre ? 2 * C : 0) + (tied ? 0 : C * V);
   /// nanoGPT's estimate: N excludes position embeddings; attention adds 2 * 2 * T * C per layer.
   static constexpr std::size_t flops_n = param_count - (learned_pos ? Ctx * C : 0);
+  /// Forward FLOPs per token at sequence length seq: 2 N + 4 L seq C.
   static constexpr double forward_flops_per_token(std::size_t seq = Ctx) {
     return 2.0 * double(flops_n) + 4.0 * double(L) * double(seq) * double(C);
   }
+  /// Training (forward and backward) FLOPs per token at sequence length seq: 6 N + 12 L seq C.
   static constexpr double training_flops_per_token(std::size_t seq = Ctx) {
     return 6.0 * double(flops_n) + 12.0 * double(L) * double(seq) * double(C);
   }
   /// Identity for checkpoints: a compile-time signature of the type, and the same in words.
   static constexpr std::uint64_t signature =
       detail::signature_builder{}.add(config_signature(Cfg)).add(std::uint64_t(sizeof(T))).h;
+  /// The model in words: scalar type and config.
   static std::string describe() { return fmt::format("decoder_lm<{}>{}", scalar_name<T>(), ctformer::describe(Cfg)); }
 
   /// Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), L, seed);
   }
-  static constexpr std::size_t weight_bytes = param_count * sizeof(T);
-  static constexpr std::size_t grad_bytes = weight_bytes;
+  static constexpr std::size_t weight_bytes = param_count * sizeof(T);  ///< bytes of the weights
+  static constexpr std::size_t grad_bytes = weight_bytes;  ///< bytes of one gradient
 
   // ---- activations ---------------------------------------------------------------------
   /// Blocks First..L-1 keep what backward needs; blocks before First (frozen when fine-tuning a
@@ -101,34 +109,39 @@ struct decoder_lm {
     static_assert(B > 0 && S > 0, "ctformer: batch and sequence must be positive");
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
     static_assert(First < L, "ctformer: the first trained block must be one of the model's blocks");
+    /// Batch B, sequence S, rows BS = B * S, first trained block First, trained = L - First blocks.
     static constexpr std::size_t batch = B, seq = S, BS = B * S, first = First, trained = L - First;
-    static constexpr bool has_frozen = First > 0;
-    using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, has_dropout>;
-    using batch_type = token_batch<B, S>;
+    static constexpr bool has_frozen = First > 0;  ///< blocks before First run frozen
+    using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, has_dropout>;  ///< the blocks' spec
+    using batch_type = token_batch<B, S>;  ///< the batch type this workspace takes
 
     tensor3<T, trained + 1, BS, C> stream;           ///< inputs of blocks First.. and the last output
-    std::array<block_cache<spec>, trained> cache;
+    std::array<block_cache<spec>, trained> cache;  ///< (trained) the activations of blocks First..L-1
     [[no_unique_address]] maybe<has_frozen, block_cache<spec>> frozen_cache;  ///< blocks < First
     [[no_unique_address]] maybe<has_frozen, tensor2<T, BS, C>> frozen_x;      ///< their other buffer
-    [[no_unique_address]] maybe<has_dropout, tensor2<T, BS, C>> emb_drop;
+    [[no_unique_address]] maybe<has_dropout, tensor2<T, BS, C>> emb_drop;  ///< (BS, C) embedding dropout mask
     [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> xf;  ///< (BS, C) after ln_f
-    [[no_unique_address]] maybe<pre, tensor1<T, BS>> mean_f;
-    [[no_unique_address]] maybe<pre, tensor1<T, BS>> rstd_f;
+    [[no_unique_address]] maybe<pre, tensor1<T, BS>> mean_f;  ///< (BS) mean of ln_f's input
+    [[no_unique_address]] maybe<pre, tensor1<T, BS>> rstd_f;  ///< (BS) reciprocal standard deviation of ln_f's input
     tensor2<T, BS, V> logits;                        ///< (BS, V) logits -> probabilities -> dlogits
     tensor1<T, BS> row_loss;                         ///< (BS)
-    block_scratch<spec> scratch;
+    block_scratch<spec> scratch;  ///< backward scratch shared by the blocks
+    /// Gradients of the residual stream (two buffers, swapped per block).
     tensor2<T, BS, C> dstream, dprev;                ///< (BS, C)
     const std::int32_t* key_mask = nullptr;          ///< of the last forward (null: no padding)
 
     /// The input of block l >= First (l = L: the last block's output).
     T* input(std::size_t l) { return stream.data() + (l - First) * BS * C; }
+    /// The input of block l >= First (l = L: the last block's output), read-only.
     const T* input(std::size_t l) const { return stream.data() + (l - First) * BS * C; }
+    /// The last hidden state (BS, C): ln_f's output (pre-LN) or the last block's output.
     const T* final_hidden() const {
       if constexpr (pre) return xf.data(); else return input(L);
     }
   };
   template <std::size_t B, std::size_t S>
   struct workspace : basic_workspace<B, S, 0> {};
+  /// Bytes of a training workspace for B sequences of S tokens.
   template <std::size_t B, std::size_t S>
   static constexpr std::size_t activation_bytes = sizeof(workspace<B, S>);
 
@@ -145,6 +158,7 @@ struct decoder_lm {
       block_forward<Sp>(stream(l + 1), stream(l), n, h[l - lo], cache(l), source(l), no_cross_attention{}, mode,
                         Cfg.dropout, l + 1, eps);
   }
+  /// layers_forward over all L blocks of p.
   template <class Sp, class P, class Stream, class Cache, class Source>
   static void blocks_forward(const P& p, std::size_t n, Stream&& stream, Cache&& cache, Source&& source,
                              const run_mode& mode) {
@@ -294,6 +308,7 @@ struct decoder_lm {
                                     label_smoothing);
   }
 
+  /// forward(), then loss(): the mean cross-entropy over the targets.
   template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
   static loss_value forward_loss(const params& p, workspace<B, S>& ws, const token_batch<Bb, Sb>& batch,
                                  const run_mode& mode = {}, T label_smoothing = T(0)) {
@@ -333,17 +348,20 @@ struct decoder_lm {
   template <std::size_t First>
   struct tail {
     static_assert(First < L, "ctformer: tail<First>: First must name one of the model's blocks");
-    using T = decoder_lm::T;
-    using model = decoder_lm;
-    static constexpr std::size_t first = First, trained = L - First;
+    using T = decoder_lm::T;  ///< scalar type
+    using model = decoder_lm;  ///< the whole model
+    /// Index of the first trained block; trained = L - First blocks.
+    static constexpr std::size_t first = First, trained = L - First;  ///< blocks trained
 
+    /// The trainable tensors: blocks First..L-1, ln_f and an untied head.
     struct params {
       std::array<block_type, trained> h;                             ///< blocks First..L-1
-      [[no_unique_address]] maybe<pre, layernorm_params<T, C>> ln_f;
+      [[no_unique_address]] maybe<pre, layernorm_params<T, C>> ln_f;  ///< final LayerNorm (pre-LN only)
       [[no_unique_address]] maybe<!tied, tensor<T, C, V>> lm_head;   ///< (C, V)
       /// The whole model's weights, of which the frozen part is read (not a tensor: for_each_tensor
       /// does not visit it; in gradients and optimizer state it stays null).
       const params_view* base = nullptr;
+      /// Checkpoint names of the members, blocks numbered from First.
       static constexpr auto fields() {
         using P = params;
         return std::tuple_cat(
@@ -353,10 +371,13 @@ struct decoder_lm {
                 [] { return field("lm_head.weight", &P::lm_head, role::weight, flag::hf_transposed); }));
       }
     };
+    /// Parameters of the trained part.
     static constexpr std::size_t param_count =
         trained * block_param_count + (pre ? 2 * C : 0) + (tied ? 0 : C * V);
+    /// Compile-time signature: the model's and First.
     static constexpr std::uint64_t signature =
         detail::signature_builder{}.add(decoder_lm::signature).add(std::uint64_t(First)).h;
+    /// The model in words, with First.
     static std::string describe() { return fmt::format("{}::tail<{}>", decoder_lm::describe(), First); }
     /// A fresh tail (the config's scheme; the values the whole model's init gives these tensors).
     static void init(params& tp, std::uint64_t seed) { initialize(tp, Cfg.init, double(Cfg.init_std), L, seed); }
@@ -406,6 +427,7 @@ struct decoder_lm {
         head_forward(tp.ln_f, tp.lm_head.data(), ws);
     }
 
+    /// forward(), then loss(): the mean cross-entropy over the targets.
     template <std::size_t B, std::size_t S, std::size_t Bb, std::size_t Sb>
     static loss_value forward_loss(const params& tp, workspace<B, S>& ws, const token_batch<Bb, Sb>& batch,
                                    const run_mode& mode = {}, T label_smoothing = T(0)) {

@@ -31,18 +31,20 @@ namespace ctformer {
 /// The encoder's body (embeddings, layers), outside encoder<> so its type ignores the head.
 template <bert_config Cfg, class T>
 struct encoder_body_params {
+  /// Sizes from the config: vocabulary V, context Ctx, d_model C, FFN width F, layers L.
   static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, F = Cfg.d_ff, L = Cfg.layers,
-                             TV = Cfg.type_vocab;
-  static constexpr bool learned_pos = Cfg.pos == positional::learned;
-  static constexpr bool pre = Cfg.norm == norm_placement::pre;
-  using layer_type = block_params<T, C, F, family::bert, false>;
+                             TV = Cfg.type_vocab;  ///< token types
+  static constexpr bool learned_pos = Cfg.pos == positional::learned;  ///< learned position table
+  static constexpr bool pre = Cfg.norm == norm_placement::pre;  ///< LayerNorm before each sub-layer, plus a final one
+  using layer_type = block_params<T, C, F, family::bert, false>;  ///< one layer's parameters
 
   tensor2<T, V, C> word;                                                 ///< (V, C)
   [[no_unique_address]] maybe<learned_pos, tensor2<T, Ctx, C>> position;  ///< (Ctx, C)
   tensor2<T, TV, C> token_type;                                          ///< (TV, C)
-  layernorm_params<T, C> emb_ln;
-  std::array<layer_type, L> layer;
-  [[no_unique_address]] maybe<pre, layernorm_params<T, C>> final_ln;
+  layernorm_params<T, C> emb_ln;  ///< LayerNorm after the embedding sum
+  std::array<layer_type, L> layer;  ///< (L) the layers
+  [[no_unique_address]] maybe<pre, layernorm_params<T, C>> final_ln;  ///< final LayerNorm (pre-LN only)
+  /// Checkpoint names of the members, in BERT's layout.
   static constexpr auto fields() {
     using P = encoder_body_params;
     return std::tuple_cat(
@@ -55,52 +57,64 @@ struct encoder_body_params {
   }
 };
 
+/// Encoder (BERT-like) with a task head: embeddings, L bidirectional layers, then Head.
 template <bert_config Cfg, class Head = mlm, class T_ = float>
 struct encoder {
-  using T = T_;
-  static constexpr bert_config config = Cfg;
+  using T = T_;  ///< scalar type of weights and activations
+  static constexpr bert_config config = Cfg;  ///< the configuration
+  /// Sizes from the config: vocabulary V, context Ctx, d_model C, heads H, FFN width F, layers L.
   static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, H = Cfg.heads,
-                               F = Cfg.d_ff, L = Cfg.layers, TV = Cfg.type_vocab;
+                               F = Cfg.d_ff, L = Cfg.layers, TV = Cfg.type_vocab;  ///< token types
   static_assert(detail::check_dims<V, Ctx, C, H, F, Cfg.head_dim>());
   static_assert(L > 0, "ctformer config: layers must be positive");
   static_assert(TV > 0, "ctformer config: type_vocab must be positive");
-  static constexpr bool learned_pos = Cfg.pos == positional::learned;
-  static constexpr bool pre = Cfg.norm == norm_placement::pre;
-  static constexpr bool has_dropout = Cfg.dropout > 0.0f;
-  static constexpr T eps = T(Cfg.ln_eps);
+  static constexpr bool learned_pos = Cfg.pos == positional::learned;  ///< learned position table
+  static constexpr bool pre = Cfg.norm == norm_placement::pre;  ///< LayerNorm before each sub-layer, plus a final one
+  static constexpr bool has_dropout = Cfg.dropout > 0.0f;  ///< the config's dropout is positive
+  static constexpr T eps = T(Cfg.ln_eps);  ///< LayerNorm epsilon
 
-  using layer_type = block_params<T, C, F, family::bert, false>;
-  using head_type = detail::head_impl<Head, T, C, V, Cfg.tied_head>;
+  using layer_type = block_params<T, C, F, family::bert, false>;  ///< one layer's parameters
+  using head_type = detail::head_impl<Head, T, C, V, Cfg.tied_head>;  ///< the head's implementation for this model
   static_assert(task_head<head_type>, "ctformer: the encoder's head breaks the task_head contract (concepts.hpp)");
 
   /// The encoder without its head: what pretraining hands to fine-tuning. Its type depends on the
   /// config and scalar type only, so a body trained under one head is assignable to another's.
   using body_params = encoder_body_params<Cfg, T>;
+  /// Body and head weights.
   struct params {
-    body_params body;
-    typename head_type::params head;
+    body_params body;  ///< embeddings and layers
+    typename head_type::params head;  ///< the task head's weights
+    /// Checkpoint names: the body's and the head's, unprefixed.
     static constexpr auto fields() {
       return std::tuple{nested("", &params::body), nested("", &params::head)};
     }
   };
 
+  /// Parameters of one layer.
   static constexpr std::size_t layer_param_count = 3 * (C * C + C) + (C * C + C) + 2 * C + (C * F + F) +
                                                    (F * C + C) + 2 * C;
+  /// Parameters of the body (embeddings, layers, final LayerNorm).
   static constexpr std::size_t body_param_count = V * C + (learned_pos ? Ctx * C : 0) + TV * C + 2 * C +
                                                   L * layer_param_count + (pre ? 2 * C : 0);
+  /// Parameters of the whole model, head included.
   static constexpr std::size_t param_count = body_param_count + head_type::param_count;
+  /// N of the FLOPs estimate: parameters without the position and token-type tables.
   static constexpr std::size_t flops_n = param_count - (learned_pos ? Ctx * C : 0) - TV * C;
+  /// Forward FLOPs per token at sequence length seq: 2 N + 4 L seq C.
   static constexpr double forward_flops_per_token(std::size_t seq = Ctx) {
     return 2.0 * double(flops_n) + 4.0 * double(L) * double(seq) * double(C);
   }
+  /// Training FLOPs per token: three forwards.
   static constexpr double training_flops_per_token(std::size_t seq = Ctx) {
     return 3.0 * forward_flops_per_token(seq);
   }
+  /// Compile-time signature of config, scalar type and head.
   static constexpr std::uint64_t signature = detail::signature_builder{}
                                                  .add(config_signature(Cfg))
                                                  .add(std::uint64_t(sizeof(T)))
                                                  .add(head_type::signature)
                                                  .h;
+  /// The model in words: head, scalar type and config.
   static std::string describe() {
     return fmt::format("encoder<{}, {}>{}", head_type::describe(), scalar_name<T>(), ctformer::describe(Cfg));
   }
@@ -109,34 +123,40 @@ struct encoder {
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), L, seed);
   }
-  static constexpr std::size_t weight_bytes = param_count * sizeof(T);
-  static constexpr std::size_t grad_bytes = weight_bytes;
+  static constexpr std::size_t weight_bytes = param_count * sizeof(T);  ///< bytes of the weights
+  static constexpr std::size_t grad_bytes = weight_bytes;  ///< bytes of one gradient
 
+  /// Activations of a training forward of B sequences of S tokens, and backward scratch.
   template <std::size_t B, std::size_t S>
   struct workspace {
     static_assert(B > 0 && S > 0, "ctformer: batch and sequence must be positive");
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
+    /// Batch B, sequence S, rows BS = B * S.
     static constexpr std::size_t batch = B, seq = S, BS = B * S;
-    using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;
-    using batch_type = typename head_type::template batch_type<B, S>;
+    using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;  ///< the layers' spec
+    using batch_type = typename head_type::template batch_type<B, S>;  ///< the batch type this workspace takes
 
     tensor2<T, BS, C> emb_sum;                     ///< (BS, C) before the embedding LayerNorm
-    tensor1<T, BS> emb_mean, emb_rstd;
-    [[no_unique_address]] maybe<has_dropout, tensor2<T, BS, C>> emb_drop;
+    /// (BS) mean and reciprocal standard deviation of the embedding LayerNorm's input.
+    tensor1<T, BS> emb_mean, emb_rstd;  ///< (BS)
+    [[no_unique_address]] maybe<has_dropout, tensor2<T, BS, C>> emb_drop;  ///< (BS, C) embedding dropout mask
     tensor3<T, L + 1, BS, C> stream;               ///< (L+1, BS, C)
-    std::array<block_cache<spec>, L> cache;
-    [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> xf;
-    [[no_unique_address]] maybe<pre, tensor1<T, BS>> mean_f;
-    [[no_unique_address]] maybe<pre, tensor1<T, BS>> rstd_f;
-    typename head_type::template workspace<B, S> head_ws;
-    block_scratch<spec> scratch;
+    std::array<block_cache<spec>, L> cache;  ///< (L) the layers' activations
+    [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> xf;  ///< (BS, C) after the final LayerNorm (pre-LN)
+    [[no_unique_address]] maybe<pre, tensor1<T, BS>> mean_f;  ///< (BS) mean of the final LayerNorm's input
+    [[no_unique_address]] maybe<pre, tensor1<T, BS>> rstd_f;  ///< (BS) of the final LayerNorm
+    typename head_type::template workspace<B, S> head_ws;  ///< the head's activations
+    block_scratch<spec> scratch;  ///< backward scratch shared by the layers
+    /// (BS, C) gradients of the residual stream (two buffers, swapped per layer).
     tensor2<T, BS, C> dstream, dprev;
-    const std::int32_t* key_mask = nullptr;
+    const std::int32_t* key_mask = nullptr;  ///< of the last forward (null: no padding)
 
+    /// The last hidden state (BS, C): the final LayerNorm's output (pre-LN) or the last layer's.
     const T* final_hidden() const {
       if constexpr (pre) return xf.data(); else return stream.data() + L * BS * C;
     }
   };
+  /// Bytes of a training workspace for B sequences of S tokens.
   template <std::size_t B, std::size_t S>
   static constexpr std::size_t activation_bytes = sizeof(workspace<B, S>);
 
@@ -179,6 +199,7 @@ struct encoder {
                                     p.final_ln.bias.data(), BS, C, eps);
   }
 
+  /// Body, then the head on the last hidden state.
   template <std::size_t B, std::size_t S, class Batch>
   static void forward(const params& p, workspace<B, S>& ws, const Batch& batch, const run_mode& mode = {}) {
     forward_body(p.body, ws, batch, mode);
@@ -190,11 +211,13 @@ struct encoder {
                                         batch.attention_mask.data());
   }
 
+  /// The head's loss of the last forward.
   template <std::size_t B, std::size_t S, class Batch>
   static loss_value loss(workspace<B, S>& ws, const Batch& batch, T label_smoothing = T(0)) {
     return head_type::template loss<B, S>(ws.head_ws, batch, label_smoothing);
   }
 
+  /// forward(), then loss().
   template <std::size_t B, std::size_t S, class Batch>
   static loss_value forward_loss(const params& p, workspace<B, S>& ws, const Batch& batch,
                                  const run_mode& mode = {}, T label_smoothing = T(0)) {

@@ -29,37 +29,44 @@
 
 namespace ctformer {
 
+/// Encoder-decoder Transformer (BART layout): Le encoder layers, Ld decoder layers with cross-attention.
 template <seq2seq_config Cfg, class T_ = float>
 struct seq2seq {
-  using T = T_;
-  static constexpr seq2seq_config config = Cfg;
+  using T = T_;  ///< scalar type of weights and activations
+  static constexpr seq2seq_config config = Cfg;  ///< the configuration
+  /// Sizes from the config: source vocabulary Vs, target vocabulary Vt, source context Cs, ...
   static constexpr std::size_t Vs = Cfg.src_vocab, Vt = Cfg.tgt_vocab, Cs = Cfg.src_context,
+                               /// ... target context Ct, d_model C, heads H, FFN width F, encoder layers Le, ...
                                Ct = Cfg.tgt_context, C = Cfg.d_model, H = Cfg.heads, F = Cfg.d_ff,
-                               Le = Cfg.enc_layers, Ld = Cfg.dec_layers;
+                               Le = Cfg.enc_layers, Ld = Cfg.dec_layers;  ///< decoder layers
   static_assert(detail::check_dims<Vs, Cs, C, H, F, Cfg.head_dim>());
   static_assert(detail::check_dims<Vt, Ct, C, H, F, Cfg.head_dim>());
   static_assert(Le > 0 && Ld > 0, "ctformer config: enc_layers and dec_layers must be positive");
+  /// positions use learned tables (else sinusoidal)
   static constexpr bool learned_pos = Cfg.pos == positional::learned;
-  static constexpr bool pre = Cfg.norm == norm_placement::pre;
-  static constexpr bool tied = Cfg.tied_head;
-  static constexpr bool has_dropout = Cfg.dropout > 0.0f;
-  static constexpr T eps = T(Cfg.ln_eps);
+  static constexpr bool pre = Cfg.norm == norm_placement::pre;  ///< LayerNorm before each sub-layer, plus final ones
+  static constexpr bool tied = Cfg.tied_head;  ///< the output projection shares the target embeddings
+  static constexpr bool has_dropout = Cfg.dropout > 0.0f;  ///< the config's dropout is positive
+  static constexpr T eps = T(Cfg.ln_eps);  ///< LayerNorm epsilon
   /// As in the original Transformer, embeddings are scaled by sqrt(d_model).
   static constexpr double embed_scale_d = detail::constexpr_sqrt(double(C));
 
-  using enc_layer = block_params<T, C, F, family::bart, false>;
+  using enc_layer = block_params<T, C, F, family::bart, false>;  ///< one encoder layer's parameters
+  /// one decoder layer's parameters (with cross-attention)
   using dec_layer = block_params<T, C, F, family::bart, true>;
 
+  /// The weights, in BART's layout.
   struct params {
     tensor2<T, Vs, C> enc_embed;                                        ///< (Vs, C)
     [[no_unique_address]] maybe<learned_pos, tensor2<T, Cs, C>> enc_pos; ///< (Cs, C)
-    std::array<enc_layer, Le> enc;
-    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> enc_ln;
+    std::array<enc_layer, Le> enc;  ///< (Le) encoder layers
+    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> enc_ln;  ///< final encoder LayerNorm (pre-LN only)
     tensor2<T, Vt, C> dec_embed;                                        ///< (Vt, C)
     [[no_unique_address]] maybe<learned_pos, tensor2<T, Ct, C>> dec_pos; ///< (Ct, C)
-    std::array<dec_layer, Ld> dec;
-    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> dec_ln;
+    std::array<dec_layer, Ld> dec;  ///< (Ld) decoder layers
+    [[no_unique_address]] maybe<pre, layernorm_params<T, C>> dec_ln;  ///< final decoder LayerNorm (pre-LN only)
     [[no_unique_address]] maybe<!tied, tensor2<T, C, Vt>> lm_head;      ///< (C, Vt); HF (Vt, C)
+    /// Checkpoint names of the members, in BART's layout.
     static constexpr auto fields() {
       using P = params;
       return std::tuple_cat(
@@ -78,55 +85,71 @@ struct seq2seq {
     }
   };
 
+  /// Parameters of one attention sub-layer (four C x C projections with biases).
   static constexpr std::size_t attn_params = 4 * (C * C + C);
+  /// Parameters of one feed-forward sub-layer.
   static constexpr std::size_t ffn_params = (C * F + F) + (F * C + C);
+  /// Parameters of one encoder layer.
   static constexpr std::size_t enc_layer_count = attn_params + ffn_params + 4 * C;
+  /// Parameters of one decoder layer.
   static constexpr std::size_t dec_layer_count = 2 * attn_params + ffn_params + 6 * C;
+  /// Parameters of the whole model.
   static constexpr std::size_t param_count = Vs * C + (learned_pos ? (Cs + Ct) * C : 0) + Le * enc_layer_count +
                                              Vt * C + Ld * dec_layer_count + (pre ? 4 * C : 0) +
                                              (tied ? 0 : C * Vt);
+  /// Compile-time signature of config and scalar type.
   static constexpr std::uint64_t signature =
       detail::signature_builder{}.add(config_signature(Cfg)).add(std::uint64_t(sizeof(T))).h;
+  /// The model in words: scalar type and config.
   static std::string describe() { return fmt::format("seq2seq<{}>{}", scalar_name<T>(), ctformer::describe(Cfg)); }
 
   /// Initialization by the config's scheme (GPT-2's residual scaling counts the layers).
   static void init(params& p, std::uint64_t seed) {
     initialize(p, Cfg.init, double(Cfg.init_std), (Le + Ld), seed);
   }
-  static constexpr std::size_t weight_bytes = param_count * sizeof(T);
-  static constexpr std::size_t grad_bytes = weight_bytes;
+  static constexpr std::size_t weight_bytes = param_count * sizeof(T);  ///< bytes of the weights
+  static constexpr std::size_t grad_bytes = weight_bytes;  ///< bytes of one gradient
 
+  /// Activations of a training forward of B pairs (source Ss, target St tokens), and backward scratch.
   template <std::size_t B, std::size_t Ss, std::size_t St>
   struct workspace {
     static_assert(B > 0 && Ss > 0 && St > 0, "ctformer: batch and sequences must be positive");
     static_assert(Ss <= Cs, "ctformer: source length exceeds the model's source context");
     static_assert(St <= Ct, "ctformer: target length exceeds the model's target context");
+    /// Batch B, source length Ss, target length St, rows B * Ss and B * St.
     static constexpr std::size_t batch = B, src_seq = Ss, tgt_seq = St, BSs = B * Ss, BSt = B * St;
+    /// the encoder layers' compile-time description
     using enc_spec = block_spec<T, B, Ss, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;
+    /// the decoder layers' compile-time description
     using dec_spec = block_spec<T, B, St, C, F, H, Cfg.norm, Cfg.act, true, true, Ss, has_dropout>;
-    using batch_type = seq2seq_batch<B, Ss, St>;
+    using batch_type = seq2seq_batch<B, Ss, St>;  ///< the batch type this workspace takes
 
-    tensor3<T, Le + 1, BSs, C> enc_stream;
-    std::array<block_cache<enc_spec>, Le> enc_cache;
+    tensor3<T, Le + 1, BSs, C> enc_stream;  ///< (Le+1, BSs, C) inputs of the encoder layers and the last output
+    std::array<block_cache<enc_spec>, Le> enc_cache;  ///< (Le) the encoder layers' activations
     [[no_unique_address]] maybe<pre, tensor2<T, BSs, C>> enc_out;  ///< after enc_ln
-    [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_mean;
+    [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_mean;  ///< (BSs) mean of enc_ln's input
+    /// (BSs) reciprocal standard deviation of enc_ln's input
     [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_rstd;
-    [[no_unique_address]] maybe<has_dropout, tensor2<T, BSs, C>> enc_drop;
-    tensor3<T, Ld + 1, BSt, C> dec_stream;
-    std::array<block_cache<dec_spec>, Ld> dec_cache;
-    [[no_unique_address]] maybe<pre, tensor2<T, BSt, C>> dec_out;
-    [[no_unique_address]] maybe<pre, tensor1<T, BSt>> dec_mean;
+    [[no_unique_address]] maybe<has_dropout, tensor2<T, BSs, C>> enc_drop;  ///< (BSs, C) source embedding dropout mask
+    tensor3<T, Ld + 1, BSt, C> dec_stream;  ///< (Ld+1, BSt, C) inputs of the decoder layers and the last output
+    std::array<block_cache<dec_spec>, Ld> dec_cache;  ///< (Ld) the decoder layers' activations
+    [[no_unique_address]] maybe<pre, tensor2<T, BSt, C>> dec_out;  ///< (BSt, C) after dec_ln
+    [[no_unique_address]] maybe<pre, tensor1<T, BSt>> dec_mean;  ///< (BSt) mean of dec_ln's input
+    /// (BSt) reciprocal standard deviation of dec_ln's input
     [[no_unique_address]] maybe<pre, tensor1<T, BSt>> dec_rstd;
-    [[no_unique_address]] maybe<has_dropout, tensor2<T, BSt, C>> dec_drop;
-    tensor2<T, BSt, Vt> logits;
-    tensor1<T, BSt> row_loss;
-    block_scratch<enc_spec> enc_scratch;
-    block_scratch<dec_spec> dec_scratch;
+    [[no_unique_address]] maybe<has_dropout, tensor2<T, BSt, C>> dec_drop;  ///< (BSt, C) target embedding dropout mask
+    tensor2<T, BSt, Vt> logits;  ///< (BSt, Vt) logits -> probabilities -> dlogits
+    tensor1<T, BSt> row_loss;  ///< (BSt) per-row loss
+    block_scratch<enc_spec> enc_scratch;  ///< backward scratch of the encoder layers
+    block_scratch<dec_spec> dec_scratch;  ///< backward scratch of the decoder layers
+    /// (BSs, C) gradient buffers of the encoder side (two, swapped per layer).
     tensor2<T, BSs, C> denc, denc_prev;  ///< gradient of the encoder output, then of its stream
-    tensor2<T, BSt, C> ddec, ddec_prev;
-    const std::int32_t* src_mask = nullptr;
-    const std::int32_t* tgt_mask = nullptr;
+    /// (BSt, C) gradients of the decoder's residual stream (two buffers, swapped per layer).
+    tensor2<T, BSt, C> ddec, ddec_prev;  ///< (BSt, C)
+    const std::int32_t* src_mask = nullptr;  ///< (B, Ss) source keys of the last forward (null: no padding)
+    const std::int32_t* tgt_mask = nullptr;  ///< (B, St) target keys of the last forward (null: no padding)
 
+    /// The encoder's output (BSs, C): after enc_ln (pre-LN) or the last layer's.
     const T* encoder_output() const {
       if constexpr (pre) return enc_out.data(); else return enc_stream.data() + Le * BSs * C;
     }
@@ -134,17 +157,21 @@ struct seq2seq {
     T* encoder_output() {
       if constexpr (pre) return enc_out.data(); else return enc_stream.data() + Le * BSs * C;
     }
+    /// The decoder's output (BSt, C): after dec_ln (pre-LN) or the last layer's.
     const T* decoder_output() const {
       if constexpr (pre) return dec_out.data(); else return dec_stream.data() + Ld * BSt * C;
     }
   };
+  /// Bytes of a training workspace for B pairs of Ss source and St target tokens.
   template <std::size_t B, std::size_t Ss, std::size_t St>
   static constexpr std::size_t activation_bytes = sizeof(workspace<B, Ss, St>);
+  /// Forward FLOPs per target token with source length ss and target length st.
   static constexpr double forward_flops_per_token(std::size_t ss = Cs, std::size_t st = Ct) {
     // per target token, counting the encoder's work once per source token as well
     return 2.0 * double(param_count - Vs * C) + 4.0 * double(Le) * double(ss) * double(C) +
            4.0 * double(Ld) * double(st + ss) * double(C);
   }
+  /// Training FLOPs per token: three forwards.
   static constexpr double training_flops_per_token(std::size_t ss = Cs, std::size_t st = Ct) {
     return 3.0 * forward_flops_per_token(ss, st);
   }
@@ -227,6 +254,7 @@ struct seq2seq {
                        ws.logits.data(), Vt);
   }
 
+  /// Encoder, then decoder and LM head over the batch.
   template <std::size_t B, std::size_t Ss, std::size_t St, std::size_t Bb, std::size_t Sbs, std::size_t Sbt>
   static void forward(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<Bb, Sbs, Sbt>& batch,
                       const run_mode& mode = {}) {
@@ -235,6 +263,7 @@ struct seq2seq {
     decode(p, ws, batch, mode);
   }
 
+  /// Mean cross-entropy of the last forward's logits over the targets tgt_out.
   template <std::size_t B, std::size_t Ss, std::size_t St, std::size_t Bb, std::size_t Sbs, std::size_t Sbt>
   static loss_value loss(workspace<B, Ss, St>& ws, const seq2seq_batch<Bb, Sbs, Sbt>& batch, T label_smoothing = T(0)) {
     static_assert(check_batch_fits<seq2seq_batch<Bb, Sbs, Sbt>, workspace<B, Ss, St>>());
@@ -242,6 +271,7 @@ struct seq2seq {
                                     label_smoothing);
   }
 
+  /// forward(), then loss().
   template <std::size_t B, std::size_t Ss, std::size_t St, std::size_t Bb, std::size_t Sbs, std::size_t Sbt>
   static loss_value forward_loss(const params& p, workspace<B, Ss, St>& ws, const seq2seq_batch<Bb, Sbs, Sbt>& batch,
                                  const run_mode& mode = {}, T label_smoothing = T(0)) {
@@ -249,6 +279,7 @@ struct seq2seq {
     return loss(ws, batch, label_smoothing);
   }
 
+  /// ADDS the gradient of loss_scale * (the mean loss of loss()) into g.
   template <std::size_t B, std::size_t Ss, std::size_t St, std::size_t Bb, std::size_t Sbs, std::size_t Sbt>
   static void backward(const params& p, params& g, workspace<B, Ss, St>& ws,
                        const seq2seq_batch<Bb, Sbs, Sbt>& batch, const loss_value& lv, const run_mode& mode = {},
