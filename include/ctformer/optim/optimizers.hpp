@@ -21,8 +21,11 @@
 
 namespace ctformer {
 
+/// Which tensor roles get weight decay: by default weights only.
 struct decay_rule {
-  bool weights = true, biases = false, norms = false, embeddings = false;
+  /// Decay weights (true), biases, norms, embeddings (false).
+  bool weights = true, biases = false, norms = false, embeddings = false;  ///< decay embeddings
+  /// True if tensors of role r decay.
   bool decays(role r) const {
     switch (r) {
       case role::weight: return weights;
@@ -32,6 +35,7 @@ struct decay_rule {
     }
     return false;
   }
+  /// Every role decays.
   static decay_rule all() { return {true, true, true, true}; }
 };
 
@@ -40,9 +44,10 @@ struct param_group {
   std::vector<std::string> prefixes;  ///< name starts with one of these (empty: any name)
   int layers_below = -1;              ///< only tensors of blocks with index < this (-1: no condition)
   std::optional<ctformer::role> role; ///< only tensors of this role
-  float lr_scale = 1.0f;
-  bool frozen = false;
+  float lr_scale = 1.0f;  ///< multiplies the learning rate of the group's tensors
+  bool frozen = false;  ///< the group's tensors are not updated
 
+  /// True if the tensor described by info belongs to the group.
   bool matches(const tensor_info& info) const {
     if (role && info.role != *role) return false;
     if (layers_below >= 0 && !(info.layer >= 0 && info.layer < layers_below)) return false;
@@ -57,9 +62,9 @@ struct param_group {
 
 /// What the optimizer does to one tensor, decided once at set-up.
 struct tensor_setting {
-  float lr_scale = 1.0f;
-  bool decay = true;
-  bool frozen = false;
+  float lr_scale = 1.0f;  ///< multiplies the learning rate
+  bool decay = true;  ///< weight decay applies
+  bool frozen = false;  ///< not updated
 };
 
 namespace detail {
@@ -115,30 +120,33 @@ std::unique_ptr<P> zeros_like() {
 
 /// The parts of optimizer state every optimizer has: the step count and per-tensor settings.
 struct optimizer_common {
-  decay_rule decay{};
-  std::vector<param_group> groups{};
+  decay_rule decay{};  ///< which roles get weight decay
+  std::vector<param_group> groups{};  ///< first matching group decides a tensor's setting
 };
 
 // ---- SGD ------------------------------------------------------------------------------------
 /// g += wd p (if decaying); buf = momentum buf + (1 - dampening) g (buf = g on the first step);
 /// g = nesterov ? g + momentum buf : buf; p -= lr g.
 struct sgd : optimizer_common {
-  double lr = 1e-2, momentum = 0.0, dampening = 0.0, weight_decay = 0.0;
-  bool nesterov = false;
-  static constexpr const char* name = "sgd";
-  static constexpr int state_tensors = 1;
+  /// Learning rate, momentum, dampening, weight decay (all default 0 but lr = 1e-2).
+  double lr = 1e-2, momentum = 0.0, dampening = 0.0, weight_decay = 0.0;  ///< coupled L2 decay added to the gradient
+  bool nesterov = false;  ///< Nesterov momentum (needs momentum > 0 and no dampening)
+  static constexpr const char* name = "sgd";  ///< name in checkpoints
+  static constexpr int state_tensors = 1;  ///< state tensors per parameter tensor
 
+  /// SGD state for params of type P.
   template <class P>
   struct state {
     std::unique_ptr<P> buf;  ///< momentum buffers (only with momentum)
-    std::vector<tensor_setting> settings;
-    long step = 0;
+    std::vector<tensor_setting> settings;  ///< per-tensor settings, in visiting order
+    long step = 0;  ///< steps taken
     /// The state tensors by name, for checkpoints.
     template <class F>
     void visit(F&& f) {
       if (buf) f("momentum", *buf);
     }
   };
+  /// Fresh state for params (momentum buffers only with momentum).
   template <class P>
   state<P> make_state(const P& params) const {
     if (nesterov && (momentum <= 0 || dampening != 0)) fail("sgd: Nesterov momentum needs momentum > 0 and no dampening");
@@ -147,6 +155,7 @@ struct sgd : optimizer_common {
     s.settings = detail::settings_for(params, decay, groups);
     return s;
   }
+  /// One update of params with grads at learning rate lr_now.
   template <class P>
   void step(P& params, const P& grads, state<P>& st, double lr_now) const {
     ++st.step;
@@ -179,24 +188,30 @@ struct sgd : optimizer_common {
 };
 
 // ---- Adam and AdamW ---------------------------------------------------------------------------
+/// Adam (coupled L2 decay) or AdamW (Decoupled, decoupled weight decay), as torch.optim.
 template <bool Decoupled>
 struct adam_family : optimizer_common {
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double weight_decay = Decoupled ? 1e-2 : 0.0;
-  static constexpr const char* name = Decoupled ? "adamw" : "adam";
-  static constexpr int state_tensors = 2;
+  /// Learning rate, moment decay rates and epsilon, as PyTorch's defaults.
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  ///< added to sqrt(v-hat) in the denominator
+  double weight_decay = Decoupled ? 1e-2 : 0.0;  ///< 0.01 for AdamW, 0 for Adam
+  static constexpr const char* name = Decoupled ? "adamw" : "adam";  ///< "adamw" or "adam"
+  static constexpr int state_tensors = 2;  ///< state tensors per parameter tensor
 
+  /// Adam state for params of type P, on the heap.
   template <class P>
   struct state {
+    /// First moments m, second moments v (zero at the start).
     std::unique_ptr<P> m, v;  ///< first and second moments
-    std::vector<tensor_setting> settings;
-    long step = 0;
+    std::vector<tensor_setting> settings;  ///< per-tensor settings, in visiting order
+    long step = 0;  ///< steps taken
+    /// The state tensors by name ("m", "v"), for checkpoints.
     template <class F>
     void visit(F&& f) {
       f("m", *m);
       f("v", *v);
     }
   };
+  /// Fresh state for params: zero moments.
   template <class P>
   state<P> make_state(const P& params) const {
     state<P> s;
@@ -210,15 +225,18 @@ struct adam_family : optimizer_common {
   /// Parameter groups given by name prefixes still work; make_state fills it in place.
   template <class P>
   struct fixed_state {
+    /// First moments m, second moments v (zero at the start).
     P m, v;  ///< first and second moments
-    std::array<tensor_setting, tensor_count_v<P>> settings{};
-    long step = 0;
+    std::array<tensor_setting, tensor_count_v<P>> settings{};  ///< per-tensor settings, in visiting order
+    long step = 0;  ///< steps taken
+    /// The state tensors by name ("m", "v"), for checkpoints.
     template <class F>
     void visit(F&& f) {
       f("m", m);
       f("v", v);
     }
   };
+  /// Fills a fixed_state in place: zero moments, step 0, per-tensor settings.
   template <class P>
   void make_state(const P& params, fixed_state<P>& s) const {
     detail::zero_tensors(s.m);
@@ -226,6 +244,7 @@ struct adam_family : optimizer_common {
     s.step = 0;
     detail::settings_into(std::span<tensor_setting>(s.settings), params, decay, groups);
   }
+  /// One update of params with grads at learning rate lr_now.
   template <class P, class State>
   void step(P& params, const P& grads, State& st, double lr_now) const {
     ++st.step;
@@ -256,16 +275,20 @@ using adamw = adam_family<true>;
 /// avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps; with momentum buf = mu buf + g / avg and
 /// p -= lr buf, else p -= lr g / avg.
 struct rmsprop : optimizer_common {
-  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0.0, momentum = 0.0;
-  bool centered = false;
-  static constexpr const char* name = "rmsprop";
-  static constexpr int state_tensors = 3;
+  /// Learning rate, smoothing constant alpha, epsilon, weight decay, momentum.
+  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0.0, momentum = 0.0;  ///< 0: no momentum buffer
+  bool centered = false;  ///< subtract the squared mean of the gradient (ga) in the denominator
+  static constexpr const char* name = "rmsprop";  ///< name in checkpoints
+  static constexpr int state_tensors = 3;  ///< state tensors per parameter tensor
 
+  /// RMSprop state for params of type P.
   template <class P>
   struct state {
-    std::unique_ptr<P> sq, buf, gavg;
-    std::vector<tensor_setting> settings;
-    long step = 0;
+    /// Square average, momentum buffer, gradient average.
+    std::unique_ptr<P> sq, buf, gavg;  ///< grad_avg, used only when centered
+    std::vector<tensor_setting> settings;  ///< per-tensor settings, in visiting order
+    long step = 0;  ///< steps taken
+    /// The state tensors by name, for checkpoints.
     template <class F>
     void visit(F&& f) {
       f("square_avg", *sq);
@@ -273,6 +296,7 @@ struct rmsprop : optimizer_common {
       f("grad_avg", *gavg);
     }
   };
+  /// Fresh state for params: zero tensors.
   template <class P>
   state<P> make_state(const P& params) const {
     state<P> s;
@@ -282,6 +306,7 @@ struct rmsprop : optimizer_common {
     s.settings = detail::settings_for(params, decay, groups);
     return s;
   }
+  /// One update of params with grads at learning rate lr_now.
   template <class P>
   void step(P& params, const P& grads, state<P>& st, double lr_now) const {
     ++st.step;
