@@ -17,31 +17,39 @@
 
 namespace ctformer {
 
+/// The peak learning rate at every step.
 struct constant {
-  std::optional<double> lr;
+  std::optional<double> lr;  ///< peak learning rate; empty: the optimizer's lr
+  /// The learning rate at step t, given the optimizer's lr.
   double operator()(long, double optimizer_lr = 0) const { return lr.value_or(optimizer_lr); }
 };
 
+/// lr * gamma^floor(t / step_size) (torch StepLR).
 struct step_decay {
-  std::optional<double> lr;
-  long step_size = 1000;
-  double gamma = 0.1;
+  std::optional<double> lr;  ///< peak learning rate; empty: the optimizer's lr
+  long step_size = 1000;  ///< steps between decays
+  double gamma = 0.1;  ///< factor applied every step_size steps
+  /// The learning rate at step t, given the optimizer's lr.
   double operator()(long t, double optimizer_lr = 0) const {
     return lr.value_or(optimizer_lr) * std::pow(gamma, double(t / step_size));
   }
 };
 
+/// lr * gamma^t (torch ExponentialLR).
 struct exponential {
-  std::optional<double> lr;
-  double gamma = 0.999;
+  std::optional<double> lr;  ///< peak learning rate; empty: the optimizer's lr
+  double gamma = 0.999;  ///< factor applied every step
+  /// The learning rate at step t, given the optimizer's lr.
   double operator()(long t, double optimizer_lr = 0) const { return lr.value_or(optimizer_lr) * std::pow(gamma, double(t)); }
 };
 
+/// Linear warm-up to lr over warmup steps, then cosine decay to min_lr at total, then min_lr.
 struct warmup_cosine {
-  std::optional<double> lr;
-  long warmup = 100;
-  long total = 1000;
-  double min_lr = 0.0;
+  std::optional<double> lr;  ///< peak learning rate; empty: the optimizer's lr
+  long warmup = 100;  ///< warm-up steps: lr (t + 1) / warmup for t < warmup
+  long total = 1000;  ///< step at which min_lr is reached
+  double min_lr = 0.0;  ///< learning rate at and after total
+  /// The learning rate at step t, given the optimizer's lr.
   double operator()(long t, double optimizer_lr = 0) const {
     const double lr = this->lr.value_or(optimizer_lr);
     if (t < warmup) return lr * double(t + 1) / double(warmup);
@@ -51,11 +59,13 @@ struct warmup_cosine {
   }
 };
 
+/// Linear warm-up to lr over warmup steps, then a straight line to min_lr at total, then min_lr.
 struct warmup_linear {
-  std::optional<double> lr;
-  long warmup = 100;
-  long total = 1000;
-  double min_lr = 0.0;
+  std::optional<double> lr;  ///< peak learning rate; empty: the optimizer's lr
+  long warmup = 100;  ///< warm-up steps: lr (t + 1) / warmup for t < warmup
+  long total = 1000;  ///< step at which min_lr is reached
+  double min_lr = 0.0;  ///< learning rate at and after total
+  /// The learning rate at step t, given the optimizer's lr.
   double operator()(long t, double optimizer_lr = 0) const {
     const double lr = this->lr.value_or(optimizer_lr);
     if (t < warmup) return lr * double(t + 1) / double(warmup);
