@@ -46,6 +46,7 @@ class interrupt_guard {
   }
   interrupt_guard(const interrupt_guard&) = delete;
   interrupt_guard& operator=(const interrupt_guard&) = delete;
+  /// True once SIGINT or SIGTERM has arrived since the guard was installed.
   static bool requested() { return detail::stop_flag() != 0; }
 
  private:
@@ -53,17 +54,21 @@ class interrupt_guard {
 };
 
 // ---- JSON lines -----------------------------------------------------------------------------------
+/// A JSON-lines log: one record per line, flushed after each.
 class jsonl_log {
  public:
   jsonl_log() = default;
   /// append: keep the records already there (a resumed run continues its log).
   explicit jsonl_log(const std::string& path, bool append = false) { open(path, append); }
+  /// Opens path for writing (truncating unless append); an empty path leaves the log closed.
   void open(const std::string& path, bool append = false) {
     if (path.empty()) return;
     out_.open(path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
     if (!out_) fail("cannot open the log file '{}' for writing", path);
   }
+  /// A file is open.
   bool is_open() const { return out_.is_open(); }
+  /// Appends record as one line; does nothing when no file is open.
   void write(const json::value& record) {
     if (!out_.is_open()) return;
     out_ << record.dump() << '\n';
@@ -86,10 +91,13 @@ inline std::string format_duration(double s) {
   return buf;
 }
 
+/// Training progress on stdout: a redrawn bar (terminal), periodic lines, or nothing.
 class progress_bar {
  public:
+  /// automatic: a bar on a terminal, else lines; quiet prints nothing.
   enum class style { automatic, bar, lines, quiet };
 
+  /// Progress over total steps; lines style prints every line_every steps and at the end.
   progress_bar(long total, style s = style::automatic, long line_every = 50)
       : total_(total), line_every_(line_every > 0 ? line_every : 1), start_(clock::now()) {
     if (s == style::automatic) s = ::isatty(::fileno(stdout)) ? style::bar : style::lines;
@@ -125,10 +133,12 @@ class progress_bar {
     std::printf("%s\n", text.c_str());
     std::fflush(stdout);
   }
+  /// Ends the bar's line, if one is being drawn.
   void finish() {
     if (dirty_) std::printf("\n");
     dirty_ = false;
   }
+  /// Seconds since construction.
   double seconds() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
 
  private:

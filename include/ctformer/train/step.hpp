@@ -24,18 +24,20 @@
 
 namespace ctformer {
 
+/// Settings of train_step: gradient clipping, label smoothing, seed.
 struct train_options {
   double clip = 1.0;              ///< max global gradient norm; <= 0 disables clipping
-  double label_smoothing = 0.0;
+  double label_smoothing = 0.0;  ///< of the cross-entropy targets, in [0, 1)
   std::uint64_t seed = 1337;      ///< initialization and dropout
 };
 
+/// What one optimizer step reports.
 struct step_stats {
   long step = 0;          ///< optimizer steps done, including this one
   double loss = 0;        ///< mean over the step's targets
-  std::size_t targets = 0;
+  std::size_t targets = 0;  ///< targets (non-ignored positions) over the step's micro-batches
   double grad_norm = 0;   ///< before clipping
-  double lr = 0;
+  double lr = 0;  ///< learning rate of the step
 };
 
 /// p, g: the model's weights and gradients; state: the optimizer's (make_state, or a fixed_state

@@ -47,10 +47,11 @@ class batch_source {
   virtual ~batch_source() = default;
   virtual std::size_t size() const = 0;                 ///< batches per epoch
   virtual void get(std::size_t index, Batch& out) = 0;  ///< batch `index` of the current epoch
-  virtual void start_epoch(std::size_t) {}              // reshuffle, if the source shuffles
+  virtual void start_epoch(std::size_t) {}              ///< reshuffle, if the source shuffles
   /// For exact resume: a source whose batches depend on more than (epoch, index), such as one that
   /// samples with its own generator, saves and restores that state here.
   virtual json::value save_state() const { return {}; }
+  /// Restores the state save_state() returned.
   virtual void load_state(const json::value&) {}
 };
 
@@ -58,11 +59,13 @@ class batch_source {
 template <class Batch>
 class function_source : public batch_source<Batch> {
  public:
+  /// n batches per epoch; get(i, out) fills batch i; on_epoch(e), if given, runs at each epoch's start.
   function_source(std::size_t n, std::function<void(std::size_t, Batch&)> get,
                   std::function<void(std::size_t)> on_epoch = {})
       : n_(n), get_(std::move(get)), on_epoch_(std::move(on_epoch)) {}
   std::size_t size() const override { return n_; }
   void get(std::size_t i, Batch& out) override { get_(i, out); }
+  /// Calls on_epoch(e), if given.
   void start_epoch(std::size_t e) override {
     if (on_epoch_) on_epoch_(e);
   }
@@ -74,6 +77,7 @@ class function_source : public batch_source<Batch> {
 };
 
 
+/// Settings of fit(): length, evaluation, early stopping, logging, saving and checkpoints.
 struct fit_options {
   /// Totals count the trainer's optimizer steps, including steps done before (a resumed run
   /// continues to the same total).
@@ -88,31 +92,32 @@ struct fit_options {
   /// in eval mode; `mode` says whether higher (max) or lower (min) is better. Empty: the loss.
   std::function<double()> validation_score;
   std::string score_name;         ///< the score's name in logs and messages (empty: "val_loss" or "val_score")
-  stop_mode mode = stop_mode::min;
+  stop_mode mode = stop_mode::min;  ///< whether higher (max) or lower (min) validation scores are better
   bool restore_best = true;       ///< end with the best weights seen by evaluation
   std::string log_path;           ///< JSON lines: one record per logged step and per evaluation
-  long log_every = 10;
-  progress_bar::style progress = progress_bar::style::automatic;
+  long log_every = 10;  ///< steps between logged records (and progress lines)
+  progress_bar::style progress = progress_bar::style::automatic;  ///< progress display on stdout
   std::string save_path;          ///< weights are saved here when a run ends (not when Ctrl-C stops it)
   /// Training-state checkpoints (io/checkpoint.hpp) in this folder: every checkpoint_every steps
   /// (and on Ctrl-C), keeping the last keep_last, plus best.safetensors at each new best score.
   std::string checkpoint_dir;
-  long checkpoint_every = 0;
-  std::size_t keep_last = 3;
+  long checkpoint_every = 0;  ///< steps between checkpoints (0: only on Ctrl-C)
+  std::size_t keep_last = 3;  ///< checkpoints kept in checkpoint_dir (the newest)
   bool resume = false;            ///< continue from the newest checkpoint in checkpoint_dir, if any
 };
 
+/// What fit() did.
 struct fit_result {
-  long steps = 0;
-  double last_loss = 0;
+  long steps = 0;  ///< optimizer steps done, including earlier ones of a resumed run
+  double last_loss = 0;  ///< smoothed training loss at the end
   /// The best validation score: the loss, or fit_options::validation_score (higher is better with
   /// stop_mode::max). +infinity (-infinity for max) when nothing was evaluated.
   double best_score = std::numeric_limits<double>::infinity();
-  long best_step = -1;
-  bool stopped_early = false;
-  bool interrupted = false;
+  long best_step = -1;  ///< step of the best score (-1: none)
+  bool stopped_early = false;  ///< early stopping ended the run
+  bool interrupted = false;  ///< Ctrl-C ended the run
   bool resumed = false;           ///< started from a checkpoint
-  double seconds = 0;
+  double seconds = 0;  ///< wall time of the run
   std::vector<std::pair<long, double>> val_history;  ///< (step, validation score)
 };
 
@@ -136,12 +141,13 @@ template <trainable_model Model, class Optim = adamw, lr_schedule Sched = consta
   requires optimizer_for<Optim, typename Model::params>
 class trainer {
  public:
-  using model_type = Model;
-  using optimizer_type = Optim;
-  using schedule_type = Sched;
-  using params = typename Model::params;
-  using T = typename Model::T;
-  using optimizer_state = typename Optim::template state<params>;
+  using model_type = Model;  ///< the model
+  using optimizer_type = Optim;  ///< the optimizer
+  using schedule_type = Sched;  ///< the learning-rate schedule
+  using params = typename Model::params;  ///< the model's weights
+  using T = typename Model::T;  ///< scalar type
+  using optimizer_state = typename Optim::template state<params>;  ///< the optimizer's state for params
+  /// The model's training workspace for batch size B and sequence length(s) S....
   template <std::size_t B, std::size_t... S>
   using workspace = typename Model::template workspace<B, S...>;
 
@@ -150,6 +156,7 @@ class trainer {
   static constexpr std::size_t bytes_at =
       Model::weight_bytes * (2 + std::size_t(Optim::state_tensors)) + sizeof(workspace<B, S...>);
 
+  /// Initializes weights by the model's scheme (seed from o), zero gradients, fresh optimizer state.
   explicit trainer(Optim opt = {}, Sched sched = {}, train_options o = {})
       : opt_(std::move(opt)), sched_(sched), options_(o), p_(std::make_unique<params>()),
         g_(std::make_unique<params>()) {
@@ -159,9 +166,9 @@ class trainer {
     default_pool();  // threads and their scratch exist before the first step
   }
 
-  params& weights() { return *p_; }
-  const params& weights() const { return *p_; }
-  params& grads() { return *g_; }
+  params& weights() { return *p_; }  ///< the weights
+  const params& weights() const { return *p_; }  ///< the weights, read-only
+  params& grads() { return *g_; }  ///< the gradient buffer
   /// The optimizer's settings. Change them through set_optimizer: decay rules and parameter
   /// groups are resolved per tensor when set, so a change through a reference would pass silently.
   const Optim& optimizer() const { return opt_; }
@@ -180,12 +187,13 @@ class trainer {
     state_.settings = std::move(fresh.settings);
     opt_ = std::move(o);
   }
-  Sched& schedule() { return sched_; }
-  optimizer_state& state() { return state_; }
-  train_options& options() { return options_; }
-  long steps_done() const { return state_.step; }
+  Sched& schedule() { return sched_; }  ///< the learning-rate schedule
+  optimizer_state& state() { return state_; }  ///< the optimizer's state
+  train_options& options() { return options_; }  ///< the step settings
+  long steps_done() const { return state_.step; }  ///< optimizer steps done
   /// Rebuilds the optimizer state from scratch: zero moments, step count 0.
   void reset_optimizer() { state_ = opt_.make_state(*p_); }
+  /// Replaces the optimizer by o, with a fresh state.
   void reset_optimizer(Optim o) {
     optimizer_state fresh = o.make_state(*p_);
     opt_ = std::move(o);
@@ -205,6 +213,7 @@ class trainer {
   step_stats train_step(std::span<const Batch> micro, WS& ws) {
     return ctformer::train_step<Model>(*p_, *g_, opt_, state_, sched_, micro, ws, options_, mask_.get());
   }
+  /// One optimizer step on a single batch.
   template <shaped_batch Batch, shaped_workspace WS>
     requires(check_batch_fits<Batch, WS>() && trainable_on<Model, Batch, WS>)
   step_stats train_step(const Batch& batch, WS& ws) {
