@@ -147,7 +147,7 @@ class trainer {
   using params = typename Model::params;  ///< the model's weights
   using T = typename Model::T;  ///< scalar type
   using optimizer_state = typename Optim::template state<params>;  ///< the optimizer's state for params
-  /// The model's training workspace for batch size B and sequence length(s) S....
+  /// The model's training workspace for batch size B and sequence lengths S (one, or source and target).
   template <std::size_t B, std::size_t... S>
   using workspace = typename Model::template workspace<B, S...>;
 
