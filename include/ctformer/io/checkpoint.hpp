@@ -31,9 +31,9 @@ inline constexpr const char* checkpoint_format = "ctformer-checkpoint-1";
 /// What a checkpoint carries besides tensors. `data` is the caller's: loader position, its RNG
 /// states, early-stopping state... anything needed to continue exactly.
 struct checkpoint_state {
-  long step = 0;
-  std::uint64_t seed = 0;
-  json::value data;
+  long step = 0;  ///< optimizer steps done
+  std::uint64_t seed = 0;  ///< the run's seed
+  json::value data;  ///< the caller's resume state (any JSON)
 };
 
 /// rng state <-> JSON (64-bit words as strings: JSON numbers hold only 53 bits exactly).

@@ -24,35 +24,39 @@ class value;
 using array = std::vector<value>;
 using object = std::vector<std::pair<std::string, value>>;
 
+/// A JSON value: null, boolean, number (double), string, array or object (ordered members).
 class value {
  public:
+  /// What a value holds, in the order of its variant.
   enum class kind { null, boolean, number, string, array, object };
 
   value() = default;
-  value(std::nullptr_t) {}
-  value(bool b) : v_(b) {}
-  value(double d) : v_(d) {}
-  value(int i) : v_(double(i)) {}
-  value(long i) : v_(double(i)) {}
-  value(long long i) : v_(double(i)) {}
-  value(unsigned i) : v_(double(i)) {}
-  value(unsigned long i) : v_(double(i)) {}
-  value(unsigned long long i) : v_(double(i)) {}
-  value(const char* s) : v_(std::string(s)) {}
-  value(std::string s) : v_(std::move(s)) {}
-  value(std::string_view s) : v_(std::string(s)) {}
-  value(array a) : v_(std::make_shared<array>(std::move(a))) {}
-  value(object o) : v_(std::make_shared<object>(std::move(o))) {}
+  value(std::nullptr_t) {}  ///< null
+  value(bool b) : v_(b) {}  ///< a boolean
+  value(double d) : v_(d) {}  ///< a number
+  value(int i) : v_(double(i)) {}  ///< a number
+  value(long i) : v_(double(i)) {}  ///< a number
+  value(long long i) : v_(double(i)) {}  ///< a number
+  value(unsigned i) : v_(double(i)) {}  ///< a number
+  value(unsigned long i) : v_(double(i)) {}  ///< a number
+  value(unsigned long long i) : v_(double(i)) {}  ///< a number
+  value(const char* s) : v_(std::string(s)) {}  ///< a string
+  value(std::string s) : v_(std::move(s)) {}  ///< a string
+  value(std::string_view s) : v_(std::string(s)) {}  ///< a string
+  value(array a) : v_(std::make_shared<array>(std::move(a))) {}  ///< an array
+  value(object o) : v_(std::make_shared<object>(std::move(o))) {}  ///< an object
 
-  kind type() const noexcept { return static_cast<kind>(v_.index()); }
-  bool is_null() const noexcept { return type() == kind::null; }
-  bool is_bool() const noexcept { return type() == kind::boolean; }
-  bool is_number() const noexcept { return type() == kind::number; }
-  bool is_string() const noexcept { return type() == kind::string; }
-  bool is_array() const noexcept { return type() == kind::array; }
-  bool is_object() const noexcept { return type() == kind::object; }
+  kind type() const noexcept { return static_cast<kind>(v_.index()); }  ///< what the value holds
+  bool is_null() const noexcept { return type() == kind::null; }  ///< holds null
+  bool is_bool() const noexcept { return type() == kind::boolean; }  ///< holds a boolean
+  bool is_number() const noexcept { return type() == kind::number; }  ///< holds a number
+  bool is_string() const noexcept { return type() == kind::string; }  ///< holds a string
+  bool is_array() const noexcept { return type() == kind::array; }  ///< holds an array
+  bool is_object() const noexcept { return type() == kind::object; }  ///< holds an object
 
+  /// The boolean; fails on any other kind.
   bool as_bool() const { return get<bool>("a boolean"); }
+  /// The number; fails on any other kind.
   double as_number() const { return get<double>("a number"); }
   /// The number as an integer; fails when it has a fractional part or does not fit.
   long long as_int() const {
@@ -61,10 +65,15 @@ class value {
       fail("json: expected an integer, found {}", d);
     return static_cast<long long>(d);
   }
+  /// The string; fails on any other kind.
   const std::string& as_string() const { return get<std::string>("a string"); }
+  /// The elements; fails on any other kind.
   const array& as_array() const { return *get<std::shared_ptr<array>>("an array"); }
+  /// The elements, writable; fails on any other kind.
   array& as_array() { return *get_mut<std::shared_ptr<array>>("an array"); }
+  /// The members; fails on any other kind.
   const object& as_object() const { return *get<std::shared_ptr<object>>("an object"); }
+  /// The members, writable; fails on any other kind.
   object& as_object() { return *get_mut<std::shared_ptr<object>>("an object"); }
 
   /// Member lookup (linear; objects here are small or iterated whole). Null when absent.
@@ -73,10 +82,12 @@ class value {
       if (k == key) return &v;
     return nullptr;
   }
+  /// Member by key; fails when absent.
   const value& at(std::string_view key) const {
     if (const value* v = find(key)) return *v;
     fail("json: missing key \"{}\"", key);
   }
+  /// Element i of an array; fails when out of range.
   const value& at(std::size_t i) const {
     const auto& a = as_array();
     if (i >= a.size()) fail("json: index {} out of range (size {})", i, a.size());
@@ -90,17 +101,20 @@ class value {
     as_object().emplace_back(std::move(key), std::move(v));
     return as_object().back().second;
   }
+  /// Appends an element to an array (a null becomes an empty array first).
   value& push_back(value v) {
     if (is_null()) v_ = std::make_shared<array>();
     as_array().push_back(std::move(v));
     return as_array().back();
   }
+  /// Elements of an array or members of an object; fails on any other kind.
   std::size_t size() const {
     if (is_array()) return as_array().size();
     if (is_object()) return as_object().size();
     fail("json: size() of a value that is neither an array nor an object");
   }
 
+  /// Parses JSON text; fails with the position of the first error.
   static value parse(std::string_view text);
   /// Compact when indent < 0; otherwise pretty-printed with `indent` spaces.
   std::string dump(int indent = -1) const {

@@ -63,10 +63,12 @@ inline std::string shape_str(const std::vector<std::size_t>& shape) {
   return s + "]";
 }
 
+/// One tensor of a file: name, dtype, shape and where its bytes are.
 struct tensor_entry {
-  std::string name;
-  dtype type = dtype::F32;
-  std::vector<std::size_t> shape;
+  std::string name;  ///< name in the file
+  dtype type = dtype::F32;  ///< element type
+  std::vector<std::size_t> shape;  ///< dimensions
+  /// Byte offsets of the tensor in the data buffer: [begin, end).
   std::size_t begin = 0, end = 0;  ///< byte offsets in the data buffer
   /// The element count; files are checked with checked_elements() when read, so this cannot wrap.
   std::size_t elements() const {
@@ -93,6 +95,7 @@ inline bool checked_elements(const std::vector<std::size_t>& shape, std::size_t&
 /// A whole file read into memory and validated.
 class file {
  public:
+  /// Reads and validates the file at path; fails with the reason when it is malformed.
   static file read(const std::string& path) {
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) fail("safetensors: cannot open '{}': {}", path, std::strerror(errno));
@@ -184,19 +187,25 @@ class file {
     return f;
   }
 
+  /// The tensors, in header order.
   const std::vector<tensor_entry>& tensors() const { return tensors_; }
+  /// The tensor called name, or null.
   const tensor_entry* find(std::string_view name) const {
     for (const auto& t : tensors_)
       if (t.name == name) return &t;
     return nullptr;
   }
+  /// The bytes of tensor t.
   const char* data(const tensor_entry& t) const { return bytes_.data() + data_offset_ + t.begin; }
+  /// The header's __metadata__ entries, in order.
   const std::vector<std::pair<std::string, std::string>>& metadata() const { return metadata_; }
+  /// The metadata value of key, or null.
   const std::string* metadata(std::string_view key) const {
     for (const auto& [k, v] : metadata_)
       if (k == key) return &v;
     return nullptr;
   }
+  /// The file's path, for messages.
   const std::string& where() const { return where_; }
 
  private:
@@ -265,6 +274,7 @@ class writer {
     data_.append(static_cast<const char*>(data), bytes);
     entries_.push_back(std::move(e));
   }
+  /// Adds or replaces a __metadata__ entry.
   void set_metadata(std::string key, std::string value) {
     for (auto& [k, v] : metadata_)
       if (k == key) {
@@ -296,6 +306,7 @@ class writer {
     return s;
   }
 
+  /// Writes the file to path atomically: 8-byte header length, header, data.
   void save(const std::string& path) const {
     const std::string h = header();
     char len[8];

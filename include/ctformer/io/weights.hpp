@@ -25,14 +25,16 @@ enum class weight_layout : unsigned char {
   native        // ctformer's own (in, out) everywhere
 };
 
+/// How save_safetensors names and lays out tensors.
 struct save_options {
-  weight_layout layout = weight_layout::huggingface;
+  weight_layout layout = weight_layout::huggingface;  ///< orientation of linear weights in the file
   std::string prefix;                                          ///< prepended to every name
   std::vector<std::pair<std::string, std::string>> metadata;   ///< added to __metadata__
 };
 
+/// How load_safetensors finds and checks tensors.
 struct load_options {
-  weight_layout layout = weight_layout::huggingface;
+  weight_layout layout = weight_layout::huggingface;  ///< orientation of linear weights in the file
   /// Prefixes tried in turn ("transformer." for GPT2LMHeadModel files, "bert." for BERT heads, ...).
   std::vector<std::string> prefixes{"", "transformer.", "bert.", "model."};
   bool allow_unexpected = false;  ///< extra tensors in the file are an error unless allowed
