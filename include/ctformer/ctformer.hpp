@@ -60,6 +60,7 @@
 #include "io/weights.hpp"
 
 #include "metrics/bleu.hpp"
+#include "metrics/bleu_nltk.hpp"
 #include "metrics/classification.hpp"
 #include "metrics/cross_validation.hpp"
 #include "metrics/evaluate.hpp"

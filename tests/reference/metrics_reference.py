@@ -37,6 +37,9 @@ expected value comes from:
                            epsilon=eps, add-k(1) = method2, exp = method3), nltk corpus_bleu /
                            sentence_bleu (x100) must equal the port within 1e-9; that value is
                            stored as "nltk" and the C++ test checks it too.
+  bleu_nltk.json       nltk.translate.bleu_score corpus_bleu / sentence_bleu themselves over token
+                       lists: weights, SmoothingFunction().method0..7 (epsilon, alpha, k),
+                       auto_reweigh; "error" where NLTK raises.
   bleu_eng_fra.json    the first 500 pairs of translation/eng-fra.20k.tsv, hypotheses = the
                        French references perturbed by perturb() below. Expected: the port's
                        corpus BLEU (sacreBLEU defaults: 13a, exp smoothing) with its statistics,
@@ -616,6 +619,62 @@ def eng_fra_fixture(data_dir):
             "nltk_native_all": native}
 
 
+def nltk_bleu_fixture():
+    """NLTK's own BLEU (nltk.translate.bleu_score corpus_bleu / sentence_bleu over token lists):
+    random corpora over a small vocabulary (so n-grams overlap), 1-3 references per segment,
+    hypotheses of 0-9 tokens, several weight vectors, SmoothingFunction().method0..method7 with
+    default and changed epsilon / alpha / k, auto_reweigh on and off. Expected: the value, or
+    "error" where NLTK raises (method6 on a zero trigram precision)."""
+    r = random.Random(20261206)
+    vocab = ["the", "a", "cat", "dog", "sat", "on", "mat", "ran", "and", "big", ".", ","]
+    weight_sets = [(0.25, 0.25, 0.25, 0.25), (0.5, 0.5), (1 / 3, 1 / 3, 1 / 3), (0.1, 0.2, 0.3, 0.4),
+                   (1.0,), (0.2, 0.2, 0.2, 0.2, 0.2)]
+    params = [(0.1, 5, 5), (0.01, 3, 2)]
+    cases = []
+    for i in range(400):
+        n_seg = 1 if i % 4 == 0 else r.randint(1, 5)
+        refs, hyps = [], []
+        for _ in range(n_seg):
+            base = [r.choice(vocab) for _ in range(r.randint(1, 9))]
+            seg_refs = []
+            for _ in range(r.randint(1, 3)):
+                ref = list(base)
+                for _ in range(r.randint(0, 3)):
+                    op = r.random()
+                    if op < 0.4 and len(ref) > 1:
+                        del ref[r.randrange(len(ref))]
+                    elif op < 0.7:
+                        ref.insert(r.randrange(len(ref) + 1), r.choice(vocab))
+                    else:
+                        ref[r.randrange(len(ref))] = r.choice(vocab)
+                seg_refs.append(ref)
+            hyp = [t for t in base if r.random() < 0.85]
+            if r.random() < 0.3:
+                hyp += [r.choice(vocab) for _ in range(r.randint(0, 3))]
+            if r.random() < 0.05:
+                hyp = []
+            refs.append(seg_refs)
+            hyps.append(hyp[:9])
+        weights = weight_sets[r.randrange(len(weight_sets))]
+        method = i % 8
+        eps, alpha, k = params[r.randrange(2)]
+        auto = r.random() < 0.3
+        sentence = n_seg == 1 and r.random() < 0.5
+        sf = getattr(nb.SmoothingFunction(epsilon=eps, alpha=alpha, k=k), f"method{method}")
+        try:
+            if sentence:
+                value = nb.sentence_bleu(refs[0], hyps[0], weights, sf, auto)
+            else:
+                value = nb.corpus_bleu(refs, hyps, weights, sf, auto)
+            expected = clean(float(value))
+        except Exception:  # AssertionError (method6), IndexError (method6 below order 3)
+            expected = "error"
+        cases.append({"references": refs, "hypotheses": hyps, "weights": list(weights), "method": method,
+                      "epsilon": eps, "alpha": alpha, "k": k, "auto_reweigh": auto, "sentence": sentence,
+                      "expected": expected})
+    return {"cases": cases}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "..", "shared", "data"))
@@ -631,6 +690,7 @@ def main():
     dump("folds.json", {"cases": fold_cases(rng)})
     dump("bleu.json", bleu_fixture())
     dump("bleu_eng_fra.json", eng_fra_fixture(args.data))
+    dump("bleu_nltk.json", nltk_bleu_fixture())
 
 
 if __name__ == "__main__":
