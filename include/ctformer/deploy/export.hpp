@@ -16,6 +16,7 @@
 
 namespace ctformer {
 
+/// Settings of export_header: namespace, description and extra code of the generated header.
 struct export_options {
   std::string ns = "ctformer_model";  ///< namespace of the generated arrays
   std::string description;            ///< a comment and a constexpr string (e.g. Model::describe())

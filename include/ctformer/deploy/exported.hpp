@@ -16,10 +16,11 @@
 
 namespace ctformer {
 
+/// One tensor of an exported header: its checkpoint name and its bytes.
 struct exported_tensor {
-  const char* name;
-  const void* data;
-  std::size_t bytes;
+  const char* name;  ///< checkpoint name
+  const void* data;  ///< the tensor's elements
+  std::size_t bytes;  ///< size of data in bytes
 };
 
 namespace detail {

@@ -25,12 +25,14 @@
 
 namespace ctformer {
 
+/// How the next token is chosen: temperature, top-k, top-p, seed and vocabulary limit.
 struct sampling {
   float temperature = 1.0f;  ///< <= 0: greedy (argmax, ties to the lowest id)
   std::size_t top_k = 0;     ///< keep the k most likely tokens (0: all)
   float top_p = 1.0f;        ///< then the smallest most-likely set whose probability reaches top_p (1: all)
   std::uint64_t seed = 0;    ///< batch row b draws from rng(seed + b)
   std::size_t vocab_limit = 0;  ///< draw only ids below this (0: all), for a vocabulary padded past the tokenizer's
+  /// True when the choice is the argmax: temperature <= 0 (or NaN), or top_k == 1.
   bool greedy() const { return !(temperature > 0.0f) || top_k == 1; }
 };
 
@@ -38,11 +40,14 @@ struct sampling {
 /// sampling allocates nothing. Ties between equal logits are broken by the lower id.
 class sampler {
  public:
+  /// Scratch for a vocabulary of vocab tokens; fails when vocab is 0.
   explicit sampler(std::size_t vocab) : prob_(vocab), order_(vocab) {
     if (vocab == 0) fail("sampler: empty vocabulary");
   }
+  /// Vocabulary size the scratch was sized for.
   std::size_t vocab() const { return prob_.size(); }
 
+  /// Index of the largest of n logits (the lowest index among equals).
   template <class T>
   static std::int32_t argmax(const T* logits, std::size_t n) {
     std::size_t best = 0;
@@ -99,7 +104,9 @@ class sampler {
     for (std::size_t i = 0; i < keep; ++i) prob_[std::size_t(order_[i])] *= inv_z;
     return kept_ = keep;
   }
+  /// Probabilities of the last distribution() call, zero outside the kept set.
   std::span<const double> probabilities() const { return prob_; }
+  /// The ids kept by the last distribution() call.
   std::span<const std::int32_t> kept() const { return {order_.data(), kept_}; }
 
   /// One token from distribution(logits, s). Greedy takes no draw from r; otherwise exactly one.
@@ -116,6 +123,7 @@ class sampler {
     return order_[keep - 1];  // u within rounding of 1
   }
 
+  /// Fails unless temperature is finite and top_p is in (0, 1].
   static void check(const sampling& s) {
     if (!std::isfinite(s.temperature)) fail("sampling: temperature must be finite, got {}", s.temperature);
     if (!(s.top_p > 0.0f && s.top_p <= 1.0f)) fail("sampling: top_p must be in (0, 1], got {}", s.top_p);
@@ -145,18 +153,20 @@ constexpr const char* to_string(stop_reason r) {
 
 enum class context_policy : unsigned char { stop, slide };
 
+/// Generation settings: length, sampling, stop tokens, and what happens when the context is full.
 struct generate_options {
-  std::size_t max_new_tokens = 128;
-  sampling sample{};
-  std::vector<std::int32_t> stop_tokens{};
-  context_policy when_full = context_policy::slide;
+  std::size_t max_new_tokens = 128;  ///< most tokens generated per prompt
+  sampling sample{};  ///< how each token is chosen
+  std::vector<std::int32_t> stop_tokens{};  ///< generation of a row ends after any of these
+  context_policy when_full = context_policy::slide;  ///< slide the window, or stop, at the model's context
   std::size_t slide_keep = 0;  ///< tokens the window keeps when it slides (0: three quarters of the context)
   bool use_cache = true;       ///< false: a full forward over the window for every token (the reference)
 };
 
+/// The outcome of one prompt.
 struct generation {
   std::vector<std::int32_t> tokens;  ///< the new tokens only
-  stop_reason reason = stop_reason::max_new_tokens;
+  stop_reason reason = stop_reason::max_new_tokens;  ///< why generation ended
   std::size_t slides = 0;            ///< how often the window slid
 };
 
@@ -166,15 +176,18 @@ struct generation {
 template <class Model, std::size_t B = 1>
 class generator {
  public:
-  using params = typename Model::params;
-  using T = typename Model::T;
-  using cache_type = kv_cache<Model, B>;
+  using params = typename Model::params;  ///< the model's weights
+  using T = typename Model::T;  ///< scalar type
+  using cache_type = kv_cache<Model, B>;  ///< the KV cache for B rows
+  /// The full-forward workspace (use_cache = false).
   using workspace_type = typename Model::template workspace<B, Model::Ctx>;
-  using batch_type = token_batch<B, Model::Ctx>;
-  static constexpr std::size_t Ctx = Model::Ctx, V = Model::V;
+  using batch_type = token_batch<B, Model::Ctx>;  ///< a window of B rows of the model's context
+  /// The model's context and vocabulary size.
+  static constexpr std::size_t Ctx = Model::Ctx, V = Model::V;  ///< vocabulary size
 
   generator() : sampler_(V) {}
 
+  /// The KV cache.
   cache_type& cache() { return *cache_; }
 
   /// callback(row, token) or callback(token), returning bool (false stops that row) or void;
@@ -297,6 +310,7 @@ class generator {
     }
     return out;
   }
+  /// run() without a callback.
   std::vector<generation> run(const params& p, std::span<const std::vector<std::int32_t>> prompts,
                               const generate_options& o) {
     return run(p, prompts, o, [](std::int32_t) {});

@@ -34,17 +34,20 @@ concept weights_of = std::same_as<P, typename Model::params> || std::same_as<P, 
 /// (`bytes`); make() puts it on the heap once (or declare it static), and nothing in it grows.
 template <class Model, std::size_t B = 1, std::size_t Rows = 0>
 struct kv_cache {
-  using model_type = Model;
-  using T = typename Model::T;
+  using model_type = Model;  ///< the model whose keys and values are cached
+  using T = typename Model::T;  ///< scalar type
+  /// Sizes from the model: layers L, context Ctx, d_model C, heads H, FFN width F, ...
   static constexpr std::size_t L = Model::L, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
-                               V = Model::V, D = C / H;
-  static constexpr std::size_t batch = B;
+                               V = Model::V, D = C / H;  ///< head width C / H
+  static constexpr std::size_t batch = B;  ///< independent sequences (batch rows)
   /// Positions per pass: prompts are prefilled in chunks of this many; a decoding step needs B.
   static constexpr std::size_t rows = Rows ? Rows : std::max<std::size_t>(B, std::min<std::size_t>(Ctx, 64));
   static_assert(B > 0, "ctformer kv_cache: batch must be positive");
   static_assert(rows >= B, "ctformer kv_cache: a pass must hold one position per batch row");
-  static constexpr bool pre = Model::pre;
+  static constexpr bool pre = Model::pre;  ///< the model is pre-LN (has ln_f)
+  /// Buffers of one pass of up to rows positions over Ctx keys.
   using spec = typename Model::template pass_spec<rows, Ctx>;
+  /// Attention over the cache, in power-of-two pieces of at most rows positions.
   using source = cached_self_attention<T, Ctx, H, D, std::bit_floor(rows)>;
 
   tensor4<T, L, B, Ctx, C> k;             ///< (L, B, Ctx, C) keys of every cached position
@@ -52,15 +55,16 @@ struct kv_cache {
   std::array<std::size_t, B> length{};    ///< positions cached per batch row
 
   // ---- one pass: work row r is token ids[r] of batch row row_of[r] at position pos_of[r]
-  std::array<std::int32_t, rows> ids{};
-  std::array<std::size_t, rows> row_of{};
-  std::array<std::size_t, rows> pos_of{};
+  std::array<std::int32_t, rows> ids{};  ///< (R) token id of each work row
+  std::array<std::size_t, rows> row_of{};  ///< (R) batch row of each work row
+  std::array<std::size_t, rows> pos_of{};  ///< (R) position of each work row in its sequence
+  /// (R, C) the residual stream, in and out of a block.
   tensor2<T, rows, C> x, y;               ///< (R, C) the residual stream, in and out of a block
   block_cache<spec> work;                 ///< one block's buffers, shared by the layers
   [[no_unique_address]] maybe<pre, tensor2<T, rows, C>> normed;  ///< (R, C) ln_f output
   tensor2<T, rows, V> logits;             ///< (R, V) logits of the pass's rows
 
-  static constexpr std::size_t bytes() { return sizeof(kv_cache); }  // a compile-time figure
+  static constexpr std::size_t bytes() { return sizeof(kv_cache); }  ///< a compile-time figure
 
   /// The cache on the heap, keys and values zeroed: positions past a row's length get exactly zero
   /// attention weight, and 0 * v must be 0, so the stale entries have to be finite.
@@ -72,10 +76,14 @@ struct kv_cache {
   }
   /// Forgetting is O(1): entries past length are never attended to (and are finite).
   void clear() { length.fill(0); }
+  /// Forgets the positions of batch row b.
   void clear(std::size_t b) { length[b] = 0; }
 
+  /// Keys of layer l, batch row b: (Ctx, C).
   T* keys(std::size_t l, std::size_t b) { return k.data() + (l * B + b) * Ctx * C; }
+  /// Values of layer l, batch row b: (Ctx, C).
   T* values(std::size_t l, std::size_t b) { return v.data() + (l * B + b) * Ctx * C; }
+  /// Logits (V) of work row r of the last pass.
   const T* logits_row(std::size_t r) const { return logits.data() + r * V; }
 };
 

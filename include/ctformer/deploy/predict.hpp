@@ -33,6 +33,7 @@
 
 namespace ctformer {
 
+/// A text_classifier's answer for one text.
 struct class_prediction {
   std::int32_t label = 0;                ///< the most probable class (the lowest index on a tie)
   std::vector<double> probabilities;     ///< softmax of the logits, one per class
@@ -94,18 +95,22 @@ class encoder_runner {
 template <class Model, std::size_t B = 8, std::size_t S = Model::Ctx>
 class text_classifier {
  public:
-  using params = typename Model::params;
+  using params = typename Model::params;  ///< the encoder's weights
   static_assert(std::is_same_v<typename Model::head_type::template batch_type<1, 1>, classification_batch<1, 1>>,
                 "ctformer: text_classifier needs an encoder with a classify<N> head");
-  static constexpr std::size_t classes = Model::head_type::outputs;
+  static constexpr std::size_t classes = Model::head_type::outputs;  ///< N of the classify<N> head
 
+  /// Classifies with p and tok, encoding with the tokenizer's default options.
   text_classifier(const params& p, const tokenizer& tok) : run_(p, tok, detail::default_encoding(tok)) {}
+  /// Classifies with p and tok, encoding with o.
   text_classifier(const params& p, const tokenizer& tok, encode_options o) : run_(p, tok, std::move(o)) {}
 
+  /// The prediction for one text.
   class_prediction predict(std::string_view text) {
     const std::string one(text);
     return std::move(predict(std::span<const std::string>(&one, 1))[0]);
   }
+  /// The predictions for texts, in order, run B at a time.
   std::vector<class_prediction> predict(std::span<const std::string> texts) {
     std::vector<class_prediction> out(texts.size());
     run_.run(texts, false, [&](const auto& ws, const auto&, std::size_t r, std::size_t i) {
@@ -131,17 +136,21 @@ class text_classifier {
 template <class Model, std::size_t B = 8, std::size_t S = Model::Ctx>
 class text_regressor {
  public:
-  using params = typename Model::params;
+  using params = typename Model::params;  ///< the encoder's weights
   static_assert(std::is_same_v<typename Model::head_type::template batch_type<1, 1>, regression_batch<1, 1>>,
                 "ctformer: text_regressor needs an encoder with a regress<> head");
 
+  /// Predicts with p and tok, encoding with the tokenizer's default options.
   text_regressor(const params& p, const tokenizer& tok) : run_(p, tok, detail::default_encoding(tok)) {}
+  /// Predicts with p and tok, encoding with o.
   text_regressor(const params& p, const tokenizer& tok, encode_options o) : run_(p, tok, std::move(o)) {}
 
+  /// The predicted value of one text.
   double predict(std::string_view text) {
     const std::string one(text);
     return predict(std::span<const std::string>(&one, 1))[0];
   }
+  /// The predicted values of texts, in order, run B at a time.
   std::vector<double> predict(std::span<const std::string> texts) {
     std::vector<double> out(texts.size());
     run_.run(texts, false, [&](const auto& ws, const auto&, std::size_t r, std::size_t i) {
@@ -159,18 +168,22 @@ class text_regressor {
 template <class Model, std::size_t B = 8, std::size_t S = Model::Ctx>
 class sentence_embedder {
  public:
-  using params = typename Model::params;
-  static constexpr std::size_t dim = Model::C;
+  using params = typename Model::params;  ///< the encoder's weights
+  static constexpr std::size_t dim = Model::C;  ///< embedding size: the model's d_model
 
+  /// Embeds with p and tok, encoding with the tokenizer's default options; normalize: unit length.
   sentence_embedder(const params& p, const tokenizer& tok, bool normalize = false)
       : run_(p, tok, detail::default_encoding(tok)), normalize_(normalize) {}
+  /// Embeds with p and tok, encoding with o; normalize: unit length.
   sentence_embedder(const params& p, const tokenizer& tok, encode_options o, bool normalize = false)
       : run_(p, tok, std::move(o)), normalize_(normalize) {}
 
+  /// The embedding (dim floats) of one text.
   std::vector<float> embed(std::string_view text) {
     const std::string one(text);
     return std::move(embed(std::span<const std::string>(&one, 1))[0]);
   }
+  /// The embeddings of texts, in order, run B at a time.
   std::vector<std::vector<float>> embed(std::span<const std::string> texts) {
     std::vector<std::vector<float>> out(texts.size());
     run_.run(texts, true, [&](const auto& ws, const auto& batch, std::size_t r, std::size_t i) {
@@ -206,16 +219,18 @@ class sentence_embedder {
 template <class Model, std::size_t B = 1>
 class text_generator {
  public:
-  using params = typename Model::params;
+  using params = typename Model::params;  ///< the decoder_lm's weights
 
   /// prepend_bos: start every prompt with the tokenizer's bos (GPT-2's <|endoftext|>), if it has one.
   text_generator(const params& p, const tokenizer& tok, bool prepend_bos = false)
       : p_(&p), tok_(&tok), bos_(prepend_bos ? tok.specials().bos : -1), gen_(std::make_unique<generator<Model, B>>()) {}
 
+  /// The continuation of one prompt.
   std::string complete(std::string_view prompt, const generate_options& o = {}) {
     const std::string one(prompt);
     return std::move(complete(std::span<const std::string>(&one, 1), o)[0]);
   }
+  /// The continuations of prompts, in order, run B at a time.
   std::vector<std::string> complete(std::span<const std::string> prompts, const generate_options& o = {}) {
     std::vector<std::string> out;
     out.reserve(prompts.size());
@@ -251,8 +266,9 @@ class text_generator {
 template <class Model, std::size_t K = 4>
 class translator {
  public:
-  using params = typename Model::params;
+  using params = typename Model::params;  ///< the seq2seq model's weights
 
+  /// Translates with p, the source and target tokenizers and the model's special ids sp.
   translator(const params& p, const tokenizer& source, const tokenizer& target, const seq2seq_specials& sp)
       : src_(&source), tgt_(&target), sp_(sp), sc_(std::make_unique<seq2seq_scorer<Model, K>>(p, sp)) {}
 
@@ -261,6 +277,7 @@ class translator {
     const std::string one(text);
     return std::move(translate(std::span<const std::string>(&one, 1), beam, length_penalty)[0]);
   }
+  /// The translations of texts, in order.
   std::vector<std::string> translate(std::span<const std::string> texts, std::size_t beam = 1,
                                      double length_penalty = 0.0) {
     if (beam == 0 || beam > K) fail("translator: beam {} must be between 1 and {}", beam, K);

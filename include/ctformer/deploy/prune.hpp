@@ -23,8 +23,8 @@ namespace ctformer {
 
 /// Fraction of zero entries among the weight matrices (role::weight), and over everything.
 struct sparsity_report {
-  double weights = 0;
-  double all = 0;
+  double weights = 0;  ///< fraction of zeros in the weight matrices
+  double all = 0;  ///< fraction of zeros over every tensor
 };
 template <class P>
 sparsity_report measure_sparsity(const P& params) {
@@ -68,6 +68,7 @@ void prune_magnitude(P& params, P& mask, double sparsity) {
 /// heads and the `neuron_fraction` of FFN neurons with the smallest L2 norm are removed.
 /// Works on any model whose blocks are block_params (all three architectures' self-attention).
 struct structured_prune_report {
+  /// Attention heads pruned, heads in all, FFN neurons pruned, FFN neurons in all.
   std::size_t heads_pruned = 0, heads_total = 0, neurons_pruned = 0, neurons_total = 0;
 };
 

@@ -33,6 +33,7 @@ struct qlinear {
   Tn<std::int8_t, Out, In> weight;  ///< (Out, In)
   Tn<float, Out> scale;             ///< (Out)
   Tn<float, Out> bias;              ///< (Out)
+  /// Checkpoint names of the members: "weight", "weight_scale", "bias".
   static constexpr auto fields() {
     return std::tuple{field("weight", &qlinear::weight, role::weight), field("weight_scale", &qlinear::scale, role::bias),
                       field("bias", &qlinear::bias, role::bias)};
@@ -74,39 +75,45 @@ void dequantize_linear(float* w, float* b, const qlinear<In, Out>& q) {
 
 }  // namespace detail
 
+/// A decoder_lm with int8 linear weights (per-output-row scales) and int8 token embeddings (per-row scales).
 template <class Model>
 struct quantized_lm {
   static_assert(std::is_same_v<typename Model::T, float>, "ctformer: quantize a float model");
   using T = float;  ///< activations, norms, biases and scales stay float
-  static constexpr gpt_config Cfg = Model::config;
+  static constexpr gpt_config Cfg = Model::config;  ///< the model's config
+  /// Sizes from the model: vocabulary V, context Ctx, d_model C, heads H, FFN width F, ...
   static constexpr std::size_t V = Model::V, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
-                               L = Model::L, D = C / H;
+                               L = Model::L, D = C / H;  ///< head width C / H
+  /// Pre-LN, tied head and learned positions, as the model's.
   static constexpr bool pre = Model::pre, tied = Model::tied, learned_pos = Model::learned_pos;
 
   /// Storage Tn: params owns the weights; params_view reads them where they are (bind_exported()).
   template <template <class, std::size_t...> class Tn>
   struct block_of {
     static constexpr bool fused_qkv = true;  ///< GPT-2's c_attn
-    layernorm_params<float, C, Tn> ln1;
-    qlinear<C, 3 * C, Tn> qkv;
-    qlinear<C, C, Tn> proj;
-    layernorm_params<float, C, Tn> ln2;
-    qlinear<C, F, Tn> fc;
-    qlinear<F, C, Tn> fc2;
+    layernorm_params<float, C, Tn> ln1;  ///< LayerNorm of the attention sub-layer
+    qlinear<C, 3 * C, Tn> qkv;  ///< fused q | k | v projection
+    qlinear<C, C, Tn> proj;  ///< attention output projection
+    layernorm_params<float, C, Tn> ln2;  ///< LayerNorm of the feed-forward sub-layer
+    qlinear<C, F, Tn> fc;  ///< feed-forward input layer (C -> F)
+    qlinear<F, C, Tn> fc2;  ///< feed-forward output layer (F -> C)
+    /// Checkpoint names of the members, in GPT-2's layout.
     static constexpr auto fields() {
       using B = block_of;
       return std::tuple{nested("ln_1.", &B::ln1), nested("attn.c_attn.", &B::qkv), nested("attn.c_proj.", &B::proj),
                         nested("ln_2.", &B::ln2), nested("mlp.c_fc.", &B::fc), nested("mlp.c_proj.", &B::fc2)};
     }
   };
+  /// The quantized weights, stored by Tn.
   template <template <class, std::size_t...> class Tn>
   struct params_of {
     Tn<std::int8_t, V, C> wte;  ///< (V, C) per-row int8
     Tn<float, V> wte_scale;     ///< (V)
-    [[no_unique_address]] maybe<learned_pos, Tn<float, Ctx, C>> wpe;
-    std::array<block_of<Tn>, L> h;
-    [[no_unique_address]] maybe<pre, layernorm_params<float, C, Tn>> ln_f;
-    [[no_unique_address]] maybe<!tied, qlinear<C, V, Tn>> lm_head;
+    [[no_unique_address]] maybe<learned_pos, Tn<float, Ctx, C>> wpe;  ///< (Ctx, C) learned positions, float
+    std::array<block_of<Tn>, L> h;  ///< (L) the blocks
+    [[no_unique_address]] maybe<pre, layernorm_params<float, C, Tn>> ln_f;  ///< final LayerNorm (pre-LN only)
+    [[no_unique_address]] maybe<!tied, qlinear<C, V, Tn>> lm_head;  ///< the untied head, quantized
+    /// Checkpoint names of the members, in GPT-2's layout.
     static constexpr auto fields() {
       using P = params_of;
       return std::tuple_cat(
@@ -117,12 +124,13 @@ struct quantized_lm {
           detail::optional_field<!tied>([] { return nested("lm_head.", &P::lm_head); }));
     }
   };
-  using block = block_of<tensor>;
-  using params = params_of<tensor>;
-  using params_view = params_of<const_tensor_ref>;
+  using block = block_of<tensor>;  ///< one owning block
+  using params = params_of<tensor>;  ///< owning weights
+  using params_view = params_of<const_tensor_ref>;  ///< read-only view of weights kept elsewhere
 
-  static constexpr std::size_t weight_bytes = sizeof(params);
+  static constexpr std::size_t weight_bytes = sizeof(params);  ///< bytes of params
 
+  /// Quantizes the float weights p into q.
   static void quantize(const typename Model::params& p, params& q) {
     kernels::quantize_rows(q.wte.data(), q.wte_scale.data(), p.wte.data(), V, C, C);
     if constexpr (learned_pos) q.wpe = p.wpe;
@@ -160,9 +168,11 @@ struct quantized_lm {
   }
 
   // ---- inference: decoder_lm's layer stack and block, with int8 linear layers ------------------
+  /// The model's pass_spec with int8 linear layers.
   template <std::size_t Rows, std::size_t Keys>
   using pass_spec = typename Model::template pass_spec<Rows, Keys, true>;
 
+  /// The model's layer stack, run on these params.
   template <class Sp, class P, class Stream, class Cache, class Source>
   static void blocks_forward(const P& p, std::size_t n, Stream&& stream, Cache&& cache, Source&& source,
                              const run_mode& mode) {
@@ -205,16 +215,20 @@ struct quantized_lm {
                        logits, V);
   }
 
+  /// Buffers of an eval-mode forward over B sequences of S tokens.
   template <std::size_t B, std::size_t S>
   struct workspace {
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
-    static constexpr std::size_t batch = B, seq = S, BS = B * S;
+    /// Batch B, sequence S, rows BS = B * S.
+    static constexpr std::size_t batch = B, seq = S, BS = B * S;  ///< B * S
+    /// The blocks' spec: int8 linear layers, causal, keys = S.
     using spec = block_spec<float, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, false, S, true>;
+    /// (BS, C) the residual stream, in and out of a block.
     tensor2<float, BS, C> x, y;           ///< (BS, C) the residual stream, in and out of a block
     block_cache<spec> work;               ///< one block's buffers, shared by the layers
     [[no_unique_address]] maybe<pre, tensor2<float, BS, C>> normed;  ///< (BS, C) ln_f output
     tensor2<float, BS, V> logits;         ///< (BS, V)
-    tensor1<float, BS> row_loss;
+    tensor1<float, BS> row_loss;  ///< (BS) per-row loss
     std::array<std::size_t, BS> pos{};    ///< the position of each row
   };
 
@@ -236,6 +250,7 @@ struct quantized_lm {
     logits_rows(p, stream[L % 2], BS, ws.logits.data(), normed, ws.work);
   }
 
+  /// forward(), then the mean cross-entropy over the targets.
   template <class P, std::size_t B, std::size_t S>
   static loss_value forward_loss(const P& p, workspace<B, S>& ws, const token_batch<B, S>& batch) {
     forward(p, ws, batch);

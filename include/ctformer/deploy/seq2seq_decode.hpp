@@ -46,22 +46,26 @@ concept decode_scorer = requires(S& s, std::span<const std::size_t> parent, std:
   s.log_probs(out);
 };
 
+/// Settings of greedy_decode: the eos id and the length limit.
 struct decode_options {
   std::int32_t eos = -1;     ///< ends a hypothesis (required)
   std::size_t max_len = 0;   ///< most tokens generated, eos included (0: the scorer's max_length())
 };
 
+/// Settings of beam_search: beam width, length penalty, hypotheses returned.
 struct beam_options : decode_options {
   std::size_t beam = 4;          ///< hypotheses kept per step
   double length_penalty = 0.0;   ///< alpha; 0 ranks by log-probability alone, > 0 favours longer output
   std::size_t n_best = 1;        ///< how many finished hypotheses to return (at most `beam`)
 };
 
+/// One decoded output.
 struct hypothesis {
   std::vector<std::int32_t> tokens;  ///< generated tokens, eos not included
   double log_prob = 0;               ///< sum of the log-probabilities, eos included when `ended`
   double score = 0;                  ///< log_prob / lp(length())
   bool ended = false;                ///< true: ended with eos; false: stopped at max_len
+  /// Tokens counted for the length penalty: the tokens, plus eos when it ended.
   std::size_t length() const { return tokens.size() + (ended ? 1 : 0); }
 };
 
@@ -242,13 +246,15 @@ template <class Model, std::size_t K, std::size_t Ss = Model::Cs, std::size_t St
           decode_engine Engine = decode_engine::cached>
 class seq2seq_scorer {
  public:
-  using T = typename Model::T;
-  using params = typename Model::params;
+  using T = typename Model::T;  ///< scalar type
+  using params = typename Model::params;  ///< the model's weights
+  /// Sizes from the model: d_model C, FFN width F, heads H, head width D, target vocabulary V, ...
   static constexpr std::size_t C = Model::C, F = Model::F, H = Model::H, D = C / H, V = Model::Vt,
-                               Ld = Model::Ld;
+                               Ld = Model::Ld;  ///< decoder layers
   static_assert(K > 0, "ctformer: a scorer needs at least one row");
   static_assert(Ss <= Model::Cs && St <= Model::Ct, "ctformer: scorer lengths exceed the model's contexts");
 
+  /// A scorer over the weights p (which must outlive it); sp gives the bos, eos and pad ids.
   seq2seq_scorer(const params& p, const seq2seq_specials& sp) : p_(&p), sp_(sp) {
     if (sp.bos < 0 || sp.eos < 0 || sp.pad < 0) fail("seq2seq_scorer: bos, eos and pad ids must be set");
     enc_ws_ = std::make_unique<enc_ws>();
@@ -273,8 +279,11 @@ class seq2seq_scorer {
     }
   }
 
+  /// Most rows scored at once: K.
   std::size_t rows() const { return K; }
+  /// Target vocabulary size V.
   std::size_t vocab_size() const { return V; }
+  /// Most target positions: St.
   std::size_t max_length() const { return St; }
 
   /// Encodes 1..K sources (token ids without specials). With one source every row decodes it.
@@ -301,11 +310,13 @@ class seq2seq_scorer {
     }
     n_ = 0;
   }
+  /// Encodes one source that every row decodes.
   void set_source(std::span<const std::int32_t> source) {
     const std::vector<std::int32_t> one(source.begin(), source.end());
     set_sources(std::span<const std::vector<std::int32_t>>(&one, 1));
   }
 
+  /// n rows (1..K), each the empty prefix (the decoder has seen only bos).
   void start(std::size_t n) {
     if (slots_ == 0) fail("seq2seq_scorer: set_sources() before start()");
     if (n == 0 || n > K) fail("seq2seq_scorer: start({}) outside 1..{}", n, K);
@@ -357,6 +368,7 @@ class seq2seq_scorer {
     ++t_;
   }
 
+  /// Writes (n, V) log-probabilities of the next token of each current row into out.
   void log_probs(std::span<double> out) {
     if (n_ == 0) fail("seq2seq_scorer: start() before log_probs()");
     if (out.size() < n_ * V) fail("seq2seq_scorer: log_probs needs room for {} x {} values", n_, V);
