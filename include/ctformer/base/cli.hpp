@@ -15,9 +15,11 @@
 
 namespace ctformer::cli {
 
+/// Reads an example's command-line options in turn; a bad value prints the message and calls usage(2).
 class arg_reader {
  public:
   using usage_fn = void (*)(int);  ///< prints the options and exits with the given status
+  /// Reads argv[1..argc); usage prints the options and exits.
   arg_reader(int argc, char** argv, usage_fn usage) : argc_(argc), argv_(argv), usage_(usage) {}
 
   /// Moves to the next option; false when none is left. "--help" and "-h" call usage(0).
@@ -27,7 +29,9 @@ class arg_reader {
     if (name_ == "--help" || name_ == "-h") usage_(0);
     return true;
   }
+  /// The current option, as written ("--steps").
   const std::string& name() const { return name_; }
+  /// The current option is option.
   bool is(std::string_view option) const { return name_ == option; }
 
   /// The current option's value, as text or parsed.
@@ -35,9 +39,13 @@ class arg_reader {
     if (i_ + 1 >= argc_) bad("missing value after " + name_);
     return argv_[++i_];
   }
+  /// The next argument as a long; a non-integer is a usage error.
   long integer() { return parse_int<long>("an integer"); }
+  /// The next argument as a non-negative size.
   std::size_t count() { return parse_int<std::size_t>("a non-negative integer"); }
+  /// The next argument as a non-negative 64-bit integer.
   std::uint64_t u64() { return parse_int<std::uint64_t>("a non-negative integer"); }
+  /// The next argument as a finite double.
   double real() {
     const std::string v = text();
     char* end = nullptr;

@@ -27,9 +27,12 @@ constexpr std::uint64_t derive_key(std::uint64_t seed, std::uint64_t a, std::uin
 /// Uniform in [0, 1) with 53 random bits.
 constexpr double to_unit(std::uint64_t x) noexcept { return double(x >> 11) * 0x1.0p-53; }
 
+/// A stateless generator: value i is a hash of (key, i), so draws need no order.
 struct counter_rng {
-  std::uint64_t key = 0;
+  std::uint64_t key = 0;  ///< the stream's key (derive_key)
+  /// 64 random bits of draw i.
   constexpr std::uint64_t bits(std::uint64_t i) const noexcept { return mix64(key ^ mix64(i)); }
+  /// Draw i, uniform in [0, 1).
   constexpr double uniform(std::uint64_t i) const noexcept { return to_unit(bits(i)); }
 };
 
@@ -45,7 +48,8 @@ constexpr std::uint64_t mul_hi64(std::uint64_t a, std::uint64_t b, std::uint64_t
 
 /// xoshiro256** (Blackman and Vigna): the state step shared by every sequential generator here.
 struct xoshiro256ss {
-  std::array<std::uint64_t, 4> s{};
+  std::array<std::uint64_t, 4> s{};  ///< the generator state
+  /// The next 64 random bits.
   constexpr std::uint64_t next() noexcept {
     const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
     const std::uint64_t t = s[1] << 17;
@@ -66,14 +70,17 @@ struct xoshiro256ss {
       if (low >= n || low >= (0 - n) % n) return high;
     }
   }
+  /// x rotated left by k bits.
   static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
 };
 
 /// xoshiro256** seeded through SplitMix64. Normal deviates use Box-Muller with both outputs.
 class rng {
  public:
+  /// A generator seeded with seed.
   explicit rng(std::uint64_t seed = 0) noexcept { reseed(seed); }
 
+  /// Restarts the sequence of seed and forgets a spare normal deviate.
   void reseed(std::uint64_t seed) noexcept {
     std::uint64_t x = seed;
     for (auto& w : g_.s) {
@@ -83,11 +90,15 @@ class rng {
     has_spare_ = false;
   }
 
+  /// The next 64 random bits.
   std::uint64_t next() noexcept { return g_.next(); }
+  /// Uniform in [0, 1) with 53 random bits.
   double uniform() noexcept { return to_unit(next()); }
+  /// Uniform in [lo, hi).
   double uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
   /// Uniform integer in [0, n) without modulo bias (Lemire's method with rejection).
   std::uint64_t below(std::uint64_t n) noexcept { return g_.below(n); }
+  /// A standard normal deviate (Box-Muller; the second of each pair is kept for the next call).
   double normal() noexcept {
     if (has_spare_) {
       has_spare_ = false;
@@ -102,15 +113,18 @@ class rng {
     has_spare_ = true;
     return r * std::cos(th);
   }
+  /// A normal deviate with the given mean and standard deviation.
   double normal(double mean, double stddev) noexcept { return mean + stddev * normal(); }
 
   /// The full state, for checkpoints.
   struct state_type {
-    std::array<std::uint64_t, 4> s;
-    bool has_spare;
-    double spare;
+    std::array<std::uint64_t, 4> s;  ///< xoshiro256** state words
+    bool has_spare;  ///< a Box-Muller deviate is waiting
+    double spare;  ///< the waiting deviate
   };
+  /// The full state, for checkpoints.
   state_type state() const noexcept { return {g_.s, has_spare_, spare_}; }
+  /// Restores a state from state().
   void set_state(const state_type& st) noexcept {
     g_.s = st.s;
     has_spare_ = st.has_spare;
