@@ -19,12 +19,13 @@
 
 namespace ctformer {
 
+/// BERT's masked-language-model corruption: which tokens are chosen and what replaces them.
 struct mlm_options {
   double select = 0.15;        ///< share of real, non-special tokens chosen
   double to_mask = 0.8;        ///< of those: replaced by [MASK]
   double to_random = 0.1;      ///< of those: replaced by a random token (the rest stay)
-  std::int32_t mask_id = -1;
-  std::size_t vocab_size = 0;
+  std::int32_t mask_id = -1;  ///< the [MASK] token's id
+  std::size_t vocab_size = 0;  ///< random replacements are drawn from [0, vocab_size)
   std::vector<std::int32_t> special_ids{};  ///< never chosen, never drawn as the random token
 };
 

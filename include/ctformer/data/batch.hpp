@@ -16,7 +16,8 @@ inline constexpr std::int32_t ignore_index = -100;
 /// Language modelling and MLM: inputs and per-position targets (next token, or masked token).
 template <std::size_t B, std::size_t S>
 struct token_batch {
-  static constexpr std::size_t batch = B, seq = S;
+  /// Batch size B.
+  static constexpr std::size_t batch = B, seq = S;  ///< sequence length S
   tensor2<std::int32_t, B, S> ids;             ///< (B, S)
   tensor2<std::int32_t, B, S> targets;         ///< (B, S) ignore_index where no loss
   tensor2<std::int32_t, B, S> attention_mask;  ///< (B, S) 1 real, 0 pad
@@ -26,7 +27,8 @@ struct token_batch {
 /// Sequence classification: one class per row.
 template <std::size_t B, std::size_t S>
 struct classification_batch {
-  static constexpr std::size_t batch = B, seq = S;
+  /// Batch size B.
+  static constexpr std::size_t batch = B, seq = S;  ///< sequence length S
   tensor2<std::int32_t, B, S> ids;             ///< (B, S)
   tensor2<std::int32_t, B, S> attention_mask;  ///< (B, S)
   tensor2<std::int32_t, B, S> token_type;      ///< (B, S)
@@ -36,7 +38,8 @@ struct classification_batch {
 /// Sequence regression: one value per row; weight 0 marks a padded row.
 template <std::size_t B, std::size_t S>
 struct regression_batch {
-  static constexpr std::size_t batch = B, seq = S;
+  /// Batch size B.
+  static constexpr std::size_t batch = B, seq = S;  ///< sequence length S
   tensor2<std::int32_t, B, S> ids;             ///< (B, S)
   tensor2<std::int32_t, B, S> attention_mask;  ///< (B, S)
   tensor2<std::int32_t, B, S> token_type;      ///< (B, S)
@@ -48,7 +51,8 @@ struct regression_batch {
 /// decoder targets (target followed by eos), each with its own length.
 template <std::size_t B, std::size_t Src, std::size_t Tgt>
 struct seq2seq_batch {
-  static constexpr std::size_t batch = B, src_seq = Src, tgt_seq = Tgt;
+  /// Batch size B.
+  static constexpr std::size_t batch = B, src_seq = Src, tgt_seq = Tgt;  ///< source length Src, target length Tgt
   tensor2<std::int32_t, B, Src> src_ids;        ///< (B, Src)
   tensor2<std::int32_t, B, Src> src_mask;       ///< (B, Src)
   tensor2<std::int32_t, B, Tgt> tgt_in;         ///< (B, Tgt) decoder inputs

@@ -317,15 +317,17 @@ inline std::string remove_stop_words(std::string_view s, const stop_words& stops
   return out;
 }
 
+/// Which cleaning steps clean() runs; each field turns one step on or off.
 struct options {
-  bool html = false;
-  bool control = true;
-  symbols remove_symbols = symbols::keep;
-  bool contractions = false;
-  bool lowercase = false;
-  bool accents = false;
-  const stop_words* stops = nullptr;
-  bool whitespace = true;
+  bool html = false;  ///< strip HTML tags, comments, script/style bodies; decode entities
+  bool control = true;  ///< drop control and format characters
+  symbols remove_symbols = symbols::keep;  ///< keep symbols, or remove emoji or all symbols
+  bool contractions = false;  ///< expand English contractions
+  bool lowercase = false;  ///< Unicode lowercasing
+  bool accents = false;  ///< strip accents (NFD, drop Mn)
+  const stop_words* stops = nullptr;  ///< remove these stop words (null: none)
+  bool whitespace = true;  ///< normalize whitespace
+  /// Invalid UTF-8: reject (with its byte offset) or repair with U+FFFD.
   utf8::on_invalid on_invalid = utf8::on_invalid::reject;
 };
 

@@ -32,12 +32,16 @@ namespace ctformer {
 /// every token but the first is predicted exactly once.
 class lm_stream {
  public:
+  /// The stream of tokens (at least 2).
   explicit lm_stream(std::vector<std::int32_t> tokens) : tokens_(std::move(tokens)) {
     if (tokens_.size() < 2) fail("language-model stream: need at least 2 tokens, got {}", tokens_.size());
   }
+  /// The tokens.
   const std::vector<std::int32_t>& tokens() const { return tokens_; }
+  /// Number of whole chunks of seq inputs (and their shifted targets).
   std::size_t chunk_count(std::size_t seq) const { return (tokens_.size() - 1) / seq; }
 
+  /// Fills row r with chunk rows.index[r] (r < rows.count); other rows are padding.
   template <std::size_t B, std::size_t S>
   void fill(token_batch<B, S>& batch, const batch_rows<B>& rows) const {
     for (std::size_t r = 0; r < B; ++r) {
@@ -60,7 +64,9 @@ class lm_stream {
 
 // ---- TSV loaders ----------------------------------------------------------------------------
 
+/// How load_tsv reads "text<TAB>label" lines.
 struct tsv_options {
+  /// Which column holds the label.
   enum class label_at { first, last };
   label_at label_column = label_at::last;  ///< sentiment: "text<TAB>0/1"; sms-spam: "ham<TAB>text"
   /// Class names in index order. Empty: labels are non-negative integers, or, if any label is
@@ -68,13 +74,16 @@ struct tsv_options {
   std::vector<std::string> label_names{};
   bool names_from_data = true;  ///< false: empty label_names means integer labels only
   bool header = false;          ///< skip the first line
+  /// Invalid UTF-8: reject (with its byte offset) or repair with U+FFFD.
   utf8::on_invalid on_invalid = utf8::on_invalid::reject;
 };
 
+/// Texts with class labels, aligned by index.
 struct classification_set {
-  std::vector<std::string> texts;
-  std::vector<std::int32_t> labels;
+  std::vector<std::string> texts;  ///< the texts
+  std::vector<std::int32_t> labels;  ///< class index of each text
   std::vector<std::string> label_names;  ///< empty for integer labels
+  /// Number of classes: label_names' size, or the largest label + 1 if larger.
   std::size_t class_count() const {
     std::int32_t m = -1;
     for (auto l : labels) m = std::max(m, l);
@@ -82,13 +91,16 @@ struct classification_set {
   }
 };
 
+/// Texts with real-valued targets, aligned by index.
 struct regression_set {
-  std::vector<std::string> texts;
-  std::vector<float> values;
+  std::vector<std::string> texts;  ///< the texts
+  std::vector<float> values;  ///< target value of each text
 };
 
+/// Sentence pairs (translation), aligned by index.
 struct pair_set {
-  std::vector<std::string> sources, targets;
+  /// Source sentences.
+  std::vector<std::string> sources, targets;  ///< their translations
 };
 
 namespace detail {
@@ -256,7 +268,8 @@ void fill_batch(regression_batch<B, S>& batch, std::span<const fixed_encoding<S>
 
 /// Token ids of a sentence pair, before fitting to a batch's shape.
 struct seq2seq_example {
-  std::vector<std::int32_t> source, target;
+  /// Source token ids.
+  std::vector<std::int32_t> source, target;  ///< target token ids
 };
 
 inline std::vector<seq2seq_example> encode_pairs(const tokenizer& src_tok, const tokenizer& tgt_tok, const pair_set& set) {
@@ -268,8 +281,10 @@ inline std::vector<seq2seq_example> encode_pairs(const tokenizer& src_tok, const
   return out;
 }
 
+/// Special token ids of a seq2seq model's vocabularies.
 struct seq2seq_specials {
-  std::int32_t bos, eos, pad;
+  /// Id that starts every decoder input (bos); eos ends sequences.
+  std::int32_t bos, eos, pad;  ///< padding id
   bool source_eos = true;  ///< append eos to the source too
 };
 

@@ -18,9 +18,12 @@
 
 namespace ctformer {
 
+/// Special ids around texts: prefix A suffix, or for pairs prefix A middle B suffix.
 struct sequence_template {
-  std::vector<std::int32_t> prefix, middle, suffix;
+  /// Ids before the first text, between the two texts of a pair, and at the end.
+  std::vector<std::int32_t> prefix, middle, suffix;  ///< ids at the end
 
+  /// No special tokens.
   static sequence_template none() { return {}; }
   /// [CLS] A [SEP] (B [SEP]); fails when the tokenizer lacks [CLS] or [SEP].
   static sequence_template bert(const special_tokens& s) {
@@ -37,14 +40,16 @@ struct sequence_template {
     }
     return t;
   }
+  /// Special tokens the template adds to one text (pair: to a pair).
   std::size_t overhead(bool pair) const { return prefix.size() + suffix.size() + (pair ? middle.size() : 0); }
 };
 
 enum class truncation { longest_first, only_first, only_second, none };
 
+/// How texts become ids: the special-token template, truncation and the padding id.
 struct encode_options {
-  sequence_template tmpl{};
-  truncation truncate = truncation::longest_first;
+  sequence_template tmpl{};  ///< special tokens around the text(s)
+  truncation truncate = truncation::longest_first;  ///< which text loses tokens when the total exceeds the length
   std::int32_t pad_id = -1;  ///< -1: the tokenizer's pad, else its eos, else 0
 };
 
@@ -57,7 +62,8 @@ inline std::int32_t resolve_pad(const encode_options& o, const special_tokens& s
 
 /// A variable-length encoding: the template applied and truncated to at most max_len tokens.
 struct encoding {
-  std::vector<std::int32_t> ids, token_type;
+  /// Token ids and segment ids (0 first text, 1 second).
+  std::vector<std::int32_t> ids, token_type;  ///< segment ids
   std::size_t truncated = 0;  ///< tokens dropped
 };
 
@@ -121,10 +127,12 @@ inline encoding apply_template(std::span<const std::int32_t> a, std::optional<st
   return e;
 }
 
+/// An encoding padded to S tokens, with its attention mask.
 template <std::size_t S>
 struct fixed_encoding {
-  static constexpr std::size_t seq = S;
-  std::array<std::int32_t, S> ids{}, attention_mask{}, token_type{};
+  static constexpr std::size_t seq = S;  ///< S
+  /// (S) ids, attention mask (1 real, 0 pad) and segment ids.
+  std::array<std::int32_t, S> ids{}, attention_mask{}, token_type{};  ///< (S) segment ids
   std::size_t length = 0;     ///< real tokens
   std::size_t truncated = 0;  ///< tokens dropped to fit S
 };

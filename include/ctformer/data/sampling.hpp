@@ -23,12 +23,14 @@ namespace ctformer {
 /// streams as they have always been).
 class sample_rng {
  public:
+  /// A generator seeded with seed.
   explicit sample_rng(std::uint64_t seed = 0) {
     for (auto& w : g_.s) {
       seed += 0x9E3779B97F4A7C15ull;
       w = mix64(seed - 0x9E3779B97F4A7C15ull);
     }
   }
+  /// The next 64 random bits.
   std::uint64_t next() noexcept { return g_.next(); }
   /// Uniform in [0, n), unbiased.
   std::uint64_t uniform(std::uint64_t n) noexcept { return n <= 1 ? 0 : g_.below(n); }
@@ -52,13 +54,16 @@ inline std::vector<std::size_t> shuffled_indices(std::size_t n, std::uint64_t se
   return idx;
 }
 
+/// Shares of the examples for validation and test.
 struct split_fractions {
-  double validation = 0.1;
+  double validation = 0.1;  ///< share for validation
   double test = 0.1;  ///< train gets the rest
 };
 
+/// Example indices of the train, validation and test parts.
 struct index_split {
-  std::vector<std::size_t> train, validation, test;
+  /// Indices of each part: train, validation, test.
+  std::vector<std::size_t> train, validation, test;  ///< indices of the test part
 };
 
 namespace detail {
@@ -201,8 +206,8 @@ enum class last_batch { pad, drop };
 /// Rows of one batch: index[0..count) are examples, the rest (if any) are padding rows.
 template <std::size_t B>
 struct batch_rows {
-  std::array<std::size_t, B> index{};
-  std::size_t count = 0;
+  std::array<std::size_t, B> index{};  ///< examples: indices into the data set
+  std::size_t count = 0;  ///< rows holding examples; rows from count on are padding
 };
 
 template <std::size_t B>

@@ -33,6 +33,7 @@ namespace ctformer {
 template <class T, std::size_t... D>
 class tensor_view;
 
+/// How load_word_vectors matches vocabulary tokens to file words and fills the rest.
 struct word_vector_options {
   /// How a vocabulary token is looked up in the file: these prefixes are stripped first
   /// (SentencePiece's U+2581 word start, GPT-2's U+0120 "Ġ" space marker).
@@ -44,11 +45,13 @@ struct word_vector_options {
   /// model's initialize() ran first, so they already follow its scheme); otherwise filled by init
   /// (row, values), or when init is unset by normal(0, init_std) drawn from seed.
   bool fill_missing = true;
+  /// init(row, values) fills a row without a vector; unset: normal(0, init_std) from seed.
   std::function<void(std::size_t, std::span<float>)> init;
-  float init_std = 0.02f;
-  std::uint64_t seed = 0;
+  float init_std = 0.02f;  ///< standard deviation of the default fill
+  std::uint64_t seed = 0;  ///< seed of the default fill
 };
 
+/// What load_word_vectors did.
 struct word_vector_report {
   std::size_t dim = 0;              ///< components per vector in the file
   std::size_t file_vectors = 0;     ///< vector lines read
@@ -58,7 +61,9 @@ struct word_vector_report {
   std::vector<std::string> duplicate_words;  ///< the first few of them, for messages
   std::vector<std::uint8_t> loaded;          ///< per row: 1 when it holds a pretrained vector
 
+  /// Share of vocabulary rows that hold a pretrained vector.
   double coverage() const noexcept { return loaded.empty() ? 0.0 : double(found) / double(loaded.size()); }
+  /// Indices of the rows that hold a pretrained vector.
   std::vector<std::size_t> loaded_rows() const {
     std::vector<std::size_t> r;
     for (std::size_t i = 0; i < loaded.size(); ++i)
