@@ -67,6 +67,7 @@
 #include "metrics/language.hpp"
 #include "metrics/ranking.hpp"
 #include "metrics/regression.hpp"
+#include "metrics/sklearn.hpp"
 #include "metrics/report.hpp"
 #include "metrics/svg.hpp"
 

@@ -37,6 +37,11 @@ expected value comes from:
                            epsilon=eps, add-k(1) = method2, exp = method3), nltk corpus_bleu /
                            sentence_bleu (x100) must equal the port within 1e-9; that value is
                            stored as "nltk" and the C++ test checks it too.
+  sklearn_options.json sklearn.metrics with labels lists, arbitrary integer labels, sample
+                       weights, normalize, averages and zero_division: confusion_matrix,
+                       accuracy_score, precision_recall_fscore_support, top_k_accuracy_score
+                       (also 1-D binary scores), label_ranking_average_precision_score,
+                       weighted regression metrics; perplexity (numpy). "error": sklearn raises.
   bleu_nltk.json       nltk.translate.bleu_score corpus_bleu / sentence_bleu themselves over token
                        lists: weights, SmoothingFunction().method0..7 (epsilon, alpha, k),
                        auto_reweigh; "error" where NLTK raises.
@@ -619,6 +624,104 @@ def eng_fra_fixture(data_dir):
             "nltk_native_all": native}
 
 
+def sklearn_options_fixture():
+    """sklearn.metrics with the options of sklearn_options.json: arbitrary integer labels, a
+    labels list (order and subset), sample weights, normalize, averages, zero_division; LRAP;
+    top-k with normalize and 1-D binary scores; weighted regression; perplexity (numpy)."""
+    r = np.random.default_rng(1206)
+    out = {"confusion": [], "prf": [], "accuracy": [], "top_k": [], "lrap": [], "regression": [], "perplexity": []}
+    label_sets = [[0, 1], [0, 1, 2], [10, 20, 30], [-1, 1], [3, 7, 9, 12]]
+    for i in range(120):
+        ls = label_sets[i % len(label_sets)]
+        n = int(r.integers(5, 40))
+        yt = r.choice(ls, n).tolist()
+        yp = [v if r.random() < 0.6 else int(r.choice(ls)) for v in yt]
+        w = (r.random(n) * 2).round(3).tolist() if i % 3 else None
+        labels = None
+        if i % 4 == 1:
+            labels = list(ls)
+            r.shuffle(labels)
+        elif i % 4 == 2 and len(ls) > 2:
+            labels = [int(v) for v in r.choice(ls, len(ls) - 1, replace=False)]
+        norm = [None, "true", "pred", "all"][i % 4]
+        try:
+            cm = skm.confusion_matrix(yt, yp, labels=labels, sample_weight=w, normalize=norm)
+            cm_expected = clean(cm.astype(float).ravel().tolist())
+            cm_labels = clean(labels if labels is not None else sorted(set(yt) | set(yp)))
+        except ValueError:
+            cm_expected, cm_labels = "error", None
+        out["confusion"].append({"y_true": yt, "y_pred": yp, "weights": w, "labels": labels, "normalize": norm,
+                                 "expected": cm_expected, "expected_labels": cm_labels})
+        out["accuracy"].append({"y_true": yt, "y_pred": yp, "weights": w, "normalize": bool(i % 2),
+                                "expected": clean(skm.accuracy_score(yt, yp, normalize=bool(i % 2), sample_weight=w))})
+        for avg in [None, "binary", "micro", "macro", "weighted"]:
+            beta = [1.0, 0.5, 2.0][i % 3]
+            zd = [0, 1][i % 2]
+            pos = ls[-1]
+            try:
+                p, rc, f, sup = skm.precision_recall_fscore_support(yt, yp, beta=beta, labels=labels, pos_label=pos,
+                                                                    average=avg, sample_weight=w, zero_division=zd)
+                exp = {"precision": clean(np.atleast_1d(p).tolist()), "recall": clean(np.atleast_1d(rc).tolist()),
+                       "fbeta": clean(np.atleast_1d(f).tolist()),
+                       "support": None if sup is None else clean(np.asarray(sup, dtype=float).tolist())}
+            except ValueError:
+                exp = "error"
+            out["prf"].append({"y_true": yt, "y_pred": yp, "weights": w, "labels": labels, "average": avg,
+                               "beta": beta, "zero_division": zd, "pos_label": pos, "expected": exp})
+    for i in range(80):
+        c = [1, 3, 4, 6][i % 4]
+        n = int(r.integers(6, 30))
+        if c == 1:
+            yt = r.integers(0, 2, n)
+            if len(set(yt.tolist())) < 2:
+                yt[0], yt[1] = 0, 1
+            sc = r.random(n) if i % 8 < 4 else r.normal(size=n)
+            scores = sc.round(2)
+            k = [1, 2][i % 2]
+            labels_arg = None
+        else:
+            yt = r.integers(0, c, n)
+            yt[:c] = np.arange(c)
+            scores = r.random((n, c)).round(1)  # ties on purpose
+            k = int(r.integers(1, c))
+        w = (r.random(n) * 2).round(3).tolist() if i % 3 else None
+        norm = bool(i % 5)
+        kwargs = {"k": k, "normalize": norm, "sample_weight": w}
+        if c > 1:
+            kwargs["labels"] = list(range(c))
+        v = skm.top_k_accuracy_score(yt, scores, **kwargs)
+        out["top_k"].append({"y_true": yt.tolist(), "scores": scores.ravel().tolist(), "classes": c, "k": k,
+                             "normalize": norm, "weights": w, "expected": clean(v)})
+    for i in range(80):
+        n, L = int(r.integers(1, 12)), int(r.integers(2, 7))
+        yt = (r.random((n, L)) < 0.4).astype(int)
+        scores = r.random((n, L)).round(1)
+        w = (r.random(n) * 2).round(3).tolist() if i % 2 else None
+        out["lrap"].append({"y_true": yt.ravel().tolist(), "scores": scores.ravel().tolist(), "labels": L,
+                            "weights": w,
+                            "expected": clean(skm.label_ranking_average_precision_score(yt, scores, sample_weight=w))})
+    for i in range(60):
+        n = int(r.integers(2, 30))
+        yt = r.normal(size=n).round(3)
+        if i % 10 == 0:
+            yt[:] = 1.5
+        yp = (yt + r.normal(scale=0.5, size=n)).round(3) if i % 7 else yt.copy()
+        w = (r.random(n) * 2).round(3).tolist() if i % 2 else None
+        out["regression"].append({"y_true": yt.tolist(), "y_pred": yp.tolist(), "weights": w,
+                                  "mse": clean(skm.mean_squared_error(yt, yp, sample_weight=w)),
+                                  "rmse": clean(skm.mean_squared_error(yt, yp, sample_weight=w, squared=False)),
+                                  "mae": clean(skm.mean_absolute_error(yt, yp, sample_weight=w)),
+                                  "r2": clean(skm.r2_score(yt, yp, sample_weight=w))})
+    for i in range(30):
+        n = int(r.integers(1, 40))
+        lp = np.log(r.random(n) * 0.99 + 0.01).round(6)
+        mask = (r.random(n) < 0.7).astype(int)
+        mask[0] = 1
+        out["perplexity"].append({"log_probs": lp.tolist(), "mask": mask.tolist(),
+                                  "expected": clean(float(np.exp(-(lp * mask).sum() / mask.sum())))})
+    return out
+
+
 def nltk_bleu_fixture():
     """NLTK's own BLEU (nltk.translate.bleu_score corpus_bleu / sentence_bleu over token lists):
     random corpora over a small vocabulary (so n-grams overlap), 1-3 references per segment,
@@ -691,6 +794,7 @@ def main():
     dump("bleu.json", bleu_fixture())
     dump("bleu_eng_fra.json", eng_fra_fixture(args.data))
     dump("bleu_nltk.json", nltk_bleu_fixture())
+    dump("sklearn_options.json", sklearn_options_fixture())
 
 
 if __name__ == "__main__":
