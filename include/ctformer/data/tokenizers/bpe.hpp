@@ -39,7 +39,8 @@ namespace gpt2 {
 /// U+00A1..U+00AC, U+00AE..U+00FF) stand for themselves, the other 68 bytes take U+0100 onwards
 /// in byte order. `byte_order` lists the bytes in that order (GPT-2's ids 0..255 follow it).
 struct byte_map {
-  std::array<char32_t, 256> to_cp{};
+  std::array<char32_t, 256> to_cp{};  ///< byte -> code point
+  /// The bytes in GPT-2's id order (printable first, then the other 68).
   std::array<std::uint8_t, 256> byte_order{};
   std::array<std::int16_t, 324> from_cp{};  ///< code point -> byte, -1 when unused
 };
@@ -91,13 +92,16 @@ inline std::string token_to_bytes(std::string_view token, std::string_view where
 }  // namespace gpt2
 
 
+/// Settings of bpe_tokenizer::train.
 struct bpe_train_options {
   std::size_t vocab_size = 1000;               ///< bytes (256) + merges + specials
   std::int64_t min_frequency = 2;              ///< a pair seen fewer times is never merged
   std::vector<std::string> specials = {"<|endoftext|>"};  ///< appended after the merges
+  /// How the training corpus's invalid UTF-8 is treated: reject, or repair with U+FFFD.
   utf8::on_invalid on_invalid = utf8::on_invalid::reject;
 };
 
+/// GPT-2's byte-level BPE: pre-tokenization by GPT-2's pattern, merges by rank, specials matched whole.
 class bpe_tokenizer : public tokenizer {
  public:
   /// Loads GPT-2's two files. Errors name the file and line (vocab.bpe) or token (encoder.json).
@@ -108,6 +112,7 @@ class bpe_tokenizer : public tokenizer {
   static bpe_tokenizer from_dir(const std::string& dir) {
     return from_files(dir + "/encoder.json", dir + "/vocab.bpe");
   }
+  /// Loads from the two files' contents; the names are used in error messages.
   static bpe_tokenizer from_strings(std::string_view encoder_json, std::string_view vocab_bpe,
                                     std::string_view encoder_name = "encoder.json",
                                     std::string_view merges_name = "vocab.bpe");
@@ -118,7 +123,9 @@ class bpe_tokenizer : public tokenizer {
 
   /// The two files' contents in GPT-2's format, and writing them.
   std::string encoder_json() const;
+  /// vocab.bpe's contents: the merges in rank order.
   std::string merges_text() const;
+  /// Writes encoder.json and vocab.bpe.
   void save(const std::string& encoder_json_path, const std::string& vocab_bpe_path) const;
 
   std::vector<std::int32_t> encode(std::string_view text) const override {
@@ -131,19 +138,26 @@ class bpe_tokenizer : public tokenizer {
   /// (Virtuals defined below the class are declared inline here: otherwise the first one would
   /// be the key function and every including file would emit the vtable and all virtuals.)
   inline std::string decode(std::span<const std::int32_t> ids, bool keep_specials = false) const override;
+  /// Number of ids: bytes, merges and specials.
   std::size_t vocab_size() const override { return tokens_.size(); }
+  /// Ids of the special tokens (-1 for absent kinds).
   const special_tokens& specials() const override { return specials_; }
   /// The encoder.json spelling (GPT-2's byte map), e.g. "Ġworld".
   inline std::string id_to_token(std::int32_t id) const override;
+  /// The id of a token spelled as in encoder.json, or nothing.
   inline std::optional<std::int32_t> token_to_id(std::string_view token) const override;
 
   /// The raw bytes of a token.
   const std::string& token_bytes(std::int32_t id) const;
+  /// True for the id of a special token.
   bool is_special(std::int32_t id) const { return id >= 0 && std::size_t(id) < special_.size() && special_[std::size_t(id)]; }
+  /// Number of merges.
   std::size_t merge_count() const { return merges_.size(); }
+  /// How encode() treats invalid UTF-8: reject, or repair with U+FFFD.
   void set_on_invalid(utf8::on_invalid mode) { on_invalid_ = mode; }
   /// Cache of piece encodings; 0 turns it off. The cache is cleared whenever it outgrows this.
   void set_cache_limit(std::size_t max_ids) { cache_limit_ = max_ids; clear_cache(); }
+  /// Empties the cache of piece encodings.
   void clear_cache() const;
 
   /// BPE of one piece by the two algorithms (the reference pass-per-rank and the heap used for

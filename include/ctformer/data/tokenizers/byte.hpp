@@ -23,8 +23,10 @@ inline const std::vector<std::string>& default_specials() {
   return s;
 }
 
+/// Ids 0..255 are the bytes of the UTF-8 text; specials follow from 256.
 class byte_tokenizer : public tokenizer {
  public:
+  /// Specials get ids 256, 257, ... in order; mode: how encode() treats invalid UTF-8.
   explicit byte_tokenizer(std::vector<std::string> specials = default_specials(),
                           utf8::on_invalid mode = utf8::on_invalid::reject)
       : names_(std::move(specials)), on_invalid_(mode) {
@@ -54,19 +56,23 @@ class byte_tokenizer : public tokenizer {
     }
     return utf8::sanitize(out, utf8::on_invalid::replace);
   }
+  /// 256 plus the number of specials.
   std::size_t vocab_size() const override { return 256 + names_.size(); }
+  /// Ids of the special tokens (-1 for absent kinds).
   const special_tokens& specials() const override { return specials_; }
   std::string id_to_token(std::int32_t id) const override {
     if (id >= 0 && id < 256) return std::string(1, char(id));
     if (id >= 256 && std::size_t(id) < vocab_size()) return names_[std::size_t(id - 256)];
     fail("byte tokenizer: id {} is outside 0..{}", id, vocab_size() - 1);
   }
+  /// The id of a one-byte token or of a special's name, or nothing.
   std::optional<std::int32_t> token_to_id(std::string_view token) const override {
     if (token.size() == 1) return static_cast<unsigned char>(token[0]);
     for (std::size_t i = 0; i < names_.size(); ++i)
       if (names_[i] == token) return std::int32_t(256 + i);
     return std::nullopt;
   }
+  /// How encode() treats invalid UTF-8: reject, or repair with U+FFFD.
   void set_on_invalid(utf8::on_invalid mode) { on_invalid_ = mode; }
 
  private:

@@ -21,6 +21,7 @@
 
 namespace ctformer {
 
+/// One id per Unicode character of a fixed alphabet; specials follow the characters.
 class char_tokenizer : public tokenizer {
  public:
   /// The vocabulary is every distinct character of corpus.
@@ -32,6 +33,7 @@ class char_tokenizer : public tokenizer {
     chars.erase(std::unique(chars.begin(), chars.end()), chars.end());
     return char_tokenizer(std::move(chars), std::move(specials), mode);
   }
+  /// chars: the alphabet, one id each in order (no duplicates); specials follow.
   char_tokenizer(std::u32string chars, std::vector<std::string> specials, utf8::on_invalid mode = utf8::on_invalid::reject)
       : chars_(std::move(chars)), names_(std::move(specials)), on_invalid_(mode) {
     if (chars_.empty()) fail("char tokenizer: empty alphabet");
@@ -56,6 +58,7 @@ class char_tokenizer : public tokenizer {
     v.set("specials", json::value(std::move(sp)));
     return v.dump();
   }
+  /// Reads what to_json() wrote.
   static char_tokenizer from_json(std::string_view text) {
     const json::value v = json::parse(text);
     std::vector<std::string> sp;
@@ -87,7 +90,9 @@ class char_tokenizer : public tokenizer {
     }
     return out;
   }
+  /// Characters plus specials.
   std::size_t vocab_size() const override { return chars_.size() + names_.size(); }
+  /// Ids of the special tokens (-1 for absent kinds).
   const special_tokens& specials() const override { return specials_; }
   std::string id_to_token(std::int32_t id) const override {
     if (id < 0 || std::size_t(id) >= vocab_size()) fail("char tokenizer: id {} is outside 0..{}", id, vocab_size() - 1);
@@ -96,6 +101,7 @@ class char_tokenizer : public tokenizer {
     utf8::append(s, chars_[std::size_t(id)]);
     return s;
   }
+  /// The id of a special's name or of a one-character token, or nothing.
   std::optional<std::int32_t> token_to_id(std::string_view token) const override {
     for (std::size_t i = 0; i < names_.size(); ++i)
       if (names_[i] == token) return std::int32_t(chars_.size() + i);
@@ -104,6 +110,7 @@ class char_tokenizer : public tokenizer {
       if (const std::uint64_t* i = index_.find(cps[0])) return std::int32_t(*i);
     return std::nullopt;
   }
+  /// The characters, in id order.
   const std::u32string& alphabet() const { return chars_; }
 
  private:

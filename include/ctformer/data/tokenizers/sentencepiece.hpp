@@ -35,8 +35,9 @@ namespace spm {
 
 /// A piece found in the normalized text: bytes [begin, end) and its id.
 struct segment {
-  std::uint32_t begin, end;
-  std::int32_t id;
+  /// Byte offsets [begin, end) in the normalized text.
+  std::uint32_t begin, end;  ///< end byte offset (exclusive)
+  std::int32_t id;  ///< the piece's id
 };
 
 inline float log_sum_exp(float x, float y, bool init) {
@@ -51,13 +52,17 @@ inline float log_sum_exp(float x, float y, bool init) {
 /// unknown node). The orders matter: they decide ties and the order of sums in float.
 class lattice {
  public:
+  /// One node: a piece at a character position, with its Viterbi state.
   struct node {
-    std::int32_t id;
+    std::int32_t id;  ///< piece id (-1 for BOS and EOS)
+    /// Start and length, in characters.
     std::uint32_t pos, length;  ///< in characters
-    float score = 0.f, backtrace = 0.f;
-    std::int32_t prev = -1;
+    /// Piece score.
+    float score = 0.f, backtrace = 0.f;  ///< Viterbi: score of the best path ending with this node
+    std::int32_t prev = -1;  ///< previous node on the best path (-1: none)
   };
 
+  /// Starts a lattice over sentence s (which must outlive it): BOS and EOS only.
   void set_sentence(std::string_view s) {
     sentence_ = s;
     surface_.clear();
@@ -80,16 +85,23 @@ class lattice {
     begin_[len].push_back(1);
   }
 
-  std::size_t size() const noexcept { return surface_.size() - 1; }  // characters
+  std::size_t size() const noexcept { return surface_.size() - 1; }  ///< characters
+  /// The sentence.
   std::string_view sentence() const noexcept { return sentence_; }
+  /// Byte offset of character position pos (pos = size(): the sentence's length).
   std::uint32_t byte_at(std::size_t pos) const noexcept { return surface_[pos]; }
+  /// All nodes: BOS, EOS, then the inserted pieces.
   const std::vector<node>& nodes() const noexcept { return nodes_; }
+  /// Nodes that begin at character position pos.
   const std::vector<std::int32_t>& begin_nodes(std::size_t pos) const { return begin_[pos]; }
+  /// Nodes that end at character position pos.
   const std::vector<std::int32_t>& end_nodes(std::size_t pos) const { return end_[pos]; }
+  /// The text of node n.
   std::string_view piece(const node& n) const {
     return sentence_.substr(surface_[n.pos], surface_[n.pos + n.length] - surface_[n.pos]);
   }
 
+  /// Adds a piece of length characters at pos with id and score; returns its node index.
   std::int32_t insert(std::uint32_t pos, std::uint32_t length, std::int32_t id, float score) {
     const auto k = std::int32_t(nodes_.size());
     nodes_.push_back({id, pos, length, score});
@@ -122,6 +134,7 @@ class lattice {
     return {path, nodes_[1].backtrace};
   }
 
+  /// Forward log-marginals per node (piece scores times theta), in SentencePiece's summation order.
   std::vector<float> forward(float theta) const {
     std::vector<float> alpha(nodes_.size(), 0.f);
     for (std::size_t pos = 0; pos <= size(); ++pos)
@@ -131,6 +144,7 @@ class lattice {
     return alpha;
   }
 
+  /// Backward log-marginals per node, in SentencePiece's summation order.
   std::vector<float> backward() const {
     std::vector<float> beta(nodes_.size(), 0.f);
     for (std::size_t pos = size() + 1; pos-- > 0;)
@@ -233,8 +247,10 @@ class lattice {
   std::vector<std::vector<std::int32_t>> begin_, end_;
 };
 
+/// Hash of std::string_view, so that a map keyed by std::string can be searched without a copy.
 struct string_hash {
-  using is_transparent = void;
+  using is_transparent = void;  ///< enables heterogeneous lookup
+  /// Hash of s.
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 using piece_map = std::unordered_map<std::string, std::int32_t, string_hash, std::equal_to<>>;
@@ -244,6 +260,7 @@ using piece_map = std::unordered_map<std::string, std::int32_t, string_hash, std
 /// A SentencePiece model, ready to encode and decode. Thread-safe for concurrent const use.
 class sentencepiece_tokenizer final : public tokenizer {
  public:
+  /// A model parsed and validated (UNIGRAM or BPE only); where names it in error messages.
   explicit sentencepiece_tokenizer(spm::model_proto model, std::string_view where = "<memory>")
       : model_(std::move(model)) {
     spm::validate(model_, where);
@@ -253,9 +270,11 @@ class sentencepiece_tokenizer final : public tokenizer {
     init(where);
   }
 
+  /// Loads a .model file.
   static sentencepiece_tokenizer load(const std::filesystem::path& path) {
     return sentencepiece_tokenizer(spm::load_model(path), path.string());
   }
+  /// Parses a serialized ModelProto; where names it in error messages.
   static sentencepiece_tokenizer from_serialized(std::string_view bytes, std::string_view where = "<memory>") {
     return sentencepiece_tokenizer(spm::parse_model(bytes, where), where);
   }
@@ -272,7 +291,7 @@ class sentencepiece_tokenizer final : public tokenizer {
   }
 
   /// spm_decode: pieces joined, U+2581 back to spaces, the dummy prefix dropped, control pieces
-  /// invisible (shown as their text when keep_specials), <unk> as unk_surface, runs of byte pieces
+  /// invisible (shown as their text when keep_specials), `<unk>` as unk_surface, runs of byte pieces
   /// decoded as UTF-8 with U+FFFD for each invalid byte. An id outside the vocabulary is an error.
   std::string decode(std::span<const std::int32_t> ids, bool keep_specials = false) const override {
     std::string text, bytes;
@@ -353,10 +372,15 @@ class sentencepiece_tokenizer final : public tokenizer {
   }
 
   // ---- SentencePiece specifics ----
+  /// The parsed model.
   const spm::model_proto& model() const noexcept { return model_; }
+  /// UNIGRAM or BPE.
   spm::model_type type() const noexcept { return model_.trainer.type; }
+  /// Score of piece id.
   float score(std::int32_t id) const { return model_.pieces.at(id).score; }
+  /// Type of piece id.
   spm::piece_type piece_type(std::int32_t id) const { return model_.pieces.at(id).type; }
+  /// Id of the unknown piece.
   std::int32_t unk_id() const noexcept { return unk_id_; }
 
   /// The normalized text the model segments (spaces written as U+2581).
@@ -413,7 +437,9 @@ class sentencepiece_tokenizer final : public tokenizer {
     return out;
   }
 
+  /// The model as a serialized ModelProto.
   std::string serialize() const { return spm::serialize_model(model_); }
+  /// Writes the .model file to path.
   void save(const std::filesystem::path& path) const { spm::save_model(model_, path); }
 
  private:

@@ -23,65 +23,70 @@ namespace ctformer::spm {
 enum class piece_type : std::int32_t { normal = 1, unknown = 2, control = 3, user_defined = 4, unused = 5, byte = 6 };
 enum class model_type : std::int32_t { unigram = 1, bpe = 2, word = 3, character = 4 };
 
+/// One vocabulary entry of a SentencePiece model.
 struct model_piece {
-  std::string piece;
-  float score = 0.f;
-  piece_type type = piece_type::normal;
+  std::string piece;  ///< the piece's text (U+2581 marks a word start)
+  float score = 0.f;  ///< unigram: log-probability; BPE: merge priority
+  piece_type type = piece_type::normal;  ///< normal, unknown, control, user-defined, unused or byte
 };
 
 /// TrainerSpec. Defaults are the proto's; only the fields that change encoding matter to the
 /// tokenizer (model_type, byte_fallback, the special ids and pieces, unk_surface,
 /// treat_whitespace_as_suffix); the rest are kept so that a model round-trips.
 struct trainer_spec {
-  std::vector<std::string> input;
-  std::string input_format;
-  std::string model_prefix;
-  model_type type = model_type::unigram;
-  std::int32_t vocab_size = 8000;
-  std::vector<std::string> accept_language;
-  std::int32_t self_test_sample_size = 0;
-  float character_coverage = 0.9995f;
-  std::uint64_t input_sentence_size = 0;
-  bool shuffle_input_sentence = true;
-  std::int32_t seed_sentencepiece_size = 1000000;
-  float shrinking_factor = 0.75f;
-  std::int32_t max_sentence_length = 4192;
-  std::int32_t num_threads = 16;
-  std::int32_t num_sub_iterations = 2;
-  std::int32_t max_sentencepiece_length = 16;
-  bool split_by_unicode_script = true;
-  bool split_by_number = true;
-  bool split_by_whitespace = true;
-  bool treat_whitespace_as_suffix = false;
-  bool allow_whitespace_only_pieces = false;
-  bool split_digits = false;
-  std::vector<std::string> control_symbols;
-  std::vector<std::string> user_defined_symbols;
-  std::string required_chars;
-  bool byte_fallback = false;
-  bool vocabulary_output_piece_score = true;
-  bool hard_vocab_limit = true;
-  bool use_all_vocab = false;
-  std::int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
-  std::string unk_piece = "<unk>", bos_piece = "<s>", eos_piece = "</s>", pad_piece = "<pad>";
+  std::vector<std::string> input;  ///< training input files
+  std::string input_format;  ///< format of the input files
+  std::string model_prefix;  ///< prefix of the trained model's files
+  model_type type = model_type::unigram;  ///< unigram, BPE, word or character model
+  std::int32_t vocab_size = 8000;  ///< size of the vocabulary
+  std::vector<std::string> accept_language;  ///< languages of the input
+  std::int32_t self_test_sample_size = 0;  ///< sentences used for the trainer's self test
+  float character_coverage = 0.9995f;  ///< share of the input's characters the vocabulary covers
+  std::uint64_t input_sentence_size = 0;  ///< most sentences loaded for training (0: all)
+  bool shuffle_input_sentence = true;  ///< sample the loaded sentences at random
+  std::int32_t seed_sentencepiece_size = 1000000;  ///< initial pieces of unigram training
+  float shrinking_factor = 0.75f;  ///< share of pieces kept per unigram pruning round
+  std::int32_t max_sentence_length = 4192;  ///< longest training sentence, in bytes
+  std::int32_t num_threads = 16;  ///< trainer threads
+  std::int32_t num_sub_iterations = 2;  ///< EM sub-iterations per unigram round
+  std::int32_t max_sentencepiece_length = 16;  ///< longest piece, in characters
+  bool split_by_unicode_script = true;  ///< pieces do not cross Unicode script boundaries
+  bool split_by_number = true;  ///< pieces do not mix digits and other characters
+  bool split_by_whitespace = true;  ///< pieces do not span whitespace
+  bool treat_whitespace_as_suffix = false;  ///< the whitespace marker ends a piece instead of starting it
+  bool allow_whitespace_only_pieces = false;  ///< pieces may be whitespace only
+  bool split_digits = false;  ///< each digit is a piece of its own
+  std::vector<std::string> control_symbols;  ///< control pieces (no surface text)
+  std::vector<std::string> user_defined_symbols;  ///< pieces always kept whole
+  std::string required_chars;  ///< characters always in the vocabulary
+  bool byte_fallback = false;  ///< unknown characters become byte pieces
+  bool vocabulary_output_piece_score = true;  ///< the .vocab file lists scores
+  bool hard_vocab_limit = true;  ///< vocab_size is a hard limit
+  bool use_all_vocab = false;  ///< every word becomes a piece (word and character models)
+  /// Ids of the unknown, bos, eos and pad pieces (-1: none).
+  std::int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;  ///< pad id
+  /// Spellings of the unknown, bos, eos and pad pieces.
+  std::string unk_piece = "<unk>", bos_piece = "<s>", eos_piece = "</s>", pad_piece = "<pad>";  ///< pad spelling
   std::string unk_surface = " \xE2\x81\x87 ";  ///< " ⁇ "
-  bool train_extremely_large_corpus = false;
+  bool train_extremely_large_corpus = false;  ///< trainer setting for very large corpora
 };
 
+/// NormalizerSpec: how text is normalized before it is split into pieces.
 struct normalizer_spec {
-  std::string name;
+  std::string name;  ///< name of the rule set ("nmt_nfkc", "identity", ...)
   std::string precompiled_charsmap;  ///< empty: identity
-  bool add_dummy_prefix = true;
-  bool remove_extra_whitespaces = true;
-  bool escape_whitespaces = true;
-  std::string normalization_rule_tsv;
+  bool add_dummy_prefix = true;  ///< prepend the whitespace marker to the text
+  bool remove_extra_whitespaces = true;  ///< drop leading and trailing whitespace and fold runs of it
+  bool escape_whitespaces = true;  ///< replace spaces by U+2581
+  std::string normalization_rule_tsv;  ///< custom rules as TSV (training input)
 };
 
+/// A parsed SentencePiece .model file (ModelProto).
 struct model_proto {
-  std::vector<model_piece> pieces;
-  trainer_spec trainer;
-  normalizer_spec normalizer;
-  std::optional<normalizer_spec> denormalizer;
+  std::vector<model_piece> pieces;  ///< the vocabulary, in id order
+  trainer_spec trainer;  ///< TrainerSpec
+  normalizer_spec normalizer;  ///< NormalizerSpec
+  std::optional<normalizer_spec> denormalizer;  ///< denormalizer, if the model has one
 };
 
 inline std::string_view to_string(model_type t) {

@@ -32,7 +32,7 @@ inline std::size_t one_char_len(std::string_view s) noexcept {
   return n < s.size() ? n : s.size();
 }
 
-/// The parsed normalizer_spec.precompiled_charsmap: <uint32 trie size><trie units><strings>.
+/// The parsed normalizer_spec.precompiled_charsmap: `<uint32 trie size><trie units><strings>`.
 class charsmap {
  public:
   charsmap() = default;
@@ -97,6 +97,7 @@ class charsmap {
   /// True when byte b (ASCII), followed by an ASCII byte or the end, is never rewritten.
   bool ascii_passthrough(unsigned char b) const noexcept { return trie_.empty() ? b != 0 : ascii_safe_[b]; }
 
+  /// True when the model has no charsmap (identity normalization).
   bool empty() const noexcept { return trie_.empty(); }
 
   /// The longest rule whose key is a prefix of s (SentencePiece keeps the first 32 matches): its
@@ -174,7 +175,9 @@ class normalizer {
       if (!s.empty() && static_cast<unsigned char>(s[0]) < 128) copy_ascii_[static_cast<unsigned char>(s[0])] = false;
   }
 
+  /// The normalizer_spec in use.
   const normalizer_spec& spec() const noexcept { return spec_; }
+  /// The parsed charsmap.
   const charsmap& map() const noexcept { return map_; }
 
   /// One step: the normalized form of the character(s) at the start of s and how many input bytes
@@ -192,6 +195,7 @@ class normalizer {
     return {s.substr(0, pos), pos};
   }
 
+  /// input normalized by the spec: charsmap rules, whitespace squeezed and escaped, dummy prefix.
   std::string normalize(std::string_view input) const {
     std::string out;
     normalize(input, out);

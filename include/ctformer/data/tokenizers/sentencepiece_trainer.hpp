@@ -28,12 +28,13 @@
 
 namespace ctformer::spm {
 
+/// Settings of the unigram trainer; names and defaults follow spm_train's.
 struct unigram_trainer_options {
-  std::int32_t vocab_size = 8000;
+  std::int32_t vocab_size = 8000;  ///< size of the vocabulary, specials included
   std::string normalization = "nmt_nfkc";  ///< "nmt_nfkc" (charsmap built from the Unicode tables) or "identity"
-  bool add_dummy_prefix = true;
-  bool remove_extra_whitespaces = true;
-  float character_coverage = 0.9995f;
+  bool add_dummy_prefix = true;  ///< prepend U+2581 to each sentence
+  bool remove_extra_whitespaces = true;  ///< drop leading and trailing whitespace and fold runs of it
+  float character_coverage = 0.9995f;  ///< share of the corpus's characters the vocabulary covers
   std::int32_t max_piece_length = 16;       ///< characters
   std::int32_t seed_size = 1000000;         ///< seed pieces kept before EM
   float shrinking_factor = 0.75f;           ///< share of pieces kept by each pruning round
@@ -45,8 +46,10 @@ struct unigram_trainer_options {
   bool split_digits = false;                ///< every digit is a piece of its own
   bool byte_fallback = false;               ///< add the 256 byte pieces <0x00>..<0xFF>
   bool hard_vocab_limit = true;             ///< fail when the corpus cannot fill vocab_size
-  std::int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
-  std::vector<std::string> control_symbols, user_defined_symbols;
+  /// Ids of the unknown, bos, eos and pad pieces (-1: none).
+  std::int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;  ///< pad id
+  /// Control pieces (no surface text).
+  std::vector<std::string> control_symbols, user_defined_symbols;  ///< pieces always kept whole
   std::function<void(const std::string&)> log;  ///< progress messages, if set
 };
 

@@ -27,21 +27,24 @@
 
 namespace ctformer {
 
+/// How BERT's basic tokenizer normalizes text, and WordPiece's unknown and continuation markers.
 struct wordpiece_options {
   bool lowercase = true;        ///< BERT uncased
   bool strip_accents = true;    ///< NFD, then drop Mn (BERT ties this to lowercase)
   bool split_cjk = true;        ///< put spaces around CJK ideographs
-  std::size_t max_chars_per_word = 100;
-  std::string unk = "[UNK]";
-  std::string continuation = "##";
-  utf8::on_invalid on_invalid = utf8::on_invalid::reject;
+  std::size_t max_chars_per_word = 100;  ///< a longer word becomes unk
+  std::string unk = "[UNK]";  ///< the unknown token (must be in the vocabulary)
+  std::string continuation = "##";  ///< prefix of a piece that continues a word
+  utf8::on_invalid on_invalid = utf8::on_invalid::reject;  ///< invalid UTF-8: reject, or repair with U+FFFD
 };
 
+/// Settings of wordpiece_tokenizer::train.
 struct wordpiece_train_options {
   std::size_t vocab_size = 1000;  ///< specials + alphabet (both "c" and "##c") + merged pieces
-  std::int64_t min_frequency = 2;
+  std::int64_t min_frequency = 2;  ///< a pair seen fewer times is never merged
+  /// Special tokens; they get the first ids, in order.
   std::vector<std::string> specials = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-  wordpiece_options normalization{};
+  wordpiece_options normalization{};  ///< how the corpus is split into words
 };
 
 namespace bert {
@@ -59,12 +62,14 @@ inline bool is_punct(char32_t cp) noexcept {
 }
 }  // namespace bert
 
+/// BERT's WordPiece: basic tokenization, then greedy longest-match pieces per word.
 class wordpiece_tokenizer : public tokenizer {
  public:
   /// One token per line, id = line number - 1. Duplicates and empty lines are errors.
   static wordpiece_tokenizer from_file(const std::string& vocab_txt, wordpiece_options options = {}) {
     return from_string(read_text_file(vocab_txt), vocab_txt, std::move(options));
   }
+  /// One token per line, id = line number - 1; name is used in error messages.
   static wordpiece_tokenizer from_string(std::string_view vocab_txt, std::string_view name = "vocab.txt",
                                          wordpiece_options options = {}) {
     if (vocab_txt.empty()) fail("'{}' is an empty file", name);
@@ -75,17 +80,20 @@ class wordpiece_tokenizer : public tokenizer {
     });
     return from_tokens(std::move(tokens), name, std::move(options));
   }
+  /// A vocabulary of tokens in id order; name is used in error messages.
   static wordpiece_tokenizer from_tokens(std::vector<std::string> tokens, std::string_view name = "vocabulary",
                                          wordpiece_options options = {});
 
   /// Learns a vocabulary from a corpus (words from the basic tokenizer with `normalization`).
   static wordpiece_tokenizer train(std::string_view corpus, const wordpiece_train_options& options = {});
 
+  /// The vocabulary as vocab.txt: one token per line.
   std::string vocab_text() const {
     std::string out;
     for (const auto& t : tokens_) (out += t) += '\n';
     return out;
   }
+  /// Writes vocab_text() to path.
   void save(const std::string& path) const {
     std::ofstream f(path, std::ios::binary);
     if (!f) fail("cannot open '{}' for writing", path);
@@ -99,6 +107,7 @@ class wordpiece_tokenizer : public tokenizer {
     for_each_word(text, [&](std::string_view w, std::size_t) { words.emplace_back(w); });
     return words;
   }
+  /// The pieces of text as strings.
   std::vector<std::string> tokenize(std::string_view text) const {
     std::vector<std::string> out;
     for (std::int32_t id : encode(text)) out.push_back(tokens_[std::size_t(id)]);
@@ -128,16 +137,20 @@ class wordpiece_tokenizer : public tokenizer {
     }
     return out;
   }
+  /// Number of tokens.
   std::size_t vocab_size() const override { return tokens_.size(); }
+  /// Ids of the special tokens (-1 for absent kinds).
   const special_tokens& specials() const override { return specials_; }
   std::string id_to_token(std::int32_t id) const override {
     if (id < 0 || std::size_t(id) >= tokens_.size()) fail("WordPiece: id {} is outside 0..{}", id, tokens_.size() - 1);
     return tokens_[std::size_t(id)];
   }
+  /// The id of a token, or nothing.
   std::optional<std::int32_t> token_to_id(std::string_view token) const override {
     if (const std::int32_t* id = ids_.find(token)) return *id;
     return std::nullopt;
   }
+  /// The normalization and markers in use.
   const wordpiece_options& options() const { return options_; }
 
   /// Calls f(word_utf8, char_count) for each word of the basic tokenizer.
