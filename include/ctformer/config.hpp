@@ -25,7 +25,7 @@ enum class init_scheme : unsigned char {
   normal,          ///< normal(0, init_std)
   xavier_uniform,  ///< U(-a, a), a = sqrt(6 / (fan_in + fan_out))
   xavier_normal,   ///< normal(0, sqrt(2 / (fan_in + fan_out)))
-  kaiming          // normal(0, sqrt(2 / fan_in)) (He, for ReLU)
+  kaiming          ///< normal(0, sqrt(2 / fan_in)) (He, for ReLU)
 };
 enum class pooling : unsigned char { cls, mean };  ///< [CLS] position, or mean over real tokens
 
@@ -34,12 +34,14 @@ enum class pooling : unsigned char { cls, mean };  ///< [CLS] position, or mean 
 /// configs free of floating-point members, whose template-argument support differs between
 /// compilers, and lets std::has_unique_object_representations prove that a config has no padding.
 struct real {
-  std::uint32_t bits = 0;
+  std::uint32_t bits = 0;  ///< IEEE-754 bits of the float
   constexpr real() = default;
   /// One constructor for float, double and integer literals alike: a float survives the trip
   /// through double exactly, and a double rounds as it would when stored in a float member.
   constexpr real(double v) : bits(std::bit_cast<std::uint32_t>(static_cast<float>(v))) {}
+  /// The value as a float.
   constexpr operator float() const { return value(); }
+  /// The value as a float.
   constexpr float value() const { return std::bit_cast<float>(bits); }
 };
 
@@ -53,70 +55,70 @@ struct pad {
 
 /// Decoder-only language model (GPT-like).
 struct gpt_config {
-  std::size_t vocab = 0;
-  std::size_t context = 0;
-  std::size_t d_model = 0;
-  std::size_t heads = 1;
-  std::size_t d_ff = 0;
-  std::size_t layers = 1;
+  std::size_t vocab = 0;  ///< vocabulary size: token ids are 0..vocab-1
+  std::size_t context = 0;  ///< longest sequence, in tokens
+  std::size_t d_model = 0;  ///< width of the residual stream
+  std::size_t heads = 1;  ///< attention heads
+  std::size_t d_ff = 0;  ///< width of the feed-forward hidden layer
+  std::size_t layers = 1;  ///< number of blocks
   std::size_t head_dim = 0;  ///< 0: d_model / heads; otherwise must equal it
-  norm_placement norm = norm_placement::pre;
-  ctformer::activation act = activation::gelu;
-  positional pos = positional::learned;
-  bool tied_head = true;
+  norm_placement norm = norm_placement::pre;  ///< LayerNorm before or after the residual add
+  ctformer::activation act = activation::gelu;  ///< activation of the feed-forward network
+  positional pos = positional::learned;  ///< learned or sinusoidal positions
+  bool tied_head = true;  ///< the LM head shares the token embeddings
   real dropout = 0.0f;        ///< embeddings, residual branches and attention probabilities
-  real ln_eps = 1e-5f;
-  init_scheme init = init_scheme::gpt2;
+  real ln_eps = 1e-5f;  ///< LayerNorm epsilon
+  init_scheme init = init_scheme::gpt2;  ///< how initialize() draws the weights
   detail::pad<3> pad_0 = {};  ///< fills the bytes a compiler would otherwise leave unset
-  real init_std = 0.02f;
-  detail::pad<4> pad_1 = {};
+  real init_std = 0.02f;  ///< standard deviation of embeddings, and of weights under gpt2 and normal
+  detail::pad<4> pad_1 = {};  ///< fills the bytes a compiler would otherwise leave unset
 };
 
 /// Encoder (BERT-like), with token types and an embedding LayerNorm.
 struct bert_config {
-  std::size_t vocab = 0;
-  std::size_t context = 0;
-  std::size_t d_model = 0;
-  std::size_t heads = 1;
-  std::size_t d_ff = 0;
-  std::size_t layers = 1;
-  std::size_t type_vocab = 2;
-  std::size_t head_dim = 0;
-  norm_placement norm = norm_placement::post;
-  ctformer::activation act = activation::gelu;
-  positional pos = positional::learned;
+  std::size_t vocab = 0;  ///< vocabulary size: token ids are 0..vocab-1
+  std::size_t context = 0;  ///< longest sequence, in tokens
+  std::size_t d_model = 0;  ///< width of the residual stream
+  std::size_t heads = 1;  ///< attention heads
+  std::size_t d_ff = 0;  ///< width of the feed-forward hidden layer
+  std::size_t layers = 1;  ///< number of layers
+  std::size_t type_vocab = 2;  ///< token types (segments)
+  std::size_t head_dim = 0;  ///< 0: d_model / heads; otherwise must equal it
+  norm_placement norm = norm_placement::post;  ///< LayerNorm before or after the residual add
+  ctformer::activation act = activation::gelu;  ///< activation of the feed-forward network
+  positional pos = positional::learned;  ///< learned or sinusoidal positions
   bool tied_head = true;      ///< the MLM decoder shares the word embeddings
-  real dropout = 0.0f;
-  real ln_eps = 1e-12f;
-  init_scheme init = init_scheme::normal;
-  detail::pad<3> pad_0 = {};
-  real init_std = 0.02f;
-  detail::pad<4> pad_1 = {};
+  real dropout = 0.0f;  ///< embeddings, residual branches and attention probabilities
+  real ln_eps = 1e-12f;  ///< LayerNorm epsilon
+  init_scheme init = init_scheme::normal;  ///< how initialize() draws the weights
+  detail::pad<3> pad_0 = {};  ///< fills the bytes a compiler would otherwise leave unset
+  real init_std = 0.02f;  ///< standard deviation of embeddings, and of weights under gpt2 and normal
+  detail::pad<4> pad_1 = {};  ///< fills the bytes a compiler would otherwise leave unset
 };
 
 /// Encoder-decoder (the original Transformer): self-attention encoder, decoder with causal
 /// self-attention and cross-attention over the encoder's output.
 struct seq2seq_config {
-  std::size_t src_vocab = 0;
-  std::size_t tgt_vocab = 0;
-  std::size_t src_context = 0;
-  std::size_t tgt_context = 0;
-  std::size_t d_model = 0;
-  std::size_t heads = 1;
-  std::size_t d_ff = 0;
-  std::size_t enc_layers = 1;
-  std::size_t dec_layers = 1;
-  std::size_t head_dim = 0;
-  norm_placement norm = norm_placement::pre;
-  ctformer::activation act = activation::relu;
-  positional pos = positional::sinusoidal;
+  std::size_t src_vocab = 0;  ///< source vocabulary size
+  std::size_t tgt_vocab = 0;  ///< target vocabulary size
+  std::size_t src_context = 0;  ///< longest source sequence, in tokens
+  std::size_t tgt_context = 0;  ///< longest target sequence, in tokens
+  std::size_t d_model = 0;  ///< width of the residual stream
+  std::size_t heads = 1;  ///< attention heads
+  std::size_t d_ff = 0;  ///< width of the feed-forward hidden layer
+  std::size_t enc_layers = 1;  ///< encoder layers
+  std::size_t dec_layers = 1;  ///< decoder layers
+  std::size_t head_dim = 0;  ///< 0: d_model / heads; otherwise must equal it
+  norm_placement norm = norm_placement::pre;  ///< LayerNorm before or after the residual add
+  ctformer::activation act = activation::relu;  ///< activation of the feed-forward network
+  positional pos = positional::sinusoidal;  ///< learned or sinusoidal positions
   bool tied_head = true;      ///< the output projection shares the target embeddings
-  real dropout = 0.0f;
-  real ln_eps = 1e-5f;
-  init_scheme init = init_scheme::xavier_uniform;
-  detail::pad<3> pad_0 = {};
-  real init_std = 0.02f;
-  detail::pad<4> pad_1 = {};
+  real dropout = 0.0f;  ///< embeddings, residual branches and attention probabilities
+  real ln_eps = 1e-5f;  ///< LayerNorm epsilon
+  init_scheme init = init_scheme::xavier_uniform;  ///< how initialize() draws the weights
+  detail::pad<3> pad_0 = {};  ///< fills the bytes a compiler would otherwise leave unset
+  real init_std = 0.02f;  ///< standard deviation of embeddings, and of weights under gpt2 and normal
+  detail::pad<4> pad_1 = {};  ///< fills the bytes a compiler would otherwise leave unset
 };
 
 /// Every byte of a config is a member's: a new member must keep it so (add or resize a pad).
@@ -146,6 +148,7 @@ constexpr bool check_dims() {
 /// A real formats as the float it holds, with every float format spec.
 template <class Char>
 struct fmt::formatter<ctformer::real, Char> : fmt::formatter<float, Char> {
+  /// Writes r.value() with the float format spec.
   template <class FormatContext>
   auto format(ctformer::real r, FormatContext& ctx) const {
     return fmt::formatter<float, Char>::format(r.value(), ctx);
