@@ -17,6 +17,7 @@
 
 namespace ctformer {
 
+/// A loss averaged over the rows that count, with their number.
 struct loss_value {
   double loss = 0;        ///< mean over the rows that count (0 when none do)
   std::size_t count = 0;  ///< rows that count
