@@ -148,7 +148,7 @@ struct encoder {
     typename head_type::template workspace<B, S> head_ws;  ///< the head's activations
     block_scratch<spec> scratch;  ///< backward scratch shared by the layers
     /// (BS, C) gradients of the residual stream (two buffers, swapped per layer).
-    tensor2<T, BS, C> dstream, dprev;
+    tensor2<T, BS, C> dstream, dprev;  ///< (BS, C)
     const std::int32_t* key_mask = nullptr;  ///< of the last forward (null: no padding)
 
     /// The last hidden state (BS, C): the final LayerNorm's output (pre-LN) or the last layer's.
