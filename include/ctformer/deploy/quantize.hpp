@@ -85,7 +85,7 @@ struct quantized_lm {
   static constexpr std::size_t V = Model::V, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
                                L = Model::L, D = C / H;  ///< head width C / H
   /// Pre-LN, tied head and learned positions, as the model's.
-  static constexpr bool pre = Model::pre, tied = Model::tied, learned_pos = Model::learned_pos;
+  static constexpr bool pre = Model::pre, tied = Model::tied, learned_pos = Model::learned_pos;  ///< as the model's
 
   /// Storage Tn: params owns the weights; params_view reads them where they are (bind_exported()).
   template <template <class, std::size_t...> class Tn>
