@@ -64,7 +64,7 @@ class lm_stream {
 
 // ---- TSV loaders ----------------------------------------------------------------------------
 
-/// How load_tsv reads "text<TAB>label" lines.
+/// How the TSV loaders (load_classification_tsv, load_regression_tsv) read their lines.
 struct tsv_options {
   /// Which column holds the label.
   enum class label_at { first, last };

@@ -195,7 +195,7 @@ class normalizer {
     return {s.substr(0, pos), pos};
   }
 
-  /// input normalized by the spec: charsmap rules, whitespace squeezed and escaped, dummy prefix.
+  /// input normalized as the spec says: charsmap rules, whitespace folding and escaping, dummy prefix.
   std::string normalize(std::string_view input) const {
     std::string out;
     normalize(input, out);
