@@ -25,14 +25,14 @@ enum class weight_layout : unsigned char {
   native        // ctformer's own (in, out) everywhere
 };
 
-/// How save_safetensors names and lays out tensors.
+/// How save_weights and add_weights name and lay out tensors.
 struct save_options {
   weight_layout layout = weight_layout::huggingface;  ///< orientation of linear weights in the file
   std::string prefix;                                          ///< prepended to every name
   std::vector<std::pair<std::string, std::string>> metadata;   ///< added to __metadata__
 };
 
-/// How load_safetensors finds and checks tensors.
+/// How load_weights finds and checks tensors.
 struct load_options {
   weight_layout layout = weight_layout::huggingface;  ///< orientation of linear weights in the file
   /// Prefixes tried in turn ("transformer." for GPT2LMHeadModel files, "bert." for BERT heads, ...).
