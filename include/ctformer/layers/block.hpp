@@ -31,32 +31,32 @@ template <class T, std::size_t C, std::size_t F, family Fam, bool Cross,
           template <class, std::size_t...> class Tn = tensor>
 struct block_params {
   static constexpr family fam = Fam;  ///< the checkpoint layout (names and weight orientation) the block follows
-  /// q, k and v are one (C, 3C) linear layer (GPT-2), else three (C, C) ones
+  /// One fused (C, 3C) q | k | v layer (GPT-2), else three (C, C) ones.
   static constexpr bool fused_qkv = Fam == family::gpt2;
   static constexpr bool cross = Cross;  ///< has cross-attention over an encoder output (decoder blocks of seq2seq)
   /// GPT-2 stores (in, out) like ctformer (Conv1D); BERT and BART use nn.Linear, (out, in).
   /// Residual projections (the attention output and fc2) also carry GPT-2's init scaling flag.
   static constexpr unsigned linear_flags = Fam == family::gpt2 ? flag::none : flag::hf_transposed;
-  /// flags of the residual projections (proj, xproj, fc2)
+  /// Flags of the residual projections (proj, xproj, fc2).
   static constexpr unsigned residual_flags = linear_flags | flag::residual_proj;
 
   layernorm_params<T, C, Tn> ln1;  ///< LayerNorm of the attention sub-layer
   [[no_unique_address]] maybe<fused_qkv, linear_params<T, C, 3 * C, linear_flags, Tn>> qkv;  ///< q|k|v fused
-  /// query projection (unfused families)
+  /// Query projection (unfused families).
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> q;
-  /// key projection (unfused families)
+  /// Key projection (unfused families).
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> k;
-  /// value projection (unfused families)
+  /// Value projection (unfused families).
   [[no_unique_address]] maybe<!fused_qkv, linear_params<T, C, C, linear_flags, Tn>> v;
   linear_params<T, C, C, residual_flags, Tn> proj;  ///< attention output projection
   [[no_unique_address]] maybe<Cross, layernorm_params<T, C, Tn>> lnx;  ///< LayerNorm of the cross-attention sub-layer
-  /// cross-attention query projection
+  /// Cross-attention query projection.
   [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xq;
-  /// cross-attention key projection (of the encoder output)
+  /// Cross-attention key projection (of the encoder output).
   [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xk;
-  /// cross-attention value projection (of the encoder output)
+  /// Cross-attention value projection (of the encoder output).
   [[no_unique_address]] maybe<Cross, linear_params<T, C, C, linear_flags, Tn>> xv;
-  /// cross-attention output projection
+  /// Cross-attention output projection.
   [[no_unique_address]] maybe<Cross, linear_params<T, C, C, residual_flags, Tn>> xproj;
   layernorm_params<T, C, Tn> ln2;  ///< LayerNorm of the feed-forward sub-layer
   linear_params<T, C, F, linear_flags, Tn> fc;  ///< feed-forward input layer (C -> F)
@@ -104,7 +104,7 @@ struct block_spec {
   using T = T_;  ///< scalar type
   /// Sizes: B sequences, S rows each, d_model C, FFN width F, H heads of width D = C / H.
   static constexpr std::size_t B = B_, S = S_, C = C_, F = F_, H = H_, D = C_ / H_, BS = B_ * S_;  ///< B * S
-  /// encoder rows per sequence for cross-attention, 1 without it
+  /// Encoder rows per sequence for cross-attention, 1 without it.
   static constexpr std::size_t Ssrc = Cross_ ? Ssrc_ : 1;
   static constexpr std::size_t Skv = Skv_ ? Skv_ : S_;  ///< keys per query: Skv_, or S when Skv_ is 0
   static constexpr norm_placement norm = Norm_;  ///< LayerNorm before or after the residual add
@@ -136,12 +136,12 @@ struct block_cache {
   [[no_unique_address]] maybe<post, tensor2<T, BS, C>> s1;              ///< post: LN1(sum1)
   [[no_unique_address]] maybe<cross && pre, tensor2<T, BS, C>> nx;      ///< pre: LNx(sum1)
   [[no_unique_address]] maybe<cross, tensor1<T, BS>> meanx;  ///< (BS) mean of the cross-attention LayerNorm's input
-  /// (BS) reciprocal standard deviation of the cross-attention LayerNorm's input
+  /// (BS) reciprocal standard deviation of the cross-attention LayerNorm's input.
   [[no_unique_address]] maybe<cross, tensor1<T, BS>> rstdx;
   [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xq;             ///< (BS, C) queries
   [[no_unique_address]] maybe<cross, tensor2<T, B * Ss, 2 * C>> xkv;    ///< (B Ssrc, 2C) k | v
   [[no_unique_address]] maybe<cross, tensor4<T, B, H, S, Ss>> xatt;  ///< (B, H, S, Ssrc) cross-attention probabilities
-  /// (BS, C) cross-attention output before the projection
+  /// (BS, C) cross-attention output before the projection.
   [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> xatt_y;
   [[no_unique_address]] maybe<cross, tensor2<T, BS, C>> sumx;  ///< (BS, C) the residual sum after cross-attention
   [[no_unique_address]] maybe<cross && post, tensor2<T, BS, C>> sx;     ///< post: LNx(sumx)
@@ -153,17 +153,17 @@ struct block_cache {
   [[no_unique_address]] maybe<post, tensor2<T, BS, C>> sum2;  ///< post: the FFN residual sum
   /// Dropout masks (multipliers), only when the model has dropout.
   [[no_unique_address]] maybe<Sp::dropout, tensor2<T, BS, C>> drop1;
-  /// (BS, C) dropout mask of the cross-attention branch
+  /// (BS, C) dropout mask of the cross-attention branch.
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor2<T, BS, C>> dropx;
-  /// (BS, C) dropout mask of the feed-forward branch
+  /// (BS, C) dropout mask of the feed-forward branch.
   [[no_unique_address]] maybe<Sp::dropout, tensor2<T, BS, C>> drop2;
-  /// (B, H, S, S) dropout mask of the attention probabilities
+  /// (B, H, S, S) dropout mask of the attention probabilities.
   [[no_unique_address]] maybe<Sp::dropout, tensor4<T, B, H, S, S>> att_mask;
-  /// (B, H, S, S) attention probabilities after dropout
+  /// (B, H, S, S) attention probabilities after dropout.
   [[no_unique_address]] maybe<Sp::dropout, tensor4<T, B, H, S, S>> att_dropped;
-  /// (B, H, S, Ssrc) dropout mask of the cross-attention probabilities
+  /// (B, H, S, Ssrc) dropout mask of the cross-attention probabilities.
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor4<T, B, H, S, Ss>> xatt_mask;
-  /// (B, H, S, Ssrc) cross-attention probabilities after dropout
+  /// (B, H, S, Ssrc) cross-attention probabilities after dropout.
   [[no_unique_address]] maybe<Sp::dropout && cross, tensor4<T, B, H, S, Ss>> xatt_dropped;
   /// int8 linear layers: the activations quantized per row, and their scales.
   [[no_unique_address]] maybe<Sp::int8, tensor2<std::int8_t, BS, (F > C ? F : C)>> xq8;
@@ -207,7 +207,7 @@ struct block_scratch {
   tensor2<T, BS, 3 * C> dqkv;         ///< (BS, 3C)
   tensor2<T, BS, F> dh;               ///< (BS, F)
   tensor4<T, B, H, S, Sk> datt;       ///< (B, H, S, max(S, Ssrc))
-  /// (B Ssrc, 2C) gradient of the cross-attention keys and values
+  /// (B Ssrc, 2C) gradient of the cross-attention keys and values.
   [[no_unique_address]] maybe<Sp::cross, tensor2<T, B * Ss, 2 * C>> dxkv;
 };
 
