@@ -42,7 +42,7 @@ struct seq2seq {
   static_assert(detail::check_dims<Vs, Cs, C, H, F, Cfg.head_dim>());
   static_assert(detail::check_dims<Vt, Ct, C, H, F, Cfg.head_dim>());
   static_assert(Le > 0 && Ld > 0, "ctformer config: enc_layers and dec_layers must be positive");
-  /// positions use learned tables (else sinusoidal)
+  /// Positions use learned tables (else sinusoidal).
   static constexpr bool learned_pos = Cfg.pos == positional::learned;
   static constexpr bool pre = Cfg.norm == norm_placement::pre;  ///< LayerNorm before each sub-layer, plus final ones
   static constexpr bool tied = Cfg.tied_head;  ///< the output projection shares the target embeddings
@@ -52,7 +52,7 @@ struct seq2seq {
   static constexpr double embed_scale_d = detail::constexpr_sqrt(double(C));
 
   using enc_layer = block_params<T, C, F, family::bart, false>;  ///< one encoder layer's parameters
-  /// one decoder layer's parameters (with cross-attention)
+  /// One decoder layer's parameters (with cross-attention).
   using dec_layer = block_params<T, C, F, family::bart, true>;
 
   /// The weights, in BART's layout.
@@ -118,9 +118,9 @@ struct seq2seq {
     static_assert(St <= Ct, "ctformer: target length exceeds the model's target context");
     /// Batch B, source length Ss, target length St, rows B * Ss and B * St.
     static constexpr std::size_t batch = B, src_seq = Ss, tgt_seq = St, BSs = B * Ss, BSt = B * St;
-    /// the encoder layers' compile-time description
+    /// The encoder layers' compile-time description.
     using enc_spec = block_spec<T, B, Ss, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;
-    /// the decoder layers' compile-time description
+    /// The decoder layers' compile-time description.
     using dec_spec = block_spec<T, B, St, C, F, H, Cfg.norm, Cfg.act, true, true, Ss, has_dropout>;
     using batch_type = seq2seq_batch<B, Ss, St>;  ///< the batch type this workspace takes
 
@@ -128,14 +128,14 @@ struct seq2seq {
     std::array<block_cache<enc_spec>, Le> enc_cache;  ///< (Le) the encoder layers' activations
     [[no_unique_address]] maybe<pre, tensor2<T, BSs, C>> enc_out;  ///< after enc_ln
     [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_mean;  ///< (BSs) mean of enc_ln's input
-    /// (BSs) reciprocal standard deviation of enc_ln's input
+    /// (BSs) reciprocal standard deviation of enc_ln's input.
     [[no_unique_address]] maybe<pre, tensor1<T, BSs>> enc_rstd;
     [[no_unique_address]] maybe<has_dropout, tensor2<T, BSs, C>> enc_drop;  ///< (BSs, C) source embedding dropout mask
     tensor3<T, Ld + 1, BSt, C> dec_stream;  ///< (Ld+1, BSt, C) inputs of the decoder layers and the last output
     std::array<block_cache<dec_spec>, Ld> dec_cache;  ///< (Ld) the decoder layers' activations
     [[no_unique_address]] maybe<pre, tensor2<T, BSt, C>> dec_out;  ///< (BSt, C) after dec_ln
     [[no_unique_address]] maybe<pre, tensor1<T, BSt>> dec_mean;  ///< (BSt) mean of dec_ln's input
-    /// (BSt) reciprocal standard deviation of dec_ln's input
+    /// (BSt) reciprocal standard deviation of dec_ln's input.
     [[no_unique_address]] maybe<pre, tensor1<T, BSt>> dec_rstd;
     [[no_unique_address]] maybe<has_dropout, tensor2<T, BSt, C>> dec_drop;  ///< (BSt, C) target embedding dropout mask
     tensor2<T, BSt, Vt> logits;  ///< (BSt, Vt) logits -> probabilities -> dlogits
