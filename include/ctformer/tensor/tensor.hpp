@@ -335,9 +335,9 @@ class strided_view {
   constexpr strided_view(strided_view<U, R, C> o) noexcept  // NOLINT
       : data_(o.data()), ld_(o.ld()) {}
   constexpr T* data() const noexcept { return data_; }  ///< pointer to element (0, 0)
-  /// leading dimension: elements between the starts of consecutive rows
+  /// Leading dimension: elements between the starts of consecutive rows.
   constexpr std::size_t ld() const noexcept { return ld_; }
-  /// element (r, c)
+  /// Element (r, c).
   constexpr T& operator()(std::size_t r, std::size_t c) const noexcept { return data_[r * ld_ + c]; }
   constexpr T* row(std::size_t r) const noexcept { return data_ + r * ld_; }  ///< pointer to the start of row r
 
