@@ -153,6 +153,8 @@ TEST_CASE("WordPiece vocabulary files: duplicates, empty files, missing [UNK]", 
                     "vocab.txt: duplicate token \"hello\" on lines 2 and 4");
   CHECK_THROWS_WITH(wordpiece_tokenizer::from_string(""), "'vocab.txt' is an empty file");
   CHECK_THROWS_WITH(wordpiece_tokenizer::from_string("[UNK]\n\nx\n"), "vocab.txt line 2: empty token");
+  CHECK_THROWS_WITH(wordpiece_tokenizer::from_string("[UNK]\nab\xc3\n"),
+                    Catch::Contains("invalid UTF-8 at byte offset 2 in vocab.txt line 2"));
   CHECK_THROWS_WITH(wordpiece_tokenizer::from_string("hello\n"), "vocab.txt: the vocabulary has no unknown token \"[UNK]\"");
   const std::string p = temp_file("empty_vocab.txt", "");
   CHECK_THROWS_WITH(wordpiece_tokenizer::from_file(p), "'" + p + "' is an empty file");

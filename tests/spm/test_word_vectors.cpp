@@ -103,6 +103,8 @@ TEST_CASE("word vectors: dimension mismatches and malformed files fail with the 
                     Contains("the header promises 5 vectors but the file has 1 (truncated?)"));
   CHECK_THROWS_WITH(load_text("\n\n", vocab, m, 3), Contains("no vectors in the file"));
   CHECK_THROWS_WITH(load_text("a\n", vocab, m, 3), Contains("line 1: a word without values"));
+  CHECK_THROWS_WITH(load_text("a 1 2 3\nb\xff 1 2 3\n", vocab, m, 3),
+                    Contains("invalid UTF-8 at byte offset 1 in word vectors 'test.txt' line 2"));
   std::istringstream in("a 1\n");
   std::vector<float> small(3);
   CHECK_THROWS_WITH(load_word_vectors(in, vocab, small.data(), 3, 1), Contains("2 tokens but the embedding has 3 rows"));

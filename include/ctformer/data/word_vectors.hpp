@@ -22,6 +22,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "../base/utf8.hpp"
 #include "../error.hpp"
 #include "number.hpp"
 #include "tokenizers/tokenizer.hpp"
@@ -130,6 +131,8 @@ inline word_vector_report load_word_vectors(std::istream& in, std::span<const st
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (const std::size_t bad = utf8::first_invalid(line); bad != std::string_view::npos)
+      utf8::throw_invalid(line, bad, fmt::format("word vectors '{}' line {}", where, line_no));
     auto f = detail::split_fields(line);
     if (f.empty()) continue;
     if (line_no == 1 && f.size() == 2) {

@@ -76,6 +76,8 @@ class wordpiece_tokenizer : public tokenizer {
     std::vector<std::string> tokens;
     for_each_line(vocab_txt, [&](std::size_t n, std::string_view line) {
       if (line.empty()) fail("{} line {}: empty token", name, n);
+      if (const std::size_t bad = utf8::first_invalid(line); bad != std::string_view::npos)
+        utf8::throw_invalid(line, bad, fmt::format("{} line {}", name, n));
       tokens.emplace_back(line);
     });
     return from_tokens(std::move(tokens), name, std::move(options));
