@@ -34,9 +34,8 @@ template <seq2seq_config Cfg, class T_ = float>
 struct seq2seq {
   using T = T_;  ///< scalar type of weights and activations
   static constexpr seq2seq_config config = Cfg;  ///< the configuration
-  /// Sizes from the config: source vocabulary Vs, target vocabulary Vt, source context Cs, ...
+  /// Sizes from the config: vocabularies Vs, Vt; contexts Cs, Ct; d_model C; heads H; FFN width F; layers Le, Ld.
   static constexpr std::size_t Vs = Cfg.src_vocab, Vt = Cfg.tgt_vocab, Cs = Cfg.src_context,
-                               /// ... target context Ct, d_model C, heads H, FFN width F, encoder layers Le, ...
                                Ct = Cfg.tgt_context, C = Cfg.d_model, H = Cfg.heads, F = Cfg.d_ff,
                                Le = Cfg.enc_layers, Ld = Cfg.dec_layers;  ///< decoder layers
   static_assert(detail::check_dims<Vs, Cs, C, H, F, Cfg.head_dim>());
