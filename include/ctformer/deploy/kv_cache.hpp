@@ -36,7 +36,7 @@ template <class Model, std::size_t B = 1, std::size_t Rows = 0>
 struct kv_cache {
   using model_type = Model;  ///< the model whose keys and values are cached
   using T = typename Model::T;  ///< scalar type
-  /// Sizes from the model: layers L, context Ctx, d_model C, heads H, FFN width F, ...
+  /// Sizes from the model: layers L, context Ctx, d_model C, heads H, FFN width F, vocabulary V.
   static constexpr std::size_t L = Model::L, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
                                V = Model::V, D = C / H;  ///< head width C / H
   static constexpr std::size_t batch = B;  ///< independent sequences (batch rows)

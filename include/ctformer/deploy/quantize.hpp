@@ -81,7 +81,7 @@ struct quantized_lm {
   static_assert(std::is_same_v<typename Model::T, float>, "ctformer: quantize a float model");
   using T = float;  ///< activations, norms, biases and scales stay float
   static constexpr gpt_config Cfg = Model::config;  ///< the model's config
-  /// Sizes from the model: vocabulary V, context Ctx, d_model C, heads H, FFN width F, ...
+  /// Sizes from the model: vocabulary V, context Ctx, d_model C, heads H, FFN width F, layers L.
   static constexpr std::size_t V = Model::V, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
                                L = Model::L, D = C / H;  ///< head width C / H
   /// Pre-LN, tied head and learned positions, as the model's.

@@ -248,7 +248,7 @@ class seq2seq_scorer {
  public:
   using T = typename Model::T;  ///< scalar type
   using params = typename Model::params;  ///< the model's weights
-  /// Sizes from the model: d_model C, FFN width F, heads H, head width D, target vocabulary V, ...
+  /// Sizes from the model: d_model C, FFN width F, heads H, head width D, target vocabulary V, layers Ld.
   static constexpr std::size_t C = Model::C, F = Model::F, H = Model::H, D = C / H, V = Model::Vt,
                                Ld = Model::Ld;  ///< decoder layers
   static_assert(K > 0, "ctformer: a scorer needs at least one row");
