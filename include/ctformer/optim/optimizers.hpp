@@ -23,7 +23,7 @@ namespace ctformer {
 
 /// Which tensor roles get weight decay: by default weights only.
 struct decay_rule {
-  /// Decay weights (true), biases, norms, embeddings (false).
+  /// Weight matrices decay by default; biases, norms and embeddings do not.
   bool weights = true, biases = false, norms = false, embeddings = false;  ///< decay embeddings
   /// True if tensors of role r decay.
   bool decays(role r) const {
