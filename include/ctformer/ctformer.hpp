@@ -71,6 +71,7 @@
 #include "metrics/report.hpp"
 #include "metrics/svg.hpp"
 
+#include "deploy/ensemble.hpp"
 #include "deploy/export.hpp"
 #include "deploy/generate.hpp"
 #include "deploy/kv_cache.hpp"

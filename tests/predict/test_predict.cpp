@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <ctformer/data/tokenizers/char.hpp>
+#include <ctformer/deploy/ensemble.hpp>
 #include <ctformer/deploy/predict.hpp>
 #include <ctformer/models/decoder_lm.hpp>
 #include <ctformer/models/encoder.hpp>
@@ -183,4 +184,55 @@ TEST_CASE("translator: greedy and beam search from strings", "[predict]") {
     CHECK(tr.translate(in[i]) == greedy[i]);
   }
   CHECK_THROWS_WITH(tr.translate("dog", 4), Catch::Contains("beam 4 must be between 1 and 3"));
+}
+
+TEST_CASE("classifier_ensemble: soft, logit and hard voting over different model types", "[predict]") {
+  using M1 = encoder<bcfg, classify<3>>;
+  constexpr bert_config bcfg2{.vocab = 48, .context = 16, .d_model = 24, .heads = 3, .d_ff = 40, .layers = 1};
+  using M2 = encoder<bcfg2, classify<3, pooling::mean>>;
+  const auto tok = char_tokenizer::build(corpus);
+  auto p1 = std::make_unique<M1::params>();
+  auto p2 = std::make_unique<M2::params>();
+  M1::init(*p1, 21);
+  perturb(*p1, 22);
+  M2::init(*p2, 23);
+  perturb(*p2, 24);
+  text_classifier<M1, 2> a(*p1, tok);
+  text_classifier<M2, 3> b(*p2, tok);
+  const auto pa = a.predict(texts), pb = b.predict(texts);
+  classifier_ensemble soft, logit(ensemble_vote::average_logits), hard(ensemble_vote::majority_vote);
+  soft.add(a, 1.0).add(b, 3.0);
+  logit.add(a, 1.0).add(b, 3.0);
+  hard.add(a, 1.0).add(b, 3.0);
+  const auto ps = soft.predict(texts), pl = logit.predict(texts), ph = hard.predict(texts);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    INFO(texts[i]);
+    std::vector<double> z(3);
+    double mx = -1e300, s = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+      CHECK(ps[i].probabilities[k] == Approx((pa[i].probabilities[k] + 3 * pb[i].probabilities[k]) / 4).epsilon(1e-12));
+      z[k] = (pa[i].logits[k] + 3 * pb[i].logits[k]) / 4;
+      mx = std::max(mx, z[k]);
+    }
+    for (auto& v : z) s += v = std::exp(v - mx);
+    for (std::size_t k = 0; k < 3; ++k) CHECK(pl[i].probabilities[k] == Approx(z[k] / s).epsilon(1e-12));
+    CHECK(ps[i].label == std::int32_t(std::max_element(ps[i].probabilities.begin(), ps[i].probabilities.end()) -
+                                      ps[i].probabilities.begin()));
+    CHECK(ph[i].label == pb[i].label);  // b's weight 3 outvotes a's 1
+  }
+  // Equal weights and two different votes: the lower label wins, as sklearn's hard voting.
+  classifier_ensemble tie(ensemble_vote::majority_vote);
+  tie.add(a).add(b);
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    if (pa[i].label != pb[i].label) CHECK(tie.predict(texts[i]).label == std::min(pa[i].label, pb[i].label));
+  // The k fold models of one type: add_all.
+  std::vector<text_classifier<M1, 2>> folds;
+  folds.emplace_back(*p1, tok);
+  folds.emplace_back(*p1, tok);
+  classifier_ensemble k;
+  k.add_all(folds);
+  CHECK(k.size() == 2);
+  CHECK(k.predict(texts[0]).probabilities == pa[0].probabilities);
+  classifier_ensemble none;
+  CHECK_THROWS_WITH(none.predict(texts[0]), Catch::Contains("no members"));
 }

@@ -37,6 +37,7 @@ namespace ctformer {
 struct class_prediction {
   std::int32_t label = 0;                ///< the most probable class (the lowest index on a tie)
   std::vector<double> probabilities;     ///< softmax of the logits, one per class
+  std::vector<double> logits;            ///< the classifier's outputs, one per class
 };
 
 namespace detail {
@@ -116,6 +117,7 @@ class text_classifier {
     run_.run(texts, false, [&](const auto& ws, const auto&, std::size_t r, std::size_t i) {
       const auto* logits = ws.head_ws.logits.data() + r * classes;
       class_prediction& c = out[i];
+      c.logits.assign(logits, logits + classes);
       c.probabilities.resize(classes);
       double m = double(logits[0]), sum = 0;
       for (std::size_t k = 1; k < classes; ++k) m = std::max(m, double(logits[k]));
