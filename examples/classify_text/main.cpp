@@ -4,16 +4,20 @@
 //   train a WordPiece tokenizer on the training texts, fit a small BERT-like classifier with
 //   early stopping on validation F1 and a progress bar, report the test metrics, save the
 //   weights and the vocabulary, reload both and classify new strings in one call.
-// Usage: classify_text [--data FILE] [--label-first 0|1] [--steps N] [--out DIR] [TEXT...]
+//   With --folds K it also trains K fold models (stratified k-fold over train + validation) and
+//   compares their ensemble (soft and majority voting) with the mean single fold model.
+// Usage: classify_text [--data FILE] [--label-first 0|1] [--steps N] [--folds K] [--out DIR] [TEXT...]
 // Default data: the SMS Spam Collection in this checkout's ../shared/data (5,574 messages).
 #include <ctformer/base/cli.hpp>
 #include <ctformer/data/datasets.hpp>
 #include <ctformer/data/encode.hpp>
 #include <ctformer/data/sampling.hpp>
 #include <ctformer/data/tokenizers/wordpiece.hpp>
+#include <ctformer/deploy/ensemble.hpp>
 #include <ctformer/deploy/predict.hpp>
 #include <ctformer/io/weights.hpp>
 #include <ctformer/metrics/classification.hpp>
+#include <ctformer/metrics/cross_validation.hpp>
 #include <ctformer/metrics/report.hpp>
 #include <ctformer/models/encoder.hpp>
 #include <ctformer/train/trainer.hpp>
@@ -43,6 +47,7 @@ struct options {
   fs::path data = "../shared/data/sms-spam/SMSSpamCollection";
   bool label_first = true;  // the SMS collection is "ham<TAB>message"
   long steps = 600;
+  std::size_t folds = 0;  // > 1: also k fold models and their ensemble
   fs::path out = ".";
   std::vector<std::string> texts = {"Are we still meeting for lunch tomorrow?",
                                     "WINNER!! You have been selected for a 1000 cash prize. Call now to claim"};
@@ -50,10 +55,12 @@ struct options {
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: classify_text [--data FILE] [--label-first 0|1] [--steps N] [--out DIR] [TEXT...]\n"
+               "usage: classify_text [--data FILE] [--label-first 0|1] [--steps N] [--folds K] [--out DIR] [TEXT...]\n"
                "  --data FILE        tab-separated examples (default ../shared/data/sms-spam/SMSSpamCollection)\n"
                "  --label-first 0|1  1: label<TAB>text (default), 0: text<TAB>label\n"
                "  --steps N          optimizer steps at most (default 600; early stopping may end sooner)\n"
+               "  --folds K          also train K fold models on train + validation and compare their\n"
+               "                     ensemble with the mean single fold model on the test split\n"
                "  --out DIR          where the weights, vocabulary and log go (default: the current folder)\n"
                "  TEXT...            strings to classify with the reloaded model\n");
   std::exit(code);
@@ -70,6 +77,57 @@ void fill(batch& b, const classification_set& set, const std::vector<std::size_t
   }
 }
 
+// One trained model: the best weights by validation F1, and how the fit went.
+struct fitted {
+  std::unique_ptr<model::params> weights;
+  fit_result result;
+};
+
+// Test-set (or validation) metrics of a classifier (a text_classifier or an ensemble).
+template <class Classifier>
+metrics::classification_metrics score(Classifier& clf, const classification_set& set,
+                                      const std::vector<std::size_t>& idx) {
+  std::vector<std::string> texts;
+  for (std::size_t i : idx) texts.push_back(set.texts[i]);
+  const auto preds = clf.predict(texts);
+  metrics::classification_metrics m(2);
+  for (std::size_t k = 0; k < idx.size(); ++k) m.add(set.labels[idx[k]], preds[k].label);
+  return m;
+}
+
+// Fits the classifier on train_idx with early stopping on the F1 of val_idx (AdamW, warm-up and
+// cosine decay, batches in a new order each epoch); log_path may be empty.
+fitted fit_model(const classification_set& set, const std::vector<std::size_t>& train_idx,
+                 const std::vector<std::size_t>& val_idx, const tokenizer& tok, const encode_options& enc, long steps,
+                 std::uint64_t seed, const std::string& log_path) {
+  adamw opt;
+  opt.lr = 1e-3;
+  trainer<model, adamw, warmup_cosine> tr(opt, warmup_cosine{.lr = 1e-3, .warmup = 30, .total = steps, .min_lr = 1e-4},
+                                          train_options{.seed = seed});
+  sample_rng shuffler(seed + 6);
+  std::vector<std::size_t> order = train_idx;
+  function_source<batch> train_src(
+      (order.size() + rows - 1) / rows, [&](std::size_t i, batch& b) { fill(b, set, order, i * rows, tok, enc); },
+      [&](std::size_t) { shuffle(std::span<std::size_t>(order), shuffler); });
+  fit_options fo;
+  fo.max_steps = steps;
+  fo.eval_every = 50;
+  fo.patience = 4;
+  fo.mode = stop_mode::max;
+  fo.score_name = "val_f1";
+  fo.validation_score = [&] {
+    text_classifier<model, rows, seq> clf(tr.weights(), tok, enc);
+    return score(clf, set, val_idx).result().at("f1");
+  };
+  fo.log_path = log_path;
+  fo.progress = log_path.empty() ? progress_bar::style::quiet : progress_bar::style::automatic;
+  fitted f;
+  f.result = tr.fit(train_src, nullptr, fo);
+  if (f.result.interrupted) fail("interrupted after {} steps; nothing saved", f.result.steps);
+  f.weights = std::make_unique<model::params>(tr.weights());
+  return f;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -80,6 +138,7 @@ int main(int argc, char** argv) try {
     if (args.is("--data")) o.data = args.text();
     else if (args.is("--label-first")) o.label_first = args.integer() != 0;
     else if (args.is("--steps")) o.steps = args.integer();
+    else if (args.is("--folds")) o.folds = args.count();
     else if (args.is("--out")) o.out = args.text();
     else if (args.name().rfind("--", 0) == 0) args.unknown();
     else own_texts.push_back(args.name());
@@ -107,41 +166,15 @@ int main(int argc, char** argv) try {
   std::printf("WordPiece vocabulary: %zu tokens\n", tok.vocab_size());
 
   // ---- fit: AdamW, warm-up + cosine, early stopping on validation F1 (the positive class)
-  adamw opt;
-  opt.lr = 1e-3;
-  trainer<model, adamw, warmup_cosine> tr(opt, warmup_cosine{.lr = 1e-3, .warmup = 30, .total = o.steps, .min_lr = 1e-4});
-  sample_rng shuffler(7);
-  std::vector<std::size_t> order = split.train;
-  function_source<batch> train_src(
-      (order.size() + rows - 1) / rows, [&](std::size_t i, batch& b) { fill(b, set, order, i * rows, tok, enc); },
-      [&](std::size_t) { shuffle(std::span<std::size_t>(order), shuffler); });  // a new order each epoch
-  auto val_f1 = [&](const std::vector<std::size_t>& idx, metrics::classification_metrics& m) {
-    text_classifier<model, rows, seq> clf(tr.weights(), tok, enc);
-    std::vector<std::string> texts;
-    for (std::size_t i : idx) texts.push_back(set.texts[i]);
-    const auto preds = clf.predict(texts);
-    for (std::size_t k = 0; k < idx.size(); ++k) m.add(set.labels[idx[k]], preds[k].label);
-  };
-  fit_options fo;
-  fo.max_steps = o.steps;
-  fo.eval_every = 50;
-  fo.patience = 4;
-  fo.mode = stop_mode::max;
-  fo.score_name = "val_f1";
-  fo.validation_score = [&] {
-    metrics::classification_metrics m(2);
-    val_f1(split.validation, m);
-    return m.result().at("f1");
-  };
-  fo.log_path = (o.out / "classify_text_log.jsonl").string();
-  const fit_result fr = tr.fit(train_src, nullptr, fo);
-  if (fr.interrupted) fail("interrupted after {} steps; nothing saved", fr.steps);
-  std::printf("trained %ld steps in %.1f s; best validation F1 %.3f at step %ld%s\n", fr.steps, fr.seconds,
-              fr.best_score, fr.best_step, fr.stopped_early ? " (stopped early)" : "");
+  const fitted single = fit_model(set, split.train, split.validation, tok, enc, o.steps, 1,
+                                  (o.out / "classify_text_log.jsonl").string());
+  std::printf("trained %ld steps in %.1f s; best validation F1 %.3f at step %ld%s\n", single.result.steps,
+              single.result.seconds, single.result.best_score, single.result.best_step,
+              single.result.stopped_early ? " (stopped early)" : "");
 
-  // ---- test metrics (the best weights are back in the trainer)
-  metrics::classification_metrics test(2);
-  val_f1(split.test, test);
+  // ---- test metrics (the best weights)
+  text_classifier<model, rows, seq> clf(*single.weights, tok, enc);
+  const auto test = score(clf, set, split.test);
   metrics::report_options ro;
   ro.title = "test set";
   ro.confusion = &test.confusion();
@@ -149,10 +182,43 @@ int main(int argc, char** argv) try {
   ro.json_path = (o.out / "classify_text_report.json").string();
   metrics::report(test.result(), ro);
 
+  // ---- optional: k fold models over train + validation, their ensemble on the same test split
+  if (o.folds > 1) {
+    std::vector<std::size_t> pool = split.train;
+    pool.insert(pool.end(), split.validation.begin(), split.validation.end());
+    std::vector<std::int32_t> pool_labels;
+    for (std::size_t i : pool) pool_labels.push_back(set.labels[i]);
+    const auto folds = metrics::stratified_k_fold(pool_labels, o.folds, {.shuffle = true, .seed = 3});
+    std::vector<fitted> models;
+    std::vector<text_classifier<model, rows, seq>> members;
+    double mean_acc = 0, mean_f1 = 0;
+    for (std::size_t f = 0; f < folds.size(); ++f) {
+      std::vector<std::size_t> tr_idx, va_idx;
+      for (std::size_t j : folds[f].train) tr_idx.push_back(pool[j]);
+      for (std::size_t j : folds[f].test) va_idx.push_back(pool[j]);
+      models.push_back(fit_model(set, tr_idx, va_idx, tok, enc, o.steps, 100 + f, {}));
+    }
+    for (const auto& m : models) members.emplace_back(*m.weights, tok, enc);
+    for (std::size_t f = 0; f < members.size(); ++f) {
+      const auto r = score(members[f], set, split.test).result();
+      std::printf("fold %zu model: test accuracy %.4f, F1 %.4f (%ld steps)\n", f + 1, r.at("accuracy"), r.at("f1"),
+                  models[f].result.steps);
+      mean_acc += r.at("accuracy") / double(members.size());
+      mean_f1 += r.at("f1") / double(members.size());
+    }
+    classifier_ensemble soft(ensemble_vote::average_probabilities), hard(ensemble_vote::majority_vote);
+    soft.add_all(members);
+    hard.add_all(members);
+    const auto rs = score(soft, set, split.test).result(), rh = score(hard, set, split.test).result();
+    std::printf("%zu-fold ensemble on the test split: accuracy %.4f / F1 %.4f (soft voting), %.4f / %.4f "
+                "(majority); mean single fold model %.4f / %.4f\n",
+                members.size(), rs.at("accuracy"), rs.at("f1"), rh.at("accuracy"), rh.at("f1"), mean_acc, mean_f1);
+  }
+
   // ---- save, reload, predict new strings in one call
   const std::string weights_path = (o.out / "classify_text.safetensors").string();
   const std::string vocab_path = (o.out / "classify_text_vocab.txt").string();
-  save_weights(weights_path, tr.weights());
+  save_weights(weights_path, *single.weights);
   tok.save(vocab_path);
   auto reloaded = std::make_unique<model::params>();
   load_weights(weights_path, *reloaded);
