@@ -25,14 +25,15 @@ enum class bleu_smoothing { none, floor, add_k, exp };
 /// tok_13a: sacreBLEU's default. none: text is already tokenized, split on whitespace only.
 enum class bleu_tokenizer { tok_13a, none };
 
+/// Options of sacreBLEU's BLEU: smoothing, maximum n-gram order, effective order, tokenizer.
 struct bleu_options {
   bleu_smoothing smoothing = bleu_smoothing::exp;  ///< sacreBLEU's default
   std::optional<double> smooth_value;               ///< default 0.1 for floor, 1 for add-k
-  std::size_t max_order = 4;
+  std::size_t max_order = 4;                        ///< longest n-gram order
   /// Average only over orders the hypotheses reach (sacreBLEU's effective_order); on by default
   /// for sentence_bleu, off for corpus_bleu, as in sacreBLEU.
   bool effective_order = false;
-  bleu_tokenizer tokenizer = bleu_tokenizer::tok_13a;
+  bleu_tokenizer tokenizer = bleu_tokenizer::tok_13a;  ///< how hypotheses and references are tokenized
 };
 
 /// Sufficient statistics: sums over sentences, so corpus BLEU streams.
@@ -40,6 +41,7 @@ struct bleu_stats {
   std::uint64_t hyp_len = 0, ref_len = 0;
   std::vector<std::uint64_t> correct, total;  ///< per order 1..max_order
 
+  /// Adds another's statistics, order by order.
   void add(const bleu_stats& o) {
     if (correct.size() < o.correct.size()) {
       correct.resize(o.correct.size(), 0);
@@ -54,12 +56,13 @@ struct bleu_stats {
   }
 };
 
+/// A BLEU score and its parts.
 struct bleu_score {
   double score = 0;                ///< 0..100
   double bp = 0;                   ///< brevity penalty
   double ratio = 0;                ///< hyp_len / ref_len
   std::vector<double> precisions;  ///< per order, in percent, after smoothing
-  bleu_stats stats;
+  bleu_stats stats;                ///< the statistics it was computed from
 };
 
 namespace detail {
@@ -359,32 +362,38 @@ inline bleu_score sentence_bleu(std::string_view hypothesis, std::span<const std
 
 /// Decoded text of one batch for the evaluation loop: one reference per hypothesis.
 struct translation_output {
-  std::span<const std::string> hypotheses;
-  std::span<const std::string> references;
+  std::span<const std::string> hypotheses;  ///< decoded outputs
+  std::span<const std::string> references;  ///< one reference per hypothesis
 };
 
 /// Streams sentence statistics; memory O(max_order), no sentence kept. Reports "bleu".
 class bleu_metrics {
  public:
+  /// Empty accumulator with options `o`.
   explicit bleu_metrics(bleu_options o = {}) : o_(std::move(o)) { reset(); }
+  /// Forgets every sentence.
   void reset() {
     st_ = {};
     st_.correct.assign(o_.max_order, 0);
     st_.total.assign(o_.max_order, 0);
     sentences_ = 0;
   }
+  /// Adds one hypothesis scored against its references.
   void add(std::string_view hypothesis, std::span<const std::string> references) {
     st_.add(bleu_sentence_stats(hypothesis, references, o_));
     ++sentences_;
   }
+  /// Adds each hypothesis of a batch with its one reference.
   void update(const translation_output& out) {
     detail::require_same_size(out.hypotheses.size(), out.references.size(), "bleu_metrics");
     for (std::size_t i = 0; i < out.hypotheses.size(); ++i) add(out.hypotheses[i], out.references.subspan(i, 1));
   }
+  /// Corpus BLEU of the sentences so far; throws if there is none.
   bleu_score score() const {
     detail::require_nonempty(sentences_, "bleu_metrics");
     return compute_bleu(st_, o_);
   }
+  /// "bleu": corpus BLEU, 0..100.
   metric_set result() const {
     metric_set m;
     m.set("bleu", score().score);

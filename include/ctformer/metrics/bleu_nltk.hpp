@@ -38,7 +38,7 @@ struct smoothing {
 /// Options of corpus_bleu / sentence_bleu, as NLTK's arguments.
 struct bleu_options {
   std::vector<double> weights{0.25, 0.25, 0.25, 0.25};  ///< one weight per order, from unigrams
-  nltk::smoothing smoothing{};
+  nltk::smoothing smoothing{};                          ///< SmoothingFunction method and parameters; default: method 0
   bool auto_reweigh = false;  ///< uniform weights over the hypothesis length when it is under 4
 };
 

@@ -27,6 +27,7 @@ namespace ctformer::metrics {
 class confusion_matrix {
  public:
   confusion_matrix() = default;
+  /// A num_classes x num_classes matrix of zeros; throws if num_classes is 0.
   explicit confusion_matrix(std::size_t num_classes) : c_(num_classes), counts_(num_classes * num_classes, 0) {
     if (num_classes == 0) fail("confusion_matrix: the number of classes must be at least 1");
   }
@@ -45,28 +46,35 @@ class confusion_matrix {
     return cm;
   }
 
+  /// Counts one sample; throws if a label is outside [0, num_classes).
   void add(std::int32_t truth, std::int32_t pred) {
     check(truth, "true label");
     check(pred, "predicted label");
     ++counts_[std::size_t(truth) * c_ + std::size_t(pred)];
     ++total_;
   }
+  /// Counts each pair (y_true[i], y_pred[i]); the arrays must have the same length.
   void add(std::span<const std::int32_t> y_true, std::span<const std::int32_t> y_pred) {
     detail::require_same_size(y_true.size(), y_pred.size(), "confusion_matrix");
     for (std::size_t i = 0; i < y_true.size(); ++i) add(y_true[i], y_pred[i]);
   }
+  /// Adds the counts of a matrix with the same number of classes.
   void merge(const confusion_matrix& o) {
     if (o.c_ != c_) fail("confusion_matrix: cannot merge {} classes into {}", o.c_, c_);
     for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
     total_ += o.total_;
   }
+  /// Sets every count to 0.
   void reset() {
     std::fill(counts_.begin(), counts_.end(), 0);
     total_ = 0;
   }
 
+  /// Number of classes C.
   std::size_t num_classes() const noexcept { return c_; }
+  /// Number of samples counted.
   std::uint64_t total() const noexcept { return total_; }
+  /// Samples of true class `truth` predicted as `pred`; no bounds check.
   std::uint64_t count(std::size_t truth, std::size_t pred) const { return counts_[truth * c_ + pred]; }
   std::uint64_t true_count(std::size_t c) const {  ///< row sum: the support of class c
     std::uint64_t s = 0;
@@ -78,6 +86,7 @@ class confusion_matrix {
     for (std::size_t t = 0; t < c_; ++t) s += count(t, c);
     return s;
   }
+  /// Diagonal sum: the correctly predicted samples.
   std::uint64_t correct() const {
     std::uint64_t s = 0;
     for (std::size_t c = 0; c < c_; ++c) s += count(c, c);
@@ -141,17 +150,20 @@ enum class zero_division { zero, one };
 /// occurs scores 0 and so lowers the macro average.
 enum class label_set { present, all };
 
+/// Options of per_class_scores, precision_recall_fscore and the scores built on it.
 struct prf_options {
-  double beta = 1.0;  ///< F-beta; 1 gives F1
-  zero_division on_zero = zero_division::zero;
-  label_set labels = label_set::present;
-  std::int32_t pos_label = 1;  ///< for average::binary
+  double beta = 1.0;                            ///< F-beta; 1 gives F1
+  zero_division on_zero = zero_division::zero;  ///< value of a ratio whose denominator is 0
+  label_set labels = label_set::present;        ///< classes that micro, macro and weighted averages run over
+  std::int32_t pos_label = 1;                   ///< for average::binary
 };
 
+/// Precision, recall and F-beta under one averaging.
 struct prf_result {
   double precision = 0, recall = 0, f_score = 0;
 };
 
+/// Precision, recall, F-beta and support of each scored class.
 struct per_class_result {
   std::vector<std::size_t> labels;  ///< the classes scored, ascending
   std::vector<double> precision, recall, f_score;
@@ -287,9 +299,11 @@ inline double f1_score(const confusion_matrix& cm, average avg, prf_options o = 
 
 // ---- curves from scores -------------------------------------------------------------------
 
+/// A ROC curve: false and true positive rates at each threshold.
 struct roc_curve_result {
   std::vector<double> fpr, tpr, thresholds;  ///< thresholds decrease; thresholds[0] = max score + 1
 };
+/// A precision-recall curve: precision and recall at each threshold.
 struct pr_curve_result {
   std::vector<double> precision, recall, thresholds;  ///< recall decreases; last point is (P=1, R=0)
 };
@@ -503,6 +517,7 @@ inline std::size_t argmax(real_view row) {
 
 // ---- streaming accumulators for the evaluation loop -----------------------------------------
 
+/// Options of classification_metrics.
 struct classification_options {
   std::vector<std::size_t> top_k;        ///< e.g. {5}: adds "top5_accuracy"
   prf_options prf;                       ///< label set, zero_division, beta for "f1_*" is forced to 1
@@ -515,6 +530,7 @@ struct classification_options {
 /// for two classes) and top-k accuracies.
 class classification_metrics {
  public:
+  /// Empty accumulator over num_classes classes; throws if a top_k is 0 or class_names has the wrong size.
   explicit classification_metrics(std::size_t num_classes, classification_options opts = {})
       : cm_(num_classes), opts_(std::move(opts)), top_hits_(opts_.top_k.size(), 0) {
     for (auto k : opts_.top_k)
@@ -523,6 +539,7 @@ class classification_metrics {
       fail("classification_metrics: {} class names for {} classes", opts_.class_names.size(), num_classes);
   }
 
+  /// Clears the confusion matrix and the top-k counts.
   void reset() {
     cm_.reset();
     std::fill(top_hits_.begin(), top_hits_.end(), 0);
@@ -547,8 +564,11 @@ class classification_metrics {
   /// A single hard prediction (top-k needs scores, so such rows do not count there).
   void add(std::int32_t truth, std::int32_t pred) { cm_.add(truth, pred); }
 
+  /// The confusion matrix accumulated so far.
   const confusion_matrix& confusion() const noexcept { return cm_; }
 
+  /// "accuracy", precision/recall/F1 (binary for 2 classes, macro, weighted), "f1_micro"; top-k and
+  /// per-class entries as configured.
   metric_set result() const {
     metric_set m;
     m.set("accuracy", accuracy(cm_));
@@ -599,12 +619,15 @@ class classification_metrics {
 /// Multiclass: softmax probabilities (or the given ones) for one-vs-rest AUC.
 class score_metrics {
  public:
+  /// What the score columns hold.
   enum class input { logits, probabilities };
 
+  /// Empty accumulator over num_classes (at least 2) classes whose scores are of kind `kind`.
   explicit score_metrics(std::size_t num_classes, input kind = input::logits) : c_(num_classes), kind_(kind) {
     if (num_classes < 2) fail("score_metrics: needs at least 2 classes, got {}", num_classes);
   }
 
+  /// Drops every stored label and score.
   void reset() {
     labels_.clear();
     scores_.clear();
@@ -643,17 +666,22 @@ class score_metrics {
     scores_.push_back(positive_score);
   }
 
+  /// Labels of the stored rows.
   std::span<const std::int32_t> labels() const noexcept { return labels_; }
+  /// Stored scores: one positive-class score per row for 2 classes, C probabilities per row for more.
   std::span<const double> scores() const noexcept { return scores_; }
+  /// ROC curve of the stored scores; binary problems only.
   roc_curve_result roc(bool drop_intermediate = true) const {
     require_binary("roc");
     return roc_curve(labels_, scores_, drop_intermediate);
   }
+  /// Precision-recall curve of the stored scores; binary problems only.
   pr_curve_result pr() const {
     require_binary("pr");
     return precision_recall_curve(labels_, scores_);
   }
 
+  /// "roc_auc" and "average_precision" for 2 classes; "roc_auc_ovr_macro" and "_weighted" for more.
   metric_set result() const {
     metric_set m;
     if (c_ == 2) {

@@ -28,16 +28,26 @@ inline constexpr std::int32_t ignore_index = -100;
 class real_view {
  public:
   real_view() = default;
+  /// A view over a span of doubles.
   real_view(std::span<const double> s) : d_(s.data()), n_(s.size()) {}
+  /// A view over a span of floats.
   real_view(std::span<const float> s) : f_(s.data()), n_(s.size()) {}
+  /// A view over a vector's doubles.
   real_view(const std::vector<double>& v) : real_view(std::span<const double>(v)) {}
+  /// A view over a vector's floats.
   real_view(const std::vector<float>& v) : real_view(std::span<const float>(v)) {}
+  /// A view over the n doubles at p.
   real_view(const double* p, std::size_t n) : d_(p), n_(n) {}
+  /// A view over the n floats at p.
   real_view(const float* p, std::size_t n) : f_(p), n_(n) {}
 
+  /// Number of values.
   std::size_t size() const noexcept { return n_; }
+  /// True if the view holds no value.
   bool empty() const noexcept { return n_ == 0; }
+  /// Value i, widened to double; no bounds check.
   double operator[](std::size_t i) const noexcept { return f_ ? double(f_[i]) : d_[i]; }
+  /// The `count` values from `offset` on, in the same element type; no bounds check.
   real_view subview(std::size_t offset, std::size_t count) const noexcept {
     real_view v;
     if (f_) v.f_ = f_ + offset;
@@ -45,6 +55,7 @@ class real_view {
     v.n_ = count;
     return v;
   }
+  /// A copy of the values as doubles.
   std::vector<double> to_vector() const {
     std::vector<double> out(n_);
     for (std::size_t i = 0; i < n_; ++i) out[i] = (*this)[i];
@@ -60,9 +71,10 @@ class real_view {
 /// Named metric values in the order they were added (reports print them in that order).
 class metric_set {
  public:
+  /// One named value.
   struct entry {
-    std::string name;
-    double value;
+    std::string name;  ///< metric name, e.g. "accuracy"
+    double value;      ///< metric value
   };
 
   /// Adds a value, or replaces the value of an existing name.
@@ -74,22 +86,30 @@ class metric_set {
       }
     entries_.push_back({std::move(name), value});
   }
+  /// Sets every value of `other`, in its order; a name already here gets the new value.
   void append(const metric_set& other) {
     for (const auto& e : other) set(e.name, e.value);
   }
+  /// The value named `name`, or nullopt if the set has none.
   std::optional<double> find(std::string_view name) const {
     for (const auto& e : entries_)
       if (e.name == name) return e.value;
     return std::nullopt;
   }
+  /// The value named `name`; throws ctformer::error if the set has none.
   double at(std::string_view name) const {
     if (auto v = find(name)) return *v;
     fail("metrics: no metric named \"{}\" in this set", name);
   }
+  /// True if the set has a value named `name`.
   bool contains(std::string_view name) const { return find(name).has_value(); }
+  /// Number of values.
   std::size_t size() const noexcept { return entries_.size(); }
+  /// True if the set holds no value.
   bool empty() const noexcept { return entries_.empty(); }
+  /// First entry, in insertion order.
   std::vector<entry>::const_iterator begin() const noexcept { return entries_.begin(); }
+  /// Past the last entry.
   std::vector<entry>::const_iterator end() const noexcept { return entries_.end(); }
 
   /// {"name": value, ...}; NaN and infinities become null, as JSON has no such numbers.
@@ -111,7 +131,7 @@ class metric_set {
 struct class_output {
   std::span<const std::int32_t> labels;  ///< (rows)
   real_view scores;                      ///< (rows, num_classes)
-  std::size_t num_classes = 0;
+  std::size_t num_classes = 0;           ///< columns of `scores`
 };
 
 /// Regression values of one batch. Rows with weight 0 (padded rows) are skipped; an empty
@@ -127,7 +147,7 @@ struct regression_output {
 struct token_output {
   std::span<const std::int32_t> targets;  ///< (tokens)
   real_view logits;                        ///< (tokens, vocab)
-  std::size_t vocab = 0;
+  std::size_t vocab = 0;                   ///< vocabulary size: columns of `logits`
 };
 
 namespace detail {

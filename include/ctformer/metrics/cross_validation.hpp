@@ -20,13 +20,15 @@
 
 namespace ctformer::metrics {
 
+/// One split: the sample indices to train on and to test on.
 struct fold {
   std::vector<std::size_t> train, test;  ///< sample indices, ascending
 };
 
+/// Options of k_fold and stratified_k_fold.
 struct split_options {
-  bool shuffle = false;
-  std::uint64_t seed = 0;
+  bool shuffle = false;    ///< shuffle the assignment of samples to folds
+  std::uint64_t seed = 0;  ///< seed of the std::mt19937_64 shuffle
 };
 
 namespace detail {
@@ -117,15 +119,18 @@ inline std::vector<fold> stratified_k_fold(std::span<const std::int32_t> labels,
   return detail::folds_from_assignment(fold_of, k);
 }
 
+/// One metric's statistics over the folds.
 struct metric_summary {
-  std::string name;
+  std::string name;  ///< metric name
   double mean = 0, std = 0, min = 0, max = 0;
 };
 
+/// What cross_validate returns: the metrics of each fold and their summary.
 struct cv_result {
   std::vector<metric_set> folds;        ///< one per fold, in fold order
   std::vector<metric_summary> summary;  ///< one per metric, in the folds' order
 
+  /// The summary of metric `name`; throws if there is none.
   const metric_summary& at(std::string_view name) const {
     for (const auto& s : summary)
       if (s.name == name) return s;

@@ -25,18 +25,23 @@ concept accumulator_for = requires(Acc& a, const Acc& ca, const Output& out) {
 
 /// Mean of a per-batch quantity, e.g. the validation loss: update with {sum, count}.
 struct sum_count {
-  double sum = 0;
-  std::size_t count = 0;
+  double sum = 0;         ///< sum of the quantity over the batch
+  std::size_t count = 0;  ///< number of items summed
 };
 
+/// Mean of sum_count updates over batches: the sum of sums over the sum of counts.
 class running_mean {
  public:
+  /// Reports the mean under `name`.
   explicit running_mean(std::string name = "loss") : name_(std::move(name)) {}
+  /// Zeroes the sum and count.
   void reset() { s_ = {}; }
+  /// Adds a batch's sum and count.
   void update(const sum_count& x) {
     s_.sum += x.sum;
     s_.count += x.count;
   }
+  /// {name: sum / count}; throws if the count is 0.
   metric_set result() const {
     detail::require_nonempty(s_.count, name_);
     metric_set m;
@@ -54,12 +59,16 @@ class running_mean {
 template <class Acc, class Proj>
 class projected {
  public:
+  /// Feeds `acc`, held by reference, with proj(output).
   projected(Acc& acc, Proj proj) : acc_(acc), proj_(std::move(proj)) {}
+  /// Resets the wrapped accumulator.
   void reset() { acc_.reset(); }
+  /// Updates the wrapped accumulator with proj(out).
   template <class Output>
   void update(const Output& out) {
     acc_.update(proj_(out));
   }
+  /// The wrapped accumulator's result.
   metric_set result() const { return acc_.result(); }
 
  private:

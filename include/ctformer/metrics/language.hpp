@@ -31,8 +31,10 @@ inline double perplexity_from_nll(double nll_sum, std::size_t tokens) {
 /// Streams token logits (or precomputed NLL sums and hard predictions): memory O(1).
 class language_metrics {
  public:
+  /// Zeroes every sum and count.
   void reset() { *this = language_metrics{}; }
 
+  /// Adds the NLL and argmax hit of every token whose target is not ignore_index.
   void update(const token_output& out) {
     const std::size_t v = out.vocab;
     if (v == 0) fail("language_metrics: vocabulary size is 0");
@@ -66,12 +68,16 @@ class language_metrics {
     }
   }
 
+  /// Tokens with an NLL.
   std::size_t tokens() const noexcept { return tokens_; }
+  /// Mean NLL per token, in nats; throws if there is no token.
   double loss() const {
     detail::require_nonempty(tokens_, "language_metrics (no real token)");
     return nll_ / double(tokens_);
   }
+  /// exp(loss()).
   double perplexity() const { return std::exp(loss()); }
+  /// Fraction of predicted tokens equal to their target; throws if there is none.
   double token_accuracy() const {
     detail::require_nonempty(scored_, "token_accuracy (no real token)");
     return double(correct_) / double(scored_);

@@ -108,16 +108,19 @@ inline double mean_average_precision(std::span<const std::int32_t> relevance, re
 /// "map" when the relevances are binary. Nothing is stored between queries.
 class ranking_metrics {
  public:
+  /// Also reports "ndcg@k" for each k of `ndcg_at`; throws if a k is 0.
   explicit ranking_metrics(std::vector<std::size_t> ndcg_at = {}) : ks_(std::move(ndcg_at)), at_(ks_.size(), 0.0) {
     for (auto k : ks_)
       if (k == 0) fail("ranking_metrics: ndcg@0 is undefined");
   }
+  /// Zeroes the sums and the query count.
   void reset() {
     queries_ = 0;
     ndcg_ = ap_ = 0;
     binary_ = true;
     std::fill(at_.begin(), at_.end(), 0.0);
   }
+  /// Adds one query's NDCG, its NDCG at each k and, while every relevance is 0 or 1, average precision.
   void add_query(real_view relevance, real_view scores) {
     ndcg_ += ndcg_query(relevance, scores);
     for (std::size_t j = 0; j < ks_.size(); ++j) at_[j] += ndcg_query(relevance, scores, ks_[j]);
@@ -129,6 +132,7 @@ class ranking_metrics {
     if (binary_) ap_ += average_precision_score(rel, scores);
     ++queries_;
   }
+  /// Means over the queries: "ndcg", "ndcg@k", and "map" if every relevance was 0 or 1.
   metric_set result() const {
     detail::require_nonempty(queries_, "ranking_metrics");
     metric_set m;

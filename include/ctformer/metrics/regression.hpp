@@ -12,8 +12,10 @@
 
 namespace ctformer::metrics {
 
+/// Streams (target, prediction) pairs into MSE, RMSE, MAE and R^2: memory O(1).
 class regression_metrics {
  public:
+  /// Forgets every sample.
   void reset() { *this = regression_metrics{}; }
 
   void add(double target, double prediction) {
@@ -42,16 +44,21 @@ class regression_metrics {
     }
   }
 
+  /// Samples added.
   std::size_t count() const noexcept { return n_; }
+  /// Mean squared error; throws if there is no sample.
   double mse() const {
     check();
     return sq_ / double(n_);
   }
+  /// sqrt(mse()).
   double rmse() const { return std::sqrt(mse()); }
+  /// Mean absolute error; throws if there is no sample.
   double mae() const {
     check();
     return abs_ / double(n_);
   }
+  /// 1 - SS_res / SS_tot, with sklearn's edge cases (see the top of this file).
   double r2() const {
     check();
     if (n_ < 2) return std::numeric_limits<double>::quiet_NaN();  // sklearn: not well-defined
@@ -59,6 +66,7 @@ class regression_metrics {
     return 1.0 - sq_ / m2_;
   }
 
+  /// "mse", "rmse", "mae" and "r2".
   metric_set result() const {
     metric_set m;
     m.set("mse", mse());

@@ -24,12 +24,16 @@ namespace ctformer::metrics {
 /// Metric values recorded at training steps (one metric_set per evaluation).
 class metric_history {
  public:
+  /// Records the metrics of the evaluation at training step `step`.
   void add(std::size_t step, metric_set values) {
     steps_.push_back(step);
     values_.push_back(std::move(values));
   }
+  /// Number of evaluations recorded.
   std::size_t size() const noexcept { return steps_.size(); }
+  /// Training step of each evaluation.
   const std::vector<std::size_t>& steps() const noexcept { return steps_; }
+  /// Metrics of each evaluation.
   const std::vector<metric_set>& values() const noexcept { return values_; }
   /// Every metric name, in order of first appearance.
   std::vector<std::string> names() const {
@@ -49,6 +53,7 @@ class metric_history {
         y.push_back(*v);
       }
   }
+  /// [{"step": s, "metrics": {...}}, ...] in recording order.
   json::value to_json() const {
     json::value a = json::array{};
     for (std::size_t i = 0; i < steps_.size(); ++i) {
@@ -65,6 +70,7 @@ class metric_history {
   std::vector<metric_set> values_;
 };
 
+/// Options of report(): title, where the table and the JSON go, confusion matrix.
 struct report_options {
   std::string title;                            ///< printed above the table and stored in the JSON
   std::string json_path;                        ///< empty: no file

@@ -82,6 +82,7 @@ inline double accuracy_score(std::span<const std::int32_t> y_true, std::span<con
 struct confusion_result {
   std::vector<std::int32_t> labels;  ///< the labels of rows and columns, in order
   std::vector<double> values;        ///< (L, L) row-major; counts, weighted sums or fractions
+  /// Value at row t (true label), column p (predicted label).
   double at(std::size_t t, std::size_t p) const { return values[t * labels.size() + p]; }
 };
 
@@ -133,10 +134,10 @@ inline confusion_result confusion_matrix(std::span<const std::int32_t> y_true, s
 
 /// Keyword arguments of precision_recall_fscore_support and the scores built on it.
 struct prf_args {
-  double beta = 1.0;
+  double beta = 1.0;                                ///< weight of recall in F-beta; 1 gives F1
   std::optional<std::vector<std::int32_t>> labels;  ///< the labels to score, in order (None: all present)
   std::int32_t pos_label = 1;                       ///< the positive class of average::binary
-  sklearn::average average = sklearn::average::none;
+  sklearn::average average = sklearn::average::none;  ///< how labels are averaged; none keeps per-label arrays
   std::vector<double> sample_weight;                ///< empty: every sample weighs 1
   double zero_division = 0.0;                       ///< the value of 0/0 ("warn" acts as 0)
 };

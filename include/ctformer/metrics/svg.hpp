@@ -23,18 +23,21 @@
 
 namespace ctformer::metrics::svg {
 
+/// One line of a chart: points (x[i], y[i]) and a legend name.
 struct series {
-  std::string name;
+  std::string name;  ///< legend label
   std::vector<double> x, y;
 };
 
+/// The interval an axis spans.
 struct axis_range {
   double lo = 0, hi = 1;
 };
 
+/// A line chart: labels, series, axis ranges and size.
 struct chart {
   std::string title, x_label, y_label;
-  std::vector<series> lines;
+  std::vector<series> lines;                   ///< the series drawn
   std::optional<axis_range> x_range, y_range;  ///< default: the data's extent, padded
   bool diagonal = false;                       ///< the chance line y = x (ROC)
   int width = 720, height = 440;
