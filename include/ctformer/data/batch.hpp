@@ -51,8 +51,9 @@ struct regression_batch {
 /// decoder targets (target followed by eos), each with its own length.
 template <std::size_t B, std::size_t Src, std::size_t Tgt>
 struct seq2seq_batch {
-  /// Batch size B.
-  static constexpr std::size_t batch = B, src_seq = Src, tgt_seq = Tgt;  ///< target length Tgt
+  static constexpr std::size_t batch = B;      ///< batch size B
+  static constexpr std::size_t src_seq = Src;  ///< source length Src
+  static constexpr std::size_t tgt_seq = Tgt;  ///< target length Tgt
   tensor2<std::int32_t, B, Src> src_ids;        ///< (B, Src)
   tensor2<std::int32_t, B, Src> src_mask;       ///< (B, Src)
   tensor2<std::int32_t, B, Tgt> tgt_in;         ///< (B, Tgt) decoder inputs

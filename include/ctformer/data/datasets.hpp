@@ -283,8 +283,9 @@ inline std::vector<seq2seq_example> encode_pairs(const tokenizer& src_tok, const
 
 /// Special token ids of a seq2seq model's vocabularies.
 struct seq2seq_specials {
-  /// Id that starts every decoder input (bos); eos ends sequences.
-  std::int32_t bos, eos, pad;  ///< padding id
+  std::int32_t bos;  ///< id that starts every decoder input
+  std::int32_t eos;  ///< id that ends sequences
+  std::int32_t pad;  ///< padding id
   bool source_eos = true;  ///< append eos to the source too
 };
 

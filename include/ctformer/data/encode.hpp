@@ -20,8 +20,9 @@ namespace ctformer {
 
 /// Special ids around texts: prefix A suffix, or for pairs prefix A middle B suffix.
 struct sequence_template {
-  /// Ids before the first text, between the two texts of a pair, and at the end.
-  std::vector<std::int32_t> prefix, middle, suffix;  ///< ids at the end
+  std::vector<std::int32_t> prefix;  ///< ids before the first text
+  std::vector<std::int32_t> middle;  ///< ids between the two texts of a pair
+  std::vector<std::int32_t> suffix;  ///< ids at the end
 
   /// No special tokens.
   static sequence_template none() { return {}; }
@@ -131,8 +132,9 @@ inline encoding apply_template(std::span<const std::int32_t> a, std::optional<st
 template <std::size_t S>
 struct fixed_encoding {
   static constexpr std::size_t seq = S;  ///< S
-  /// (S) ids, attention mask (1 real, 0 pad) and segment ids.
-  std::array<std::int32_t, S> ids{}, attention_mask{}, token_type{};  ///< (S) segment ids
+  std::array<std::int32_t, S> ids{};             ///< (S) token ids
+  std::array<std::int32_t, S> attention_mask{};  ///< (S) attention mask: 1 real, 0 pad
+  std::array<std::int32_t, S> token_type{};      ///< (S) segment ids
   std::size_t length = 0;     ///< real tokens
   std::size_t truncated = 0;  ///< tokens dropped to fit S
 };

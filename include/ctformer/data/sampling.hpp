@@ -62,8 +62,9 @@ struct split_fractions {
 
 /// Example indices of the train, validation and test parts.
 struct index_split {
-  /// Indices of each part: train, validation, test.
-  std::vector<std::size_t> train, validation, test;  ///< indices of the test part
+  std::vector<std::size_t> train;       ///< indices of the train part
+  std::vector<std::size_t> validation;  ///< indices of the validation part
+  std::vector<std::size_t> test;        ///< indices of the test part
 };
 
 namespace detail {

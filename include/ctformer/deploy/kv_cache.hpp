@@ -36,9 +36,13 @@ template <class Model, std::size_t B = 1, std::size_t Rows = 0>
 struct kv_cache {
   using model_type = Model;  ///< the model whose keys and values are cached
   using T = typename Model::T;  ///< scalar type
-  /// Sizes from the model: layers L, context Ctx, d_model C, heads H, FFN width F, vocabulary V.
-  static constexpr std::size_t L = Model::L, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
-                               V = Model::V, D = C / H;  ///< head width C / H
+  static constexpr std::size_t L = Model::L;      ///< the model's layers
+  static constexpr std::size_t Ctx = Model::Ctx;  ///< the model's context length
+  static constexpr std::size_t C = Model::C;      ///< the model's d_model
+  static constexpr std::size_t H = Model::H;      ///< the model's attention heads
+  static constexpr std::size_t F = Model::F;      ///< the model's FFN width
+  static constexpr std::size_t V = Model::V;      ///< the model's vocabulary size
+  static constexpr std::size_t D = C / H;         ///< head width C / H
   static constexpr std::size_t batch = B;  ///< independent sequences (batch rows)
   /// Positions per pass: prompts are prefilled in chunks of this many; a decoding step needs B.
   static constexpr std::size_t rows = Rows ? Rows : std::max<std::size_t>(B, std::min<std::size_t>(Ctx, 64));

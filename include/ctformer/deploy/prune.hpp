@@ -68,8 +68,10 @@ void prune_magnitude(P& params, P& mask, double sparsity) {
 /// heads and the `neuron_fraction` of FFN neurons with the smallest L2 norm are removed.
 /// Works on any model whose blocks are block_params (all three architectures' self-attention).
 struct structured_prune_report {
-  /// Attention heads pruned, heads in all, FFN neurons pruned, FFN neurons in all.
-  std::size_t heads_pruned = 0, heads_total = 0, neurons_pruned = 0, neurons_total = 0;
+  std::size_t heads_pruned = 0;    ///< attention heads pruned
+  std::size_t heads_total = 0;     ///< attention heads in all
+  std::size_t neurons_pruned = 0;  ///< FFN neurons pruned
+  std::size_t neurons_total = 0;   ///< FFN neurons in all
 };
 
 namespace detail {

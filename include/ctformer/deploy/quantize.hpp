@@ -81,11 +81,16 @@ struct quantized_lm {
   static_assert(std::is_same_v<typename Model::T, float>, "ctformer: quantize a float model");
   using T = float;  ///< activations, norms, biases and scales stay float
   static constexpr gpt_config Cfg = Model::config;  ///< the model's config
-  /// Sizes from the model: vocabulary V, context Ctx, d_model C, heads H, FFN width F, layers L.
-  static constexpr std::size_t V = Model::V, Ctx = Model::Ctx, C = Model::C, H = Model::H, F = Model::F,
-                               L = Model::L, D = C / H;  ///< head width C / H
-  /// Pre-LN, tied head and learned positions, as the model's.
-  static constexpr bool pre = Model::pre, tied = Model::tied, learned_pos = Model::learned_pos;  ///< as the model's
+  static constexpr std::size_t V = Model::V;      ///< the model's vocabulary size
+  static constexpr std::size_t Ctx = Model::Ctx;  ///< the model's context length
+  static constexpr std::size_t C = Model::C;      ///< the model's d_model
+  static constexpr std::size_t H = Model::H;      ///< the model's attention heads
+  static constexpr std::size_t F = Model::F;      ///< the model's FFN width
+  static constexpr std::size_t L = Model::L;      ///< the model's layers
+  static constexpr std::size_t D = C / H;         ///< head width C / H
+  static constexpr bool pre = Model::pre;                  ///< pre-LN, as the model's
+  static constexpr bool tied = Model::tied;                ///< tied LM head, as the model's
+  static constexpr bool learned_pos = Model::learned_pos;  ///< learned positions, as the model's
 
   /// Storage Tn: params owns the weights; params_view reads them where they are (bind_exported()).
   template <template <class, std::size_t...> class Tn>
@@ -219,8 +224,9 @@ struct quantized_lm {
   template <std::size_t B, std::size_t S>
   struct workspace {
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
-    /// Batch B, sequence S, rows BS = B * S.
-    static constexpr std::size_t batch = B, seq = S, BS = B * S;  ///< B * S
+    static constexpr std::size_t batch = B;   ///< batch B
+    static constexpr std::size_t seq = S;     ///< sequence length S
+    static constexpr std::size_t BS = B * S;  ///< rows B * S
     /// The blocks' spec: int8 linear layers, causal, keys = S.
     using spec = block_spec<float, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, false, S, true>;
     /// (BS, C) the residual stream, in and out of a block.

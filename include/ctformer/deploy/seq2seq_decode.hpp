@@ -248,9 +248,12 @@ class seq2seq_scorer {
  public:
   using T = typename Model::T;  ///< scalar type
   using params = typename Model::params;  ///< the model's weights
-  /// Sizes from the model: d_model C, FFN width F, heads H, head width D, target vocabulary V, layers Ld.
-  static constexpr std::size_t C = Model::C, F = Model::F, H = Model::H, D = C / H, V = Model::Vt,
-                               Ld = Model::Ld;  ///< decoder layers
+  static constexpr std::size_t C = Model::C;    ///< the model's d_model
+  static constexpr std::size_t F = Model::F;    ///< the model's FFN width
+  static constexpr std::size_t H = Model::H;    ///< the model's attention heads
+  static constexpr std::size_t D = C / H;       ///< head width C / H
+  static constexpr std::size_t V = Model::Vt;   ///< the model's target vocabulary size
+  static constexpr std::size_t Ld = Model::Ld;  ///< the model's decoder layers
   static_assert(K > 0, "ctformer: a scorer needs at least one row");
   static_assert(Ss <= Model::Cs && St <= Model::Ct, "ctformer: scorer lengths exceed the model's contexts");
 

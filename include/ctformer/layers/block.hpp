@@ -102,15 +102,22 @@ template <class T_, std::size_t B_, std::size_t S_, std::size_t C_, std::size_t 
           std::size_t Ssrc_, bool Dropout_, std::size_t Skv_ = 0, bool Int8_ = false>
 struct block_spec {
   using T = T_;  ///< scalar type
-  /// Sizes: B sequences, S rows each, d_model C, FFN width F, H heads of width D = C / H.
-  static constexpr std::size_t B = B_, S = S_, C = C_, F = F_, H = H_, D = C_ / H_, BS = B_ * S_;  ///< B * S
+  static constexpr std::size_t B = B_;        ///< sequences
+  static constexpr std::size_t S = S_;        ///< rows per sequence
+  static constexpr std::size_t C = C_;        ///< d_model
+  static constexpr std::size_t F = F_;        ///< FFN width
+  static constexpr std::size_t H = H_;        ///< attention heads
+  static constexpr std::size_t D = C_ / H_;   ///< head width C / H
+  static constexpr std::size_t BS = B_ * S_;  ///< rows B * S
   /// Encoder rows per sequence for cross-attention, 1 without it.
   static constexpr std::size_t Ssrc = Cross_ ? Ssrc_ : 1;
   static constexpr std::size_t Skv = Skv_ ? Skv_ : S_;  ///< keys per query: Skv_, or S when Skv_ is 0
   static constexpr norm_placement norm = Norm_;  ///< LayerNorm before or after the residual add
   static constexpr ctformer::activation act = Act_;  ///< activation of the feed-forward network
-  /// Causal self-attention; has cross-attention; has dropout; int8 linear layers.
-  static constexpr bool causal = Causal_, cross = Cross_, dropout = Dropout_, int8 = Int8_;  ///< int8 linear layers
+  static constexpr bool causal = Causal_;    ///< causal self-attention
+  static constexpr bool cross = Cross_;      ///< has cross-attention
+  static constexpr bool dropout = Dropout_;  ///< has dropout
+  static constexpr bool int8 = Int8_;        ///< int8 linear layers
   static constexpr bool pre = Norm_ == norm_placement::pre;  ///< norm == norm_placement::pre
   static_assert(C_ % H_ == 0, "ctformer: heads must divide d_model");
 };
@@ -120,11 +127,17 @@ struct block_spec {
 template <class Sp>
 struct block_cache {
   using T = typename Sp::T;  ///< scalar type
-  /// Sizes, from Sp.
-  static constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, BS = Sp::BS,
-                               Ss = Sp::Ssrc, Sk = Sp::Skv;  ///< Skv, from Sp
-  /// Norm placement and cross-attention, from Sp.
-  static constexpr bool pre = Sp::pre, post = !Sp::pre, cross = Sp::cross;  ///< cross-attention, from Sp
+  static constexpr std::size_t B = Sp::B;      ///< sequences, from Sp
+  static constexpr std::size_t S = Sp::S;      ///< rows per sequence, from Sp
+  static constexpr std::size_t C = Sp::C;      ///< d_model, from Sp
+  static constexpr std::size_t F = Sp::F;      ///< FFN width, from Sp
+  static constexpr std::size_t H = Sp::H;      ///< attention heads, from Sp
+  static constexpr std::size_t BS = Sp::BS;    ///< rows B * S, from Sp
+  static constexpr std::size_t Ss = Sp::Ssrc;  ///< Ssrc (encoder rows per sequence), from Sp
+  static constexpr std::size_t Sk = Sp::Skv;   ///< Skv (keys per query), from Sp
+  static constexpr bool pre = Sp::pre;      ///< LayerNorm before each sub-layer, from Sp
+  static constexpr bool post = !Sp::pre;    ///< LayerNorm after the residual add
+  static constexpr bool cross = Sp::cross;  ///< cross-attention, from Sp
 
   [[no_unique_address]] maybe<pre, tensor2<T, BS, C>> n1;  ///< (BS, C) LN1(x), the attention input
   /// (BS) mean and reciprocal standard deviation of LN1's input.
@@ -195,9 +208,13 @@ struct block_cache {
 template <class Sp>
 struct block_scratch {
   using T = typename Sp::T;  ///< scalar type
-  /// Sizes, from Sp.
-  static constexpr std::size_t B = Sp::B, S = Sp::S, C = Sp::C, F = Sp::F, H = Sp::H, BS = Sp::BS,
-                               Ss = Sp::Ssrc;  ///< Ssrc, from Sp
+  static constexpr std::size_t B = Sp::B;      ///< sequences, from Sp
+  static constexpr std::size_t S = Sp::S;      ///< rows per sequence, from Sp
+  static constexpr std::size_t C = Sp::C;      ///< d_model, from Sp
+  static constexpr std::size_t F = Sp::F;      ///< FFN width, from Sp
+  static constexpr std::size_t H = Sp::H;      ///< attention heads, from Sp
+  static constexpr std::size_t BS = Sp::BS;    ///< rows B * S, from Sp
+  static constexpr std::size_t Ss = Sp::Ssrc;  ///< Ssrc (encoder rows per sequence), from Sp
   static constexpr std::size_t Sk = S > Ss ? S : Ss;  ///< keys per query in datt: max(S, Ssrc)
   tensor2<T, BS, C> dresid;  ///< (BS, C) gradient of the residual stream between sub-layers
   tensor2<T, BS, C> dwork;   ///< (BS, C) the sub-layer at hand: its LayerNorm's or attention's output

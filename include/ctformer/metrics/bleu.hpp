@@ -38,8 +38,10 @@ struct bleu_options {
 
 /// Sufficient statistics: sums over sentences, so corpus BLEU streams.
 struct bleu_stats {
-  std::uint64_t hyp_len = 0, ref_len = 0;
-  std::vector<std::uint64_t> correct, total;  ///< per order 1..max_order
+  std::uint64_t hyp_len = 0;           ///< hypothesis tokens
+  std::uint64_t ref_len = 0;           ///< reference tokens: per sentence, the closest reference length
+  std::vector<std::uint64_t> correct;  ///< clipped n-gram matches per order 1..max_order
+  std::vector<std::uint64_t> total;    ///< hypothesis n-grams per order 1..max_order
 
   /// Adds another's statistics, order by order.
   void add(const bleu_stats& o) {

@@ -160,13 +160,17 @@ struct prf_options {
 
 /// Precision, recall and F-beta under one averaging.
 struct prf_result {
-  double precision = 0, recall = 0, f_score = 0;
+  double precision = 0;  ///< precision under the averaging
+  double recall = 0;     ///< recall under the averaging
+  double f_score = 0;    ///< F-beta under the averaging
 };
 
 /// Precision, recall, F-beta and support of each scored class.
 struct per_class_result {
   std::vector<std::size_t> labels;  ///< the classes scored, ascending
-  std::vector<double> precision, recall, f_score;
+  std::vector<double> precision;  ///< precision of each scored class
+  std::vector<double> recall;     ///< recall of each scored class
+  std::vector<double> f_score;    ///< F-beta of each scored class
   std::vector<std::uint64_t> support;  ///< true count of each class
 };
 
@@ -301,11 +305,15 @@ inline double f1_score(const confusion_matrix& cm, average avg, prf_options o = 
 
 /// A ROC curve: false and true positive rates at each threshold.
 struct roc_curve_result {
-  std::vector<double> fpr, tpr, thresholds;  ///< thresholds decrease; thresholds[0] = max score + 1
+  std::vector<double> fpr;         ///< false positive rate at each threshold
+  std::vector<double> tpr;         ///< true positive rate at each threshold
+  std::vector<double> thresholds;  ///< thresholds decrease; thresholds[0] = max score + 1
 };
 /// A precision-recall curve: precision and recall at each threshold.
 struct pr_curve_result {
-  std::vector<double> precision, recall, thresholds;  ///< recall decreases; last point is (P=1, R=0)
+  std::vector<double> precision;   ///< precision at each threshold, then 1 at the last point
+  std::vector<double> recall;      ///< recall at each threshold (decreasing), then 0 at the last point
+  std::vector<double> thresholds;  ///< the distinct scores, ascending: one fewer than the points
 };
 
 namespace detail {

@@ -22,7 +22,8 @@ namespace ctformer::metrics {
 
 /// One split: the sample indices to train on and to test on.
 struct fold {
-  std::vector<std::size_t> train, test;  ///< sample indices, ascending
+  std::vector<std::size_t> train;  ///< training sample indices, ascending
+  std::vector<std::size_t> test;   ///< test sample indices, ascending
 };
 
 /// Options of k_fold and stratified_k_fold.
@@ -122,7 +123,10 @@ inline std::vector<fold> stratified_k_fold(std::span<const std::int32_t> labels,
 /// One metric's statistics over the folds.
 struct metric_summary {
   std::string name;  ///< metric name
-  double mean = 0, std = 0, min = 0, max = 0;
+  double mean = 0;  ///< mean over the folds
+  double std = 0;   ///< population standard deviation over the folds
+  double min = 0;   ///< smallest fold value
+  double max = 0;   ///< largest fold value
 };
 
 /// What cross_validate returns: the metrics of each fold and their summary.

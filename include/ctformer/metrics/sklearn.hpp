@@ -145,7 +145,9 @@ struct prf_args {
 /// precision, recall, F-beta and support, per label (average::none) or averaged.
 struct prf_support {
   std::vector<std::int32_t> labels;             ///< the labels of the per-label arrays
-  std::vector<double> precision, recall, fbeta;  ///< one per label, or one value when averaged
+  std::vector<double> precision;  ///< precision per label, or one value when averaged
+  std::vector<double> recall;     ///< recall per label, or one value when averaged
+  std::vector<double> fbeta;      ///< F-beta per label, or one value when averaged
   std::vector<double> support;                  ///< (weighted) true count per label; empty when averaged
 };
 

@@ -26,21 +26,27 @@ namespace ctformer::metrics::svg {
 /// One line of a chart: points (x[i], y[i]) and a legend name.
 struct series {
   std::string name;  ///< legend label
-  std::vector<double> x, y;
+  std::vector<double> x;  ///< x coordinates
+  std::vector<double> y;  ///< y coordinates, one per x
 };
 
 /// The interval an axis spans.
 struct axis_range {
-  double lo = 0, hi = 1;
+  double lo = 0;  ///< lower end
+  double hi = 1;  ///< upper end
 };
 
 /// A line chart: labels, series, axis ranges and size.
 struct chart {
-  std::string title, x_label, y_label;
+  std::string title;    ///< heading of the chart
+  std::string x_label;  ///< label of the x axis
+  std::string y_label;  ///< label of the y axis
   std::vector<series> lines;                   ///< the series drawn
-  std::optional<axis_range> x_range, y_range;  ///< default: the data's extent, padded
+  std::optional<axis_range> x_range;  ///< x axis range; default: the data's extent, padded
+  std::optional<axis_range> y_range;  ///< y axis range; default: the data's extent, padded
   bool diagonal = false;                       ///< the chance line y = x (ROC)
-  int width = 720, height = 440;
+  int width = 720;   ///< pixels
+  int height = 440;  ///< pixels
 };
 
 namespace detail {

@@ -33,9 +33,12 @@ template <gpt_config Cfg, class T_ = float>
 struct decoder_lm {
   using T = T_;  ///< scalar type of weights and activations
   static constexpr gpt_config config = Cfg;  ///< the configuration
-  /// Sizes from the config: vocabulary V, context Ctx, d_model C, heads H, FFN width F, layers L.
-  static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, H = Cfg.heads,
-                               F = Cfg.d_ff, L = Cfg.layers;  ///< number of blocks
+  static constexpr std::size_t V = Cfg.vocab;      ///< vocabulary size
+  static constexpr std::size_t Ctx = Cfg.context;  ///< context length
+  static constexpr std::size_t C = Cfg.d_model;    ///< d_model
+  static constexpr std::size_t H = Cfg.heads;      ///< attention heads
+  static constexpr std::size_t F = Cfg.d_ff;       ///< FFN width
+  static constexpr std::size_t L = Cfg.layers;     ///< number of blocks
   static_assert(detail::check_dims<V, Ctx, C, H, F, Cfg.head_dim>());
   static_assert(L > 0, "ctformer config: layers must be positive");
   static constexpr bool learned_pos = Cfg.pos == positional::learned;  ///< learned position table
@@ -109,8 +112,11 @@ struct decoder_lm {
     static_assert(B > 0 && S > 0, "ctformer: batch and sequence must be positive");
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
     static_assert(First < L, "ctformer: the first trained block must be one of the model's blocks");
-    /// Batch B, sequence S, rows BS = B * S, first trained block First, trained = L - First blocks.
-    static constexpr std::size_t batch = B, seq = S, BS = B * S, first = First, trained = L - First;
+    static constexpr std::size_t batch = B;            ///< batch B
+    static constexpr std::size_t seq = S;              ///< sequence length S
+    static constexpr std::size_t BS = B * S;           ///< rows B * S
+    static constexpr std::size_t first = First;        ///< first trained block
+    static constexpr std::size_t trained = L - First;  ///< trained blocks L - First
     static constexpr bool has_frozen = First > 0;  ///< blocks before First run frozen
     using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, true, false, 1, has_dropout>;  ///< the blocks' spec
     using batch_type = token_batch<B, S>;  ///< the batch type this workspace takes

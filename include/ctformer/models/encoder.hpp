@@ -31,9 +31,12 @@ namespace ctformer {
 /// The encoder's body (embeddings, layers), outside encoder<> so its type ignores the head.
 template <bert_config Cfg, class T>
 struct encoder_body_params {
-  /// Sizes from the config: vocabulary V, context Ctx, d_model C, FFN width F, layers L.
-  static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, F = Cfg.d_ff, L = Cfg.layers,
-                             TV = Cfg.type_vocab;  ///< token types
+  static constexpr std::size_t V = Cfg.vocab;        ///< vocabulary size
+  static constexpr std::size_t Ctx = Cfg.context;    ///< context length
+  static constexpr std::size_t C = Cfg.d_model;      ///< d_model
+  static constexpr std::size_t F = Cfg.d_ff;         ///< FFN width
+  static constexpr std::size_t L = Cfg.layers;       ///< layers
+  static constexpr std::size_t TV = Cfg.type_vocab;  ///< token types
   static constexpr bool learned_pos = Cfg.pos == positional::learned;  ///< learned position table
   static constexpr bool pre = Cfg.norm == norm_placement::pre;  ///< LayerNorm before each sub-layer, plus a final one
   using layer_type = block_params<T, C, F, family::bert, false>;  ///< one layer's parameters
@@ -62,9 +65,13 @@ template <bert_config Cfg, class Head = mlm, class T_ = float>
 struct encoder {
   using T = T_;  ///< scalar type of weights and activations
   static constexpr bert_config config = Cfg;  ///< the configuration
-  /// Sizes from the config: vocabulary V, context Ctx, d_model C, heads H, FFN width F, layers L.
-  static constexpr std::size_t V = Cfg.vocab, Ctx = Cfg.context, C = Cfg.d_model, H = Cfg.heads,
-                               F = Cfg.d_ff, L = Cfg.layers, TV = Cfg.type_vocab;  ///< token types
+  static constexpr std::size_t V = Cfg.vocab;        ///< vocabulary size
+  static constexpr std::size_t Ctx = Cfg.context;    ///< context length
+  static constexpr std::size_t C = Cfg.d_model;      ///< d_model
+  static constexpr std::size_t H = Cfg.heads;        ///< attention heads
+  static constexpr std::size_t F = Cfg.d_ff;         ///< FFN width
+  static constexpr std::size_t L = Cfg.layers;       ///< layers
+  static constexpr std::size_t TV = Cfg.type_vocab;  ///< token types
   static_assert(detail::check_dims<V, Ctx, C, H, F, Cfg.head_dim>());
   static_assert(L > 0, "ctformer config: layers must be positive");
   static_assert(TV > 0, "ctformer config: type_vocab must be positive");
@@ -131,8 +138,9 @@ struct encoder {
   struct workspace {
     static_assert(B > 0 && S > 0, "ctformer: batch and sequence must be positive");
     static_assert(S <= Ctx, "ctformer: sequence length exceeds the model's context");
-    /// Batch B, sequence S, rows BS = B * S.
-    static constexpr std::size_t batch = B, seq = S, BS = B * S;
+    static constexpr std::size_t batch = B;   ///< batch B
+    static constexpr std::size_t seq = S;     ///< sequence length S
+    static constexpr std::size_t BS = B * S;  ///< rows B * S
     using spec = block_spec<T, B, S, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;  ///< the layers' spec
     using batch_type = typename head_type::template batch_type<B, S>;  ///< the batch type this workspace takes
 

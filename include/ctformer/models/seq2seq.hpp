@@ -34,10 +34,15 @@ template <seq2seq_config Cfg, class T_ = float>
 struct seq2seq {
   using T = T_;  ///< scalar type of weights and activations
   static constexpr seq2seq_config config = Cfg;  ///< the configuration
-  /// Sizes from the config: vocabularies Vs, Vt; contexts Cs, Ct; d_model C; heads H; FFN width F; layers Le, Ld.
-  static constexpr std::size_t Vs = Cfg.src_vocab, Vt = Cfg.tgt_vocab, Cs = Cfg.src_context,
-                               Ct = Cfg.tgt_context, C = Cfg.d_model, H = Cfg.heads, F = Cfg.d_ff,
-                               Le = Cfg.enc_layers, Ld = Cfg.dec_layers;  ///< decoder layers
+  static constexpr std::size_t Vs = Cfg.src_vocab;    ///< source vocabulary size
+  static constexpr std::size_t Vt = Cfg.tgt_vocab;    ///< target vocabulary size
+  static constexpr std::size_t Cs = Cfg.src_context;  ///< source context length
+  static constexpr std::size_t Ct = Cfg.tgt_context;  ///< target context length
+  static constexpr std::size_t C = Cfg.d_model;       ///< d_model
+  static constexpr std::size_t H = Cfg.heads;         ///< attention heads
+  static constexpr std::size_t F = Cfg.d_ff;          ///< FFN width
+  static constexpr std::size_t Le = Cfg.enc_layers;   ///< encoder layers
+  static constexpr std::size_t Ld = Cfg.dec_layers;   ///< decoder layers
   static_assert(detail::check_dims<Vs, Cs, C, H, F, Cfg.head_dim>());
   static_assert(detail::check_dims<Vt, Ct, C, H, F, Cfg.head_dim>());
   static_assert(Le > 0 && Ld > 0, "ctformer config: enc_layers and dec_layers must be positive");
@@ -115,8 +120,11 @@ struct seq2seq {
     static_assert(B > 0 && Ss > 0 && St > 0, "ctformer: batch and sequences must be positive");
     static_assert(Ss <= Cs, "ctformer: source length exceeds the model's source context");
     static_assert(St <= Ct, "ctformer: target length exceeds the model's target context");
-    /// Batch B, source length Ss, target length St, rows B * Ss and B * St.
-    static constexpr std::size_t batch = B, src_seq = Ss, tgt_seq = St, BSs = B * Ss, BSt = B * St;
+    static constexpr std::size_t batch = B;     ///< batch B
+    static constexpr std::size_t src_seq = Ss;  ///< source length Ss
+    static constexpr std::size_t tgt_seq = St;  ///< target length St
+    static constexpr std::size_t BSs = B * Ss;  ///< source rows B * Ss
+    static constexpr std::size_t BSt = B * St;  ///< target rows B * St
     /// The encoder layers' compile-time description.
     using enc_spec = block_spec<T, B, Ss, C, F, H, Cfg.norm, Cfg.act, false, false, 1, has_dropout>;
     /// The decoder layers' compile-time description.

@@ -23,8 +23,10 @@ namespace ctformer {
 
 /// Which tensor roles get weight decay: by default weights only.
 struct decay_rule {
-  /// Weight matrices decay by default; biases, norms and embeddings do not.
-  bool weights = true, biases = false, norms = false, embeddings = false;  ///< decay embeddings
+  bool weights = true;      ///< decay weight matrices
+  bool biases = false;      ///< decay biases
+  bool norms = false;       ///< decay norm parameters
+  bool embeddings = false;  ///< decay embeddings
   /// True if tensors of role r decay.
   bool decays(role r) const {
     switch (r) {
@@ -128,8 +130,10 @@ struct optimizer_common {
 /// g += wd p (if decaying); buf = momentum buf + (1 - dampening) g (buf = g on the first step);
 /// g = nesterov ? g + momentum buf : buf; p -= lr g.
 struct sgd : optimizer_common {
-  /// Learning rate, momentum, dampening, weight decay (all default 0 but lr = 1e-2).
-  double lr = 1e-2, momentum = 0.0, dampening = 0.0, weight_decay = 0.0;  ///< coupled L2 decay added to the gradient
+  double lr = 1e-2;           ///< learning rate
+  double momentum = 0.0;      ///< momentum factor (0: none)
+  double dampening = 0.0;     ///< dampening of the momentum
+  double weight_decay = 0.0;  ///< coupled L2 decay added to the gradient
   bool nesterov = false;  ///< Nesterov momentum (needs momentum > 0 and no dampening)
   static constexpr const char* name = "sgd";  ///< name in checkpoints
   static constexpr int state_tensors = 1;  ///< state tensors per parameter tensor
@@ -191,8 +195,10 @@ struct sgd : optimizer_common {
 /// Adam (coupled L2 decay) or AdamW (Decoupled, decoupled weight decay), as torch.optim.
 template <bool Decoupled>
 struct adam_family : optimizer_common {
-  /// Learning rate, moment decay rates and epsilon, as PyTorch's defaults.
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  ///< added to sqrt(v-hat) in the denominator
+  double lr = 1e-3;      ///< learning rate (PyTorch's default)
+  double beta1 = 0.9;    ///< decay rate of the first moment
+  double beta2 = 0.999;  ///< decay rate of the second moment
+  double eps = 1e-8;     ///< added to sqrt(v-hat) in the denominator
   double weight_decay = Decoupled ? 1e-2 : 0.0;  ///< 0.01 for AdamW, 0 for Adam
   static constexpr const char* name = Decoupled ? "adamw" : "adam";  ///< "adamw" or "adam"
   static constexpr int state_tensors = 2;  ///< state tensors per parameter tensor
@@ -275,8 +281,11 @@ using adamw = adam_family<true>;
 /// avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps; with momentum buf = mu buf + g / avg and
 /// p -= lr buf, else p -= lr g / avg.
 struct rmsprop : optimizer_common {
-  /// Learning rate, smoothing constant alpha, epsilon, weight decay, momentum.
-  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0.0, momentum = 0.0;  ///< 0: no momentum buffer
+  double lr = 1e-2;           ///< learning rate
+  double alpha = 0.99;        ///< smoothing constant of the square average
+  double eps = 1e-8;          ///< added to the denominator
+  double weight_decay = 0.0;  ///< coupled L2 decay added to the gradient
+  double momentum = 0.0;      ///< momentum factor (0: none)
   bool centered = false;  ///< subtract the squared mean of the gradient (ga) in the denominator
   static constexpr const char* name = "rmsprop";  ///< name in checkpoints
   static constexpr int state_tensors = 3;  ///< state tensors per parameter tensor
@@ -284,8 +293,9 @@ struct rmsprop : optimizer_common {
   /// RMSprop state for params of type P.
   template <class P>
   struct state {
-    /// Square average, momentum buffer, gradient average.
-    std::unique_ptr<P> sq, buf, gavg;  ///< grad_avg, used only when centered
+    std::unique_ptr<P> sq;    ///< square average
+    std::unique_ptr<P> buf;   ///< momentum buffer, used only with momentum
+    std::unique_ptr<P> gavg;  ///< gradient average, used only when centered
     std::vector<tensor_setting> settings;  ///< per-tensor settings, in visiting order
     long step = 0;  ///< steps taken
     /// The state tensors by name, for checkpoints.

@@ -63,10 +63,14 @@ struct trainer_spec {
   bool vocabulary_output_piece_score = true;  ///< the .vocab file lists scores
   bool hard_vocab_limit = true;  ///< vocab_size is a hard limit
   bool use_all_vocab = false;  ///< every word becomes a piece (word and character models)
-  /// Ids of the unknown, bos, eos and pad pieces (-1: none).
-  std::int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;  ///< pad id
-  /// Spellings of the unknown, bos, eos and pad pieces.
-  std::string unk_piece = "<unk>", bos_piece = "<s>", eos_piece = "</s>", pad_piece = "<pad>";  ///< pad spelling
+  std::int32_t unk_id = 0;   ///< id of the unknown piece
+  std::int32_t bos_id = 1;   ///< id of the bos piece (-1: none)
+  std::int32_t eos_id = 2;   ///< id of the eos piece (-1: none)
+  std::int32_t pad_id = -1;  ///< id of the pad piece (-1: none)
+  std::string unk_piece = "<unk>";  ///< spelling of the unknown piece
+  std::string bos_piece = "<s>";    ///< spelling of the bos piece
+  std::string eos_piece = "</s>";   ///< spelling of the eos piece
+  std::string pad_piece = "<pad>";  ///< spelling of the pad piece
   std::string unk_surface = " \xE2\x81\x87 ";  ///< " ⁇ "
   bool train_extremely_large_corpus = false;  ///< trainer setting for very large corpora
 };

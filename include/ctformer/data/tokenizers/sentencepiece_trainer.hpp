@@ -46,8 +46,10 @@ struct unigram_trainer_options {
   bool split_digits = false;                ///< every digit is a piece of its own
   bool byte_fallback = false;               ///< add the 256 byte pieces <0x00>..<0xFF>
   bool hard_vocab_limit = true;             ///< fail when the corpus cannot fill vocab_size
-  /// Ids of the unknown, bos, eos and pad pieces (-1: none).
-  std::int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;  ///< pad id
+  std::int32_t unk_id = 0;   ///< id of the unknown piece
+  std::int32_t bos_id = 1;   ///< id of the bos piece (-1: none)
+  std::int32_t eos_id = 2;   ///< id of the eos piece (-1: none)
+  std::int32_t pad_id = -1;  ///< id of the pad piece (-1: none)
   /// Control pieces (no surface text).
   std::vector<std::string> control_symbols, user_defined_symbols;  ///< pieces always kept whole
   std::function<void(const std::string&)> log;  ///< progress messages, if set
