@@ -27,6 +27,7 @@ enum class ensemble_vote { average_probabilities, average_logits, majority_vote 
 /// A weighted ensemble of classifiers; members are held by reference and must outlive it.
 class classifier_ensemble {
  public:
+  /// An empty ensemble that will combine its members' predictions by `how`.
   explicit classifier_ensemble(ensemble_vote how = ensemble_vote::average_probabilities) : how_(how) {}
 
   /// Adds a member (any type with predict(span of strings) -> vector<class_prediction>).
@@ -43,12 +44,15 @@ class classifier_ensemble {
     for (auto& m : members) add(m);
     return *this;
   }
+  /// Number of members.
   std::size_t size() const noexcept { return members_.size(); }
 
+  /// The combined prediction for one text.
   class_prediction predict(std::string_view text) {
     const std::string one(text);
     return std::move(predict(std::span<const std::string>(&one, 1))[0]);
   }
+  /// The combined predictions for many texts (each member predicts them all once).
   std::vector<class_prediction> predict(std::span<const std::string> texts) {
     if (members_.empty()) fail("classifier_ensemble: no members");
     double wsum = 0;
