@@ -5,8 +5,10 @@
 //   early stopping on validation F1 and a progress bar, report the test metrics, save the
 //   weights and the vocabulary, reload both and classify new strings in one call.
 //   With --folds K it also trains K fold models (stratified k-fold over train + validation) and
-//   compares their ensemble (soft and majority voting) with the mean single fold model.
-// Usage: classify_text [--data FILE] [--label-first 0|1] [--steps N] [--folds K] [--out DIR] [TEXT...]
+//   compares their ensemble (soft and majority voting) with the mean single fold model; with
+//   --search N, a hyperparameter search (successive halving) over learning rate, weight decay,
+//   warm-up and two architectures.
+// Usage: classify_text [--data FILE] [--label-first 0|1] [--steps N] [--folds K] [--search N] [--out DIR] [TEXT...]
 // Default data: the SMS Spam Collection in this checkout's ../shared/data (5,574 messages).
 #include <ctformer/base/cli.hpp>
 #include <ctformer/data/datasets.hpp>
@@ -20,11 +22,13 @@
 #include <ctformer/metrics/cross_validation.hpp>
 #include <ctformer/metrics/report.hpp>
 #include <ctformer/models/encoder.hpp>
+#include <ctformer/train/search.hpp>
 #include <ctformer/train/trainer.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,7 +41,11 @@ namespace fs = std::filesystem;
 // classifier on the mean of the real tokens' final states. Its size is a compile-time figure.
 constexpr std::size_t vocab = 2000, seq = 48, rows = 32;
 constexpr bert_config cfg{.vocab = vocab, .context = seq, .d_model = 64, .heads = 4, .d_ff = 128, .layers = 2};
-using model = encoder<cfg, classify<2, pooling::mean>>;
+// A smaller alternative the hyperparameter search (--search) may pick: 1 layer, d_model 32.
+constexpr bert_config cfg_small{.vocab = vocab, .context = seq, .d_model = 32, .heads = 2, .d_ff = 64, .layers = 1};
+template <bert_config C>
+using model_of = encoder<C, classify<2, pooling::mean>>;
+using model = model_of<cfg>;
 using batch = classification_batch<rows, seq>;
 static_assert(trainer<model, adamw, warmup_cosine>::bytes_at<rows, seq> < 64 * 1024 * 1024);
 
@@ -48,6 +56,7 @@ struct options {
   bool label_first = true;  // the SMS collection is "ham<TAB>message"
   long steps = 600;
   std::size_t folds = 0;  // > 1: also k fold models and their ensemble
+  std::size_t search = 0;  // > 0: a hyperparameter search over this many random trials
   fs::path out = ".";
   std::vector<std::string> texts = {"Are we still meeting for lunch tomorrow?",
                                     "WINNER!! You have been selected for a 1000 cash prize. Call now to claim"};
@@ -55,12 +64,15 @@ struct options {
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: classify_text [--data FILE] [--label-first 0|1] [--steps N] [--folds K] [--out DIR] [TEXT...]\n"
+               "usage: classify_text [--data FILE] [--label-first 0|1] [--steps N] [--folds K] [--search N] [--out DIR]\n"
+               "                     [TEXT...]\n"
                "  --data FILE        tab-separated examples (default ../shared/data/sms-spam/SMSSpamCollection)\n"
                "  --label-first 0|1  1: label<TAB>text (default), 0: text<TAB>label\n"
                "  --steps N          optimizer steps at most (default 600; early stopping may end sooner)\n"
                "  --folds K          also train K fold models on train + validation and compare their\n"
                "                     ensemble with the mean single fold model on the test split\n"
+               "  --search N         also search N random settings (learning rate, weight decay, warm-up,\n"
+               "                     architecture) by successive halving on validation F1\n"
                "  --out DIR          where the weights, vocabulary and log go (default: the current folder)\n"
                "  TEXT...            strings to classify with the reloaded model\n");
   std::exit(code);
@@ -78,9 +90,16 @@ void fill(batch& b, const classification_set& set, const std::vector<std::size_t
 }
 
 // One trained model: the best weights by validation F1, and how the fit went.
+template <class M = model>
 struct fitted {
-  std::unique_ptr<model::params> weights;
+  std::unique_ptr<typename M::params> weights;
   fit_result result;
+};
+
+// The optimizer settings a fit uses (the defaults, or a search trial's).
+struct settings {
+  double lr = 1e-3, weight_decay = 0.01;
+  long warmup = 30;
 };
 
 // Test-set (or validation) metrics of a classifier (a text_classifier or an ensemble).
@@ -97,13 +116,16 @@ metrics::classification_metrics score(Classifier& clf, const classification_set&
 
 // Fits the classifier on train_idx with early stopping on the F1 of val_idx (AdamW, warm-up and
 // cosine decay, batches in a new order each epoch); log_path may be empty.
-fitted fit_model(const classification_set& set, const std::vector<std::size_t>& train_idx,
-                 const std::vector<std::size_t>& val_idx, const tokenizer& tok, const encode_options& enc, long steps,
-                 std::uint64_t seed, const std::string& log_path) {
+template <class M = model>
+fitted<M> fit_model(const classification_set& set, const std::vector<std::size_t>& train_idx,
+                    const std::vector<std::size_t>& val_idx, const tokenizer& tok, const encode_options& enc,
+                    long steps, std::uint64_t seed, const std::string& log_path, const settings& hp = {}) {
   adamw opt;
-  opt.lr = 1e-3;
-  trainer<model, adamw, warmup_cosine> tr(opt, warmup_cosine{.lr = 1e-3, .warmup = 30, .total = steps, .min_lr = 1e-4},
-                                          train_options{.seed = seed});
+  opt.lr = hp.lr;
+  opt.weight_decay = hp.weight_decay;
+  trainer<M, adamw, warmup_cosine> tr(
+      opt, warmup_cosine{.lr = hp.lr, .warmup = hp.warmup, .total = steps, .min_lr = hp.lr / 10},
+      train_options{.seed = seed});
   sample_rng shuffler(seed + 6);
   std::vector<std::size_t> order = train_idx;
   function_source<batch> train_src(
@@ -116,15 +138,15 @@ fitted fit_model(const classification_set& set, const std::vector<std::size_t>& 
   fo.mode = stop_mode::max;
   fo.score_name = "val_f1";
   fo.validation_score = [&] {
-    text_classifier<model, rows, seq> clf(tr.weights(), tok, enc);
+    text_classifier<M, rows, seq> clf(tr.weights(), tok, enc);
     return score(clf, set, val_idx).result().at("f1");
   };
   fo.log_path = log_path;
   fo.progress = log_path.empty() ? progress_bar::style::quiet : progress_bar::style::automatic;
-  fitted f;
+  fitted<M> f;
   f.result = tr.fit(train_src, nullptr, fo);
   if (f.result.interrupted) fail("interrupted after {} steps; nothing saved", f.result.steps);
-  f.weights = std::make_unique<model::params>(tr.weights());
+  f.weights = std::make_unique<typename M::params>(tr.weights());
   return f;
 }
 
@@ -139,6 +161,7 @@ int main(int argc, char** argv) try {
     else if (args.is("--label-first")) o.label_first = args.integer() != 0;
     else if (args.is("--steps")) o.steps = args.integer();
     else if (args.is("--folds")) o.folds = args.count();
+    else if (args.is("--search")) o.search = args.count();
     else if (args.is("--out")) o.out = args.text();
     else if (args.name().rfind("--", 0) == 0) args.unknown();
     else own_texts.push_back(args.name());
@@ -166,7 +189,7 @@ int main(int argc, char** argv) try {
   std::printf("WordPiece vocabulary: %zu tokens\n", tok.vocab_size());
 
   // ---- fit: AdamW, warm-up + cosine, early stopping on validation F1 (the positive class)
-  const fitted single = fit_model(set, split.train, split.validation, tok, enc, o.steps, 1,
+  const fitted<> single = fit_model(set, split.train, split.validation, tok, enc, o.steps, 1,
                                   (o.out / "classify_text_log.jsonl").string());
   std::printf("trained %ld steps in %.1f s; best validation F1 %.3f at step %ld%s\n", single.result.steps,
               single.result.seconds, single.result.best_score, single.result.best_step,
@@ -189,7 +212,7 @@ int main(int argc, char** argv) try {
     std::vector<std::int32_t> pool_labels;
     for (std::size_t i : pool) pool_labels.push_back(set.labels[i]);
     const auto folds = metrics::stratified_k_fold(pool_labels, o.folds, {.shuffle = true, .seed = 3});
-    std::vector<fitted> models;
+    std::vector<fitted<>> models;
     std::vector<text_classifier<model, rows, seq>> members;
     double mean_acc = 0, mean_f1 = 0;
     for (std::size_t f = 0; f < folds.size(); ++f) {
@@ -213,6 +236,27 @@ int main(int argc, char** argv) try {
     std::printf("%zu-fold ensemble on the test split: accuracy %.4f / F1 %.4f (soft voting), %.4f / %.4f "
                 "(majority); mean single fold model %.4f / %.4f\n",
                 members.size(), rs.at("accuracy"), rs.at("f1"), rh.at("accuracy"), rh.at("f1"), mean_acc, mean_f1);
+  }
+
+  // ---- optional: hyperparameter search by successive halving, scored by validation F1
+  if (o.search > 0) {
+    search::space sp;
+    sp.log_uniform("lr", 2e-4, 5e-3).uniform("weight_decay", 0.0, 0.1).integer("warmup", 10, 60).choice("arch", {0, 1});
+    const auto trials = search::random(sp, o.search, 2026);
+    const auto r = search::successive_halving(
+        trials,
+        [&](const search::trial& t, long budget) {
+          const settings hp{t["lr"], t["weight_decay"], long(t["warmup"])};
+          return search::with_config<cfg_small, cfg>(t.index("arch"), [&]<bert_config C>() {
+            return fit_model<model_of<C>>(set, split.train, split.validation, tok, enc, budget, 7, {}, hp).result.best_score;
+          });
+        },
+        {.min_budget = 100, .max_budget = o.steps, .eta = 3, .mode = stop_mode::max});
+    std::printf("hyperparameter search (%zu trials, successive halving from 100 to %ld steps; arch 0: 1 layer of "
+                "d_model 32, 1: 2 layers of 64; score: validation F1)\n%s",
+                trials.size(), o.steps, search::format_table(r).c_str());
+    metrics::write_json_file((o.out / "classify_text_search.json").string(), search::to_json(r));
+    std::ofstream((o.out / "classify_text_search_lr.svg")) << search::svg_scores(r, "lr", true);
   }
 
   // ---- save, reload, predict new strings in one call
