@@ -63,22 +63,15 @@ int main() {
   const ctformer::adamw opt = firmware::finetune_optimizer(false);
   opt.make_state(weights, state);
   const double before = line_loss();
-  bool same = true;
-  double worst = 0;
+  firmware::loss_check check;
   for (std::size_t t = 0; t < firmware::train_steps; ++t) {
     firmware::finetune_batch(batch, t);
     const auto s = ctformer::train_step<Tail>(weights, grads, opt, state, ctformer::constant{},
                                               std::span<const ctformer::token_batch<1, S>>(&batch, 1), ws,
                                               firmware::train_settings());
-    const double want = firmware_finetune::expected_loss[t];
-    const double rel = std::abs(s.loss - want) / std::abs(want);
-    worst = rel > worst ? rel : worst;
-    same = same && rel <= 1e-5;
-    // Integers only: newlib-nano's printf has no floating point.
-    std::printf("step %2lu loss x 1e6: %lu (host %lu)\n", (unsigned long)(t + 1), (unsigned long)(s.loss * 1e6 + 0.5),
-                (unsigned long)(want * 1e6 + 0.5));
+    check.step(t, s.loss, firmware_finetune::expected_loss[t]);
   }
-  std::printf("largest relative difference from the host: %lu x 1e-9\n", (unsigned long)(worst * 1e9 + 0.5));
+  check.report();
   const double after = line_loss();
   std::printf("the new line's loss x 1e6: %lu before fine-tuning, %lu after\n", (unsigned long)(before * 1e6 + 0.5),
               (unsigned long)(after * 1e6 + 0.5));
@@ -92,8 +85,8 @@ int main() {
               (unsigned long)sizeof(state), (unsigned long)sizeof(ws), (unsigned long)ctformer::thread_pool::scratch_bytes,
               (unsigned long)(CTFORMER_FIRMWARE_STACK_BYTES + CTFORMER_FIRMWARE_HEAP_BYTES),
               (unsigned long)whole_model_bytes);
-  std::printf("%s\n", !same     ? "ON-DEVICE FINE-TUNING DIFFERS FROM THE HOST"
+  std::printf("%s\n", !check.same     ? "ON-DEVICE FINE-TUNING DIFFERS FROM THE HOST"
                      : !learned ? "ON-DEVICE FINE-TUNING DID NOT LOWER THE LOSS BY 20%"
                                 : "on-device fine-tuning matches the host's losses");
-  return same && learned ? 0 : 1;
+  return check.same && learned ? 0 : 1;
 }

@@ -10,7 +10,9 @@
 #include <ctformer/config.hpp>
 #include <ctformer/tensor/kernels/scratch.hpp>
 
+#include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <string_view>
 
@@ -100,6 +102,23 @@ inline void train_batch(ctformer::token_batch<1, train_seq>& b, std::size_t t) {
     b.token_type(0, s) = 0;
   }
 }
+
+// Compares each on-device training step's loss with the host's (within 1e-5 relative) and
+// prints both; integers only, since newlib-nano's printf has no floating point.
+struct loss_check {
+  bool same = true;
+  double worst = 0;  // the largest relative difference so far
+  void step(std::size_t t, double loss, double want) {
+    const double rel = std::abs(loss - want) / std::abs(want);
+    worst = rel > worst ? rel : worst;
+    same = same && rel <= 1e-5;
+    std::printf("step %2lu loss x 1e6: %lu (host %lu)\n", (unsigned long)(t + 1), (unsigned long)(loss * 1e6 + 0.5),
+                (unsigned long)(want * 1e6 + 0.5));
+  }
+  void report() const {
+    std::printf("largest relative difference from the host: %lu x 1e-9\n", (unsigned long)(worst * 1e9 + 0.5));
+  }
+};
 
 // ---- on-device fine-tuning: the last block and ln_f of a pre-trained 8-layer model train (the
 // embeddings and blocks 0-6 stay frozen in flash), 20 AdamW steps over the three windows of a

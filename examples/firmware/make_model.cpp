@@ -30,6 +30,20 @@ constexpr std::string_view text =
 constexpr std::string_view prompt_text = "Shall I compare thee";
 constexpr std::size_t n_generate = 24;
 
+// Every row of b: a random window of the sonnet with next-character targets.
+template <std::size_t B, std::size_t S>
+void random_windows(token_batch<B, S>& b, rng& r) {
+  for (std::size_t i = 0; i < B; ++i) {
+    const std::size_t start = std::size_t(r.below(text.size() - S - 1));
+    for (std::size_t s = 0; s < S; ++s) {
+      b.ids(i, s) = firmware::encode_char(text[start + s]);
+      b.targets(i, s) = firmware::encode_char(text[start + s + 1]);
+      b.attention_mask(i, s) = 1;
+      b.token_type(i, s) = 0;
+    }
+  }
+}
+
 std::string hex_doubles(const double* v, std::size_t n) {
   std::string s;
   char buf[64];
@@ -65,15 +79,7 @@ int main(int argc, char** argv) try {
   rng r(11);
   double loss = 0;
   for (int step = 0; step < 400; ++step) {
-    for (std::size_t i = 0; i < B; ++i) {
-      const std::size_t start = std::size_t(r.below(text.size() - S - 1));
-      for (std::size_t s = 0; s < S; ++s) {
-        batch->ids(i, s) = firmware::encode_char(text[start + s]);
-        batch->targets(i, s) = firmware::encode_char(text[start + s + 1]);
-        batch->attention_mask(i, s) = 1;
-        batch->token_type(i, s) = 0;
-      }
-    }
+    random_windows(*batch, r);
     loss = t.train_step(*batch, *ws).loss;
   }
   std::printf("trained the firmware model: loss %.3f after 400 steps\n", loss);
@@ -148,15 +154,7 @@ int main(int argc, char** argv) try {
   auto fb = std::make_unique<token_batch<B, TS>>();
   auto pws = std::make_unique<FM::workspace<B, TS>>();
   for (int step = 0; step < 300; ++step) {
-    for (std::size_t i = 0; i < B; ++i) {
-      const std::size_t start = std::size_t(r.below(text.size() - TS - 1));
-      for (std::size_t s = 0; s < TS; ++s) {
-        fb->ids(i, s) = firmware::encode_char(text[start + s]);
-        fb->targets(i, s) = firmware::encode_char(text[start + s + 1]);
-        fb->attention_mask(i, s) = 1;
-        fb->token_type(i, s) = 0;
-      }
-    }
+    random_windows(*fb, r);
     loss = ft.train_step(*fb, *pws).loss;
   }
   std::printf("pre-trained the fine-tuning model: loss %.3f after 300 steps\n", loss);

@@ -42,28 +42,21 @@ int main() {
   ctformer::load_exported(weights, firmware_train::tensors);
   const ctformer::adamw opt = firmware::train_optimizer();
   opt.make_state(weights, state);
-  bool same = true;
-  double worst = 0;
+  firmware::loss_check check;
   for (std::size_t t = 0; t < firmware::train_steps; ++t) {
     firmware::train_batch(batch, t);
     const auto s = ctformer::train_step<M>(weights, grads, opt, state, ctformer::constant{},
                                            std::span<const ctformer::token_batch<1, S>>(&batch, 1), ws,
                                            firmware::train_settings());
-    const double want = firmware_train::expected_loss[t];
-    const double rel = std::abs(s.loss - want) / std::abs(want);
-    worst = rel > worst ? rel : worst;
-    same = same && rel <= 1e-5;
-    // Integers only: newlib-nano's printf has no floating point.
-    std::printf("step %2lu loss x 1e6: %lu (host %lu)\n", (unsigned long)(t + 1), (unsigned long)(s.loss * 1e6 + 0.5),
-                (unsigned long)(want * 1e6 + 0.5));
+    check.step(t, s.loss, firmware_train::expected_loss[t]);
   }
-  std::printf("largest relative difference from the host: %lu x 1e-9\n", (unsigned long)(worst * 1e9 + 0.5));
+  check.report();
   std::printf("RAM by the compile-time figure: %lu bytes (weights %lu, gradients %lu, AdamW state %lu, "
               "activations %lu, scratch %lu, stack and heap %lu)\n",
               (unsigned long)ram_bytes, (unsigned long)sizeof(weights), (unsigned long)sizeof(grads),
               (unsigned long)sizeof(state), (unsigned long)sizeof(ws), (unsigned long)ctformer::thread_pool::scratch_bytes,
               (unsigned long)(CTFORMER_FIRMWARE_STACK_BYTES + CTFORMER_FIRMWARE_HEAP_BYTES));
-  std::printf("%s\n", same ? "on-device training matches the host's losses"
+  std::printf("%s\n", check.same ? "on-device training matches the host's losses"
                            : "ON-DEVICE TRAINING DIFFERS FROM THE HOST");
-  return same ? 0 : 1;
+  return check.same ? 0 : 1;
 }
